@@ -1,0 +1,1 @@
+//! The `navigator.jetstack.io` API.
