@@ -1,0 +1,15 @@
+//! Generic Kubernetes API machinery, independent of any API group.
+//!
+//! ```text
+//!   request ──► selector (label/field filters) ──► patch (JSON / merge / strategic) ──► store
+//!      │                                                                                 │
+//!      └──────────────── status::ApiError ◄── every failure, rendered as metav1 Status ◄─┘
+//! ```
+//!
+//! Each module is pure where it can be and mirrors the behaviour of the Go
+//! `k8s.io/apimachinery` / `k8s.io/apiserver` code that clients expect:
+//!
+//! * [`status`] — typed API errors and their `Status` wire form.
+//! * [`selector`] — label and field selectors.
+
+pub mod status;
