@@ -12,4 +12,5 @@
 //! * [`status`] — typed API errors and their `Status` wire form.
 //! * [`selector`] — label and field selectors.
 
+pub mod selector;
 pub mod status;
