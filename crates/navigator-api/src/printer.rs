@@ -1,0 +1,1 @@
+//! Printer columns: what `kubectl get` shows for each kind (`as=Table`), computed from hub objects.

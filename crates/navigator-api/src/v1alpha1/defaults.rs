@@ -1,0 +1,50 @@
+//! Defaulting for `v1alpha1`, the original project's defaults (§1.7 of the reference), applied
+//! when an object is decoded in this version (on write and on read).
+
+use std::collections::BTreeMap;
+
+use super::{CassandraCluster, ElasticsearchCluster, ImageSpec, Pilot};
+use crate::internal::DEFAULT_DATACENTER;
+use crate::v1beta1::DEFAULT_PULL_POLICY;
+
+fn default_image(image: &mut ImageSpec) {
+    if image.pull_policy.is_empty() {
+        image.pull_policy = DEFAULT_PULL_POLICY.to_owned();
+    }
+}
+
+/// Fills in the original defaults: pull policies `IfNotPresent`, pool `replicas: 1` and
+/// `nodeSelector: {}`.
+pub fn default_elasticsearch_cluster(obj: &mut ElasticsearchCluster) {
+    let spec = &mut obj.spec;
+    default_image(&mut spec.pilot_image);
+    if let Some(image) = &mut spec.image {
+        default_image(image);
+    }
+    for pool in &mut spec.node_pools {
+        pool.replicas.get_or_insert(1);
+        pool.node_selector.get_or_insert_with(BTreeMap::new);
+    }
+}
+
+/// Fills in the original defaults: pull policies `IfNotPresent`, pool `replicas: 1`,
+/// `nodeSelector: {}`, `rack: <pool name>`, `datacenter: navigator-default-datacenter`.
+pub fn default_cassandra_cluster(obj: &mut CassandraCluster) {
+    let spec = &mut obj.spec;
+    default_image(&mut spec.pilot_image);
+    if let Some(image) = &mut spec.image {
+        default_image(image);
+    }
+    for pool in &mut spec.node_pools {
+        pool.replicas.get_or_insert(1);
+        pool.node_selector.get_or_insert_with(BTreeMap::new);
+        if pool.rack.is_none() {
+            pool.rack = Some(pool.name.clone());
+        }
+        pool.datacenter
+            .get_or_insert_with(|| DEFAULT_DATACENTER.to_owned());
+    }
+}
+
+/// Pilots have no `v1alpha1` defaults.
+pub fn default_pilot(_obj: &mut Pilot) {}
