@@ -11,6 +11,8 @@
 //!
 //! * [`status`] — typed API errors and their `Status` wire form.
 //! * [`selector`] — label and field selectors.
+//! * [`patch`] — JSON patch, JSON merge patch and strategic merge patch.
 
+pub mod patch;
 pub mod selector;
 pub mod status;

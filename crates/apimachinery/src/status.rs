@@ -450,10 +450,16 @@ pub enum ApiError {
         /// Free text.
         message: String,
     },
-    /// 413 `RequestEntityTooLarge`.
+    /// 413 `RequestEntityTooLarge`; see [`ApiError::body_too_large`].
     RequestEntityTooLarge {
-        /// The limit in bytes.
-        limit: u64,
+        /// Explanation, prefixed with `Request entity too large: ` on the wire.
+        message: String,
+    },
+    /// 422 `Invalid` with Go's opaque generic message (`NewGenericServerResponse(422, …)`), which
+    /// Go uses for failed JSON patch operations; `detail` is for logs and is not sent.
+    UnprocessableEntity {
+        /// The underlying error, not rendered.
+        detail: String,
     },
     /// 415 `UnsupportedMediaType`: request body in an unknown format.
     UnsupportedMediaType {
@@ -549,6 +555,13 @@ impl ApiError {
         }
     }
 
+    /// 413 for a request body over `limit` bytes: `Request entity too large: limit is N`.
+    pub fn body_too_large(limit: u64) -> Self {
+        Self::RequestEntityTooLarge {
+            message: format!("limit is {limit}"),
+        }
+    }
+
     /// 400 wrapping any displayable error.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::BadRequest {
@@ -571,7 +584,7 @@ impl ApiError {
             | Self::GenerateNameConflict { .. }
             | Self::Conflict { .. }
             | Self::ApplyConflict { .. } => 409,
-            Self::Invalid { .. } => 422,
+            Self::Invalid { .. } | Self::UnprocessableEntity { .. } => 422,
             Self::BadRequest { .. } => 400,
             Self::Expired { .. } | Self::Gone { .. } => 410,
             Self::RequestEntityTooLarge { .. } => 413,
@@ -593,7 +606,7 @@ impl ApiError {
             Self::NotFound { .. } => "NotFound",
             Self::AlreadyExists { .. } | Self::GenerateNameConflict { .. } => "AlreadyExists",
             Self::Conflict { .. } | Self::ApplyConflict { .. } => "Conflict",
-            Self::Invalid { .. } => "Invalid",
+            Self::Invalid { .. } | Self::UnprocessableEntity { .. } => "Invalid",
             Self::BadRequest { .. } => "BadRequest",
             Self::Expired { .. } => "Expired",
             Self::Gone { .. } => "Gone",
@@ -648,8 +661,11 @@ impl ApiError {
             | Self::Gone { message }
             | Self::ServiceUnavailable { message }
             | Self::TooManyRequests { message, .. } => message.clone(),
-            Self::RequestEntityTooLarge { limit } => {
-                format!("Request entity too large: limit is {limit}")
+            Self::RequestEntityTooLarge { message } => {
+                format!("Request entity too large: {message}")
+            }
+            Self::UnprocessableEntity { .. } => {
+                "the server rejected our request due to an error in our request".to_owned()
             }
             Self::UnsupportedMediaType { accepted } => format!(
                 "the body of the request was in an unknown format - accepted media types include: {}",
@@ -719,6 +735,7 @@ impl ApiError {
                 ..named(resource, name)
             }),
             Self::MethodNotAllowed { resource, .. } => Some(named(resource, "")),
+            Self::UnprocessableEntity { .. } => Some(StatusDetails::default()),
             Self::ApplyConflict { conflicts, .. } => Some(StatusDetails {
                 causes: conflicts
                     .iter()

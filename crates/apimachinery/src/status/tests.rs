@@ -43,8 +43,12 @@ fn wire_form_matches_go() {
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"gone","reason":"Gone","code":410}"#,
         ),
         (
-            ApiError::RequestEntityTooLarge { limit: 3_145_728 },
+            ApiError::body_too_large(3_145_728),
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Request entity too large: limit is 3145728","reason":"RequestEntityTooLarge","code":413}"#,
+        ),
+        (
+            ApiError::UnprocessableEntity { detail: "test failed".into() },
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server rejected our request due to an error in our request","reason":"Invalid","details":{},"code":422}"#,
         ),
         (
             ApiError::UnsupportedMediaType {
