@@ -12,7 +12,9 @@
 //! * [`status`] — typed API errors and their `Status` wire form.
 //! * [`selector`] — label and field selectors.
 //! * [`patch`] — JSON patch, JSON merge patch and strategic merge patch.
+//! * [`store`] — the `Storage` trait (etcd semantics) and its embedded redb implementation.
 
 pub mod patch;
 pub mod selector;
 pub mod status;
+pub mod store;
