@@ -173,10 +173,10 @@ fn normalize(schema: &mut Value) {
     let Value::Object(obj) = schema else {
         return;
     };
-    if obj.contains_key("$ref") && obj.len() > 1 {
-        if let Some(reference) = obj.remove("$ref") {
-            obj.insert("allOf".into(), json!([{ "$ref": reference }]));
-        }
+    if obj.len() > 1
+        && let Some(reference) = obj.remove("$ref")
+    {
+        obj.insert("allOf".into(), json!([{ "$ref": reference }]));
     }
 }
 

@@ -101,6 +101,8 @@ impl fmt::Display for ApiVersion {
 }
 
 /// A hub object of any kind.
+// Objects are built once per request and moved rarely; boxing would burden every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum HubObject {
     /// A Cassandra cluster.
@@ -170,7 +172,21 @@ impl SchemeError {
     }
 }
 
-fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, SchemeError> {
+/// Removes `null` members of objects, recursively: like Kubernetes' Go decoder, a field set to
+/// `null` is treated as absent.
+fn strip_nulls(value: &mut Value) {
+    match value {
+        Value::Object(members) => {
+            members.retain(|_, v| !v.is_null());
+            members.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(mut value: Value) -> Result<T, SchemeError> {
+    strip_nulls(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -190,14 +206,29 @@ fn to_value<T: serde::Serialize>(obj: &T) -> Result<Value, SchemeError> {
 /// Decodes `value` as `kind` in `version`, applies that version's defaults and converts it to
 /// the hub.
 pub fn decode(version: ApiVersion, kind: Kind, value: Value) -> Result<HubObject, SchemeError> {
-    Ok(match (version, kind) {
+    decode_with_warnings(version, kind, value).map(|(obj, _)| obj)
+}
+
+/// Like [`decode`], also returning warnings about deprecated fields the body used (for the API
+/// server's `Warning` headers).
+pub fn decode_with_warnings(
+    version: ApiVersion,
+    kind: Kind,
+    value: Value,
+) -> Result<(HubObject, Vec<String>), SchemeError> {
+    let mut warnings = Vec::new();
+    let obj = match (version, kind) {
         (ApiVersion::V1alpha1, Kind::CassandraCluster) => {
             let mut obj: v1alpha1::CassandraCluster = from_value(value)?;
+            let pools = obj.spec.node_pools.iter().map(|p| p.persistence.as_ref());
+            warnings.extend(persistence_enabled_warnings(pools));
             v1alpha1::default_cassandra_cluster(&mut obj);
             HubObject::CassandraCluster(obj.try_into()?)
         }
         (ApiVersion::V1alpha1, Kind::ElasticsearchCluster) => {
             let mut obj: v1alpha1::ElasticsearchCluster = from_value(value)?;
+            let pools = obj.spec.node_pools.iter().map(|p| p.persistence.as_ref());
+            warnings.extend(persistence_enabled_warnings(pools));
             v1alpha1::default_elasticsearch_cluster(&mut obj);
             HubObject::ElasticsearchCluster(obj.try_into()?)
         }
@@ -221,7 +252,24 @@ pub fn decode(version: ApiVersion, kind: Kind, value: Value) -> Result<HubObject
             v1beta1::default_pilot(&mut obj);
             HubObject::Pilot(obj.into())
         }
-    })
+    };
+    Ok((obj, warnings))
+}
+
+/// `persistence.enabled` was removed from the original API in 2018 but its quick-start still
+/// used it; it is accepted and ignored, with a warning.
+fn persistence_enabled_warnings<'a>(
+    pools: impl Iterator<Item = Option<&'a v1alpha1::PersistenceConfig>>,
+) -> Vec<String> {
+    pools
+        .enumerate()
+        .filter(|(_, p)| p.is_some_and(|p| p.enabled.is_some()))
+        .map(|(i, _)| {
+            format!(
+                "spec.nodePools[{i}].persistence.enabled is deprecated and ignored: persistence is enabled by setting size"
+            )
+        })
+        .collect()
 }
 
 /// Converts a hub object to `version` and encodes it as JSON with `apiVersion` and `kind`.
@@ -274,6 +322,53 @@ mod tests {
                 .starts_with("spec.nodePools[0].replicas: invalid type"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn deprecated_persistence_enabled_is_accepted_with_a_warning() {
+        let (obj, warnings) = decode_with_warnings(
+            ApiVersion::V1alpha1,
+            Kind::ElasticsearchCluster,
+            json!({"spec": {"nodePools": [{"name": "a"}, {"name": "b", "persistence": {"enabled": true, "size": "1Gi"}}]}}),
+        )
+        .unwrap();
+        assert_eq!(
+            warnings,
+            [
+                "spec.nodePools[1].persistence.enabled is deprecated and ignored: persistence is enabled by setting size"
+            ]
+        );
+        let HubObject::ElasticsearchCluster(es) = obj else {
+            panic!("kind")
+        };
+        assert_eq!(
+            es.spec.node_pools[1]
+                .persistence
+                .as_ref()
+                .map(|p| p.size.0.as_str()),
+            Some("1Gi")
+        );
+    }
+
+    #[test]
+    fn null_means_absent() {
+        let obj = decode(
+            ApiVersion::V1beta1,
+            Kind::CassandraCluster,
+            json!({"metadata": {"name": "a", "labels": null},
+                   "spec": {"pilotImage": {"tag": null}, "nodePools": [{"name": "p", "replicas": null}]}}),
+        )
+        .unwrap();
+        let HubObject::CassandraCluster(c) = obj else {
+            panic!("kind")
+        };
+        assert_eq!(c.spec.config.pilot_image.tag, "");
+        assert_eq!(
+            c.spec.node_pools[0].replicas,
+            Some(1),
+            "defaulted as if absent"
+        );
+        assert_eq!(c.metadata.labels, None);
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! `NAVIGATOR_UPDATE_OPENAPI=1 cargo test -p navigator-api --test openapi_documents`), so any
 //! change to the published API shows up in review.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -38,7 +38,8 @@ pub fn default_cassandra_cluster(obj: &mut CassandraCluster) {
     for pool in &mut spec.node_pools {
         pool.replicas.get_or_insert(1);
         pool.node_selector.get_or_insert_with(BTreeMap::new);
-        if pool.rack.is_none() {
+        // An unnamed pool is reported as such; it gets no empty rack to report twice.
+        if pool.rack.is_none() && !pool.name.is_empty() {
             pool.rack = Some(pool.name.clone());
         }
         pool.datacenter

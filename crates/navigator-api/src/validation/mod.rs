@@ -74,3 +74,6 @@ fn kind_mismatch(new: &HubObject) -> crate::field::FieldError {
         &format!("may not change to {}", new.kind()),
     )
 }
+
+#[cfg(test)]
+mod tests;
