@@ -440,13 +440,6 @@ impl Inner {
         let log = txn.open_table(LOG)?;
         let mut items = Vec::new();
         let mut remaining = 0u64;
-        let mut push = |kv: KeyValue| {
-            if items.len() < limit {
-                items.push(kv);
-            } else {
-                remaining += 1;
-            }
-        };
         if revision == current {
             let latest = txn.open_table(LATEST)?;
             for row in latest.range(start.as_str()..)? {
@@ -455,8 +448,11 @@ impl Inner {
                 if !key.starts_with(&req.prefix) {
                     break;
                 }
-                if let Some(kv) = read_latest(&latest, &log, key)? {
-                    push(kv);
+                if items.len() >= limit {
+                    // Every key in `latest` is live: count without reading the value.
+                    remaining += 1;
+                } else if let Some(kv) = read_latest(&latest, &log, key)? {
+                    items.push(kv);
                 }
             }
         } else {
@@ -473,7 +469,11 @@ impl Inner {
                 }
                 last_key = Some(key.to_owned());
                 if let Some(kv) = read_at(&history, &log, key, revision)? {
-                    push(kv);
+                    if items.len() < limit {
+                        items.push(kv);
+                    } else {
+                        remaining += 1;
+                    }
                 }
             }
         }
