@@ -176,10 +176,9 @@ pub async fn wait_ready(
     let deadline = Instant::now() + timeout;
     let check = components::readiness(c, &settings.ports);
     loop {
-        if let Ok(r) = probe::probe(&check, tls, Duration::from_secs(5)).await {
-            if r.is_ready() {
-                return Ok(());
-            }
+        let answer = probe::probe(&check, tls, Duration::from_secs(5)).await;
+        if answer.is_ok_and(|r| r.is_ready()) {
+            return Ok(());
         }
         if Instant::now() >= deadline {
             return Err(SupervisorError::NotReady {
