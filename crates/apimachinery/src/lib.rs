@@ -13,8 +13,10 @@
 //! * [`selector`] — label and field selectors.
 //! * [`patch`] — JSON patch, JSON merge patch and strategic merge patch.
 //! * [`store`] — the `Storage` trait (etcd semantics) and its embedded redb implementation.
+//! * [`resource_version`] — get/list/watch resourceVersion semantics and their errors.
 
 pub mod patch;
+pub mod resource_version;
 pub mod selector;
 pub mod status;
 pub mod store;

@@ -383,13 +383,18 @@ async fn a_watcher_left_behind_by_compaction_gets_compacted_and_ends() {
     let mut w = s.watch("/r/", 1).await.expect("watch");
     // More than the watcher's buffer plus one read batch, so its reader stalls mid-history.
     for i in 0..(WATCH_BUFFER + WATCH_BATCH + 50) {
-        s.create(&format!("/r/k{i:05}"), obj("u", 0)).await.expect("create");
+        s.create(&format!("/r/k{i:05}"), obj("u", 0))
+            .await
+            .expect("create");
     }
     let current = s.current_revision().await.expect("rev");
     s.compact(current).await.expect("compact");
     let mut delivered = 0u64;
     let err = loop {
-        match tokio::time::timeout(Duration::from_secs(10), w.next()).await.expect("in time") {
+        match tokio::time::timeout(Duration::from_secs(10), w.next())
+            .await
+            .expect("in time")
+        {
             Some(Ok(ev)) => {
                 delivered += 1;
                 assert_eq!(ev.revision, delivered + 1, "in order, no gaps");
@@ -398,7 +403,10 @@ async fn a_watcher_left_behind_by_compaction_gets_compacted_and_ends() {
             None => panic!("watch ended without an error"),
         }
     };
-    assert!(matches!(err, StoreError::Compacted { compacted, .. } if compacted == current), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Compacted { compacted, .. } if compacted == current),
+        "{err:?}"
+    );
     assert!(delivered < current - 1, "it really fell behind");
     assert!(w.next().await.is_none(), "and then ends");
 }
