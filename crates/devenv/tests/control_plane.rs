@@ -193,6 +193,7 @@ fn control_plane_end_to_end() {
     namespace_controller_deletes_everything(&env);
     garbage_collector_collects_dependents(&env);
     aggregation_reaches_the_backend(&env);
+    supervisor_restarts_a_killed_component(&env);
     eprintln!("TIMING control plane RSS: {}", rss_report(&env));
 
     // --- down stops everything it started, by PID ---
@@ -219,6 +220,31 @@ fn control_plane_end_to_end() {
     ]);
     assert_eq!(w["spec"]["size"], 3);
     down_leaves_nothing(&env, &net_before);
+}
+
+fn supervisor_restarts_a_killed_component(env: &Env) {
+    let pid_file = env.layout().pid_file(Component::KubeScheduler);
+    let old = process::read_pid(&pid_file).expect("kube-scheduler PID file");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill kube-scheduler");
+    eventually(
+        "kube-scheduler restarted and ready",
+        Duration::from_secs(60),
+        || {
+            let new = process::read_pid(&pid_file).ok_or("no PID file")?;
+            if new == old {
+                return Err("not restarted yet".to_owned());
+            }
+            let out = env.devenv(&["status"]);
+            out.status
+                .success()
+                .then_some(())
+                .ok_or_else(|| stdout(&out))
+        },
+    );
 }
 
 fn readyz_all_ok(env: &Env) {
