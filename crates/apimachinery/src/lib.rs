@@ -14,7 +14,9 @@
 //! * [`patch`] — JSON patch, JSON merge patch and strategic merge patch.
 //! * [`store`] — the `Storage` trait (etcd semantics) and its embedded redb implementation.
 //! * [`resource_version`] — get/list/watch resourceVersion semantics and their errors.
+//! * [`managed_fields`] — field sets and `fieldsV1` for server-side apply (groundwork).
 
+pub mod managed_fields;
 pub mod patch;
 pub mod resource_version;
 pub mod selector;
