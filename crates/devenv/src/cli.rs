@@ -53,7 +53,10 @@ pub enum CliError {
     )]
     SettingsChanged(PathBuf),
     /// The environment's ports are taken by other processes.
-    #[error("ports {ports:?} of the environment in {dir} are in use by other processes")]
+    #[error(
+        "ports {ports:?} of the environment in {dir} are in use (a previous run still going? \
+         try `devenv down`; or `devenv down --purge` for new ports)"
+    )]
     PortsInUse {
         /// The state directory.
         dir: PathBuf,
@@ -137,7 +140,8 @@ pub struct UpArgs {
 /// # Errors
 /// [`CliError`] describing what failed.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
-    let layout = Layout::new(state_dir(cli.state_dir)?);
+    let create = matches!(cli.command, Command::Up(_) | Command::Supervise { .. });
+    let layout = Layout::new(state_dir(cli.state_dir, create)?);
     match cli.command {
         Command::Up(args) => up(&layout, &args),
         Command::Down { purge } => down(&layout, purge),
@@ -169,8 +173,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
-/// The absolute state directory (created if missing).
-fn state_dir(given: Option<PathBuf>) -> Result<PathBuf, CliError> {
+/// The absolute state directory, created if missing when `create` (only `up` creates it).
+fn state_dir(given: Option<PathBuf>, create: bool) -> Result<PathBuf, CliError> {
     let dir = match given {
         Some(d) => d,
         None => std::env::var_os("HOME")
@@ -178,6 +182,9 @@ fn state_dir(given: Option<PathBuf>) -> Result<PathBuf, CliError> {
             .map(|h| PathBuf::from(h).join(".local/state/navigator/devenv"))
             .ok_or(CliError::NoStateDir)?,
     };
+    if !create && !dir.exists() {
+        return Err(CliError::NoEnvironment(dir));
+    }
     fs::create_dir_all(&dir).map_err(|source| CliError::Write {
         path: dir.clone(),
         source,

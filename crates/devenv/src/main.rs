@@ -4,7 +4,14 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-fn main() -> anyhow::Result<ExitCode> {
+fn main() -> ExitCode {
     let cli = devenv::cli::Cli::parse();
-    Ok(devenv::cli::run(cli)?)
+    match devenv::cli::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            // The whole chain of causes on one line, without a backtrace.
+            eprintln!("devenv: {:#}", anyhow::Error::new(e));
+            ExitCode::FAILURE
+        }
+    }
 }

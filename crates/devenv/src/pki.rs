@@ -50,22 +50,30 @@ pub enum PkiError {
     },
 }
 
+/// One of the environment's two certificate authorities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ca {
+    /// The cluster CA (`ca.crt`): kube-apiserver's `--client-ca-file`, and what signs the
+    /// serving certificates.
+    Cluster,
+    /// The front-proxy CA (`front-proxy-ca.crt`): `--requestheader-client-ca-file`.
+    FrontProxy,
+}
+
 /// Who signs a certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signer {
     /// Self-signed (the CAs).
     SelfSigned,
-    /// The cluster CA (`ca.crt`): kube-apiserver's `--client-ca-file`.
-    ClusterCa,
-    /// The front-proxy CA (`front-proxy-ca.crt`): `--requestheader-client-ca-file`.
-    FrontProxyCa,
+    /// One of the CAs.
+    By(Ca),
 }
 
 /// What a certificate is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Usage {
-    /// A certificate authority.
-    Ca,
+    /// The given certificate authority.
+    Ca(Ca),
     /// A TLS server, valid for these DNS names and IP addresses.
     Server(Vec<String>),
     /// A TLS client (user = CN, groups = O).
@@ -124,7 +132,7 @@ pub fn plan(settings: &ClusterSettings) -> Vec<CertSpec> {
         stem,
         common_name: cn.to_owned(),
         organizations: orgs.iter().map(|o| (*o).to_owned()).collect(),
-        signer: Signer::ClusterCa,
+        signer: Signer::By(Ca::Cluster),
         usage: Usage::Client,
     };
     vec![
@@ -133,27 +141,27 @@ pub fn plan(settings: &ClusterSettings) -> Vec<CertSpec> {
             common_name: "devenv-ca".into(),
             organizations: vec![],
             signer: Signer::SelfSigned,
-            usage: Usage::Ca,
+            usage: Usage::Ca(Ca::Cluster),
         },
         CertSpec {
             stem: "front-proxy-ca",
             common_name: "devenv-front-proxy-ca".into(),
             organizations: vec![],
             signer: Signer::SelfSigned,
-            usage: Usage::Ca,
+            usage: Usage::Ca(Ca::FrontProxy),
         },
         CertSpec {
             stem: "apiserver",
             common_name: "kube-apiserver".into(),
             organizations: vec![],
-            signer: Signer::ClusterCa,
+            signer: Signer::By(Ca::Cluster),
             usage: Usage::Server(apiserver_sans),
         },
         CertSpec {
             stem: "front-proxy-client",
             common_name: "front-proxy-client".into(),
             organizations: vec![],
-            signer: Signer::FrontProxyCa,
+            signer: Signer::By(Ca::FrontProxy),
             usage: Usage::Client,
         },
         client(
@@ -169,14 +177,14 @@ pub fn plan(settings: &ClusterSettings) -> Vec<CertSpec> {
             stem: "controller-manager-serving",
             common_name: "kube-controller-manager".into(),
             organizations: vec![],
-            signer: Signer::ClusterCa,
+            signer: Signer::By(Ca::Cluster),
             usage: loopback_server(),
         },
         CertSpec {
             stem: "scheduler-serving",
             common_name: "kube-scheduler".into(),
             organizations: vec![],
-            signer: Signer::ClusterCa,
+            signer: Signer::By(Ca::Cluster),
             usage: loopback_server(),
         },
     ]
@@ -222,10 +230,10 @@ pub fn generate(plan: &[CertSpec], now: OffsetDateTime) -> Result<Vec<PemFile>, 
         let params = params(spec, now).map_err(gen_err)?;
         let cert = match spec.signer {
             Signer::SelfSigned => params.self_signed(&key),
-            Signer::ClusterCa | Signer::FrontProxyCa => {
-                let issuer = match spec.signer {
-                    Signer::ClusterCa => cluster_ca.as_ref(),
-                    Signer::FrontProxyCa | Signer::SelfSigned => front_proxy_ca.as_ref(),
+            Signer::By(ca) => {
+                let issuer = match ca {
+                    Ca::Cluster => cluster_ca.as_ref(),
+                    Ca::FrontProxy => front_proxy_ca.as_ref(),
                 }
                 .ok_or(PkiError::MissingSigner {
                     what: spec.stem.to_owned(),
@@ -245,12 +253,10 @@ pub fn generate(plan: &[CertSpec], now: OffsetDateTime) -> Result<Vec<PemFile>, 
             pem: key.serialize_pem(),
             secret: true,
         });
-        if spec.usage == Usage::Ca {
-            let issuer = Some(Issuer::new(params, key));
-            match spec.stem {
-                "front-proxy-ca" => front_proxy_ca = issuer,
-                _ => cluster_ca = issuer,
-            }
+        match spec.usage {
+            Usage::Ca(Ca::Cluster) => cluster_ca = Some(Issuer::new(params, key)),
+            Usage::Ca(Ca::FrontProxy) => front_proxy_ca = Some(Issuer::new(params, key)),
+            Usage::Server(_) | Usage::Client => {}
         }
     }
     let sa = KeyPair::generate().map_err(|source| PkiError::Generate {
@@ -273,7 +279,7 @@ pub fn generate(plan: &[CertSpec], now: OffsetDateTime) -> Result<Vec<PemFile>, 
 fn params(spec: &CertSpec, now: OffsetDateTime) -> Result<CertificateParams, rcgen::Error> {
     let (mut params, years) = match &spec.usage {
         Usage::Server(sans) => (CertificateParams::new(sans.clone())?, 2),
-        Usage::Ca | Usage::Client => (CertificateParams::new(Vec::<String>::new())?, 2),
+        Usage::Ca(_) | Usage::Client => (CertificateParams::new(Vec::<String>::new())?, 2),
     };
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, spec.common_name.as_str());
@@ -285,7 +291,7 @@ fn params(spec: &CertSpec, now: OffsetDateTime) -> Result<CertificateParams, rcg
     params.not_after = now + Duration::days(365 * years);
     params.use_authority_key_identifier_extension = spec.signer != Signer::SelfSigned;
     match &spec.usage {
-        Usage::Ca => {
+        Usage::Ca(_) => {
             params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
             params.not_after = now + Duration::days(365 * 10);
             params.key_usages = vec![
@@ -377,7 +383,7 @@ mod tests {
     fn front_proxy_client_is_signed_by_its_own_ca() {
         let p = plan(&mk_settings());
         let fp = find(&p, "front-proxy-client");
-        assert_eq!(fp.signer, Signer::FrontProxyCa);
+        assert_eq!(fp.signer, Signer::By(Ca::FrontProxy));
         assert_eq!(fp.common_name, "front-proxy-client");
         assert_eq!(fp.usage, Usage::Client);
         assert_eq!(find(&p, "front-proxy-ca").signer, Signer::SelfSigned);
@@ -430,8 +436,8 @@ mod tests {
         for c in &p {
             match c.signer {
                 Signer::SelfSigned => {}
-                Signer::ClusterCa => assert!(pos("ca") < pos(c.stem)),
-                Signer::FrontProxyCa => assert!(pos("front-proxy-ca") < pos(c.stem)),
+                Signer::By(Ca::Cluster) => assert!(pos("ca") < pos(c.stem)),
+                Signer::By(Ca::FrontProxy) => assert!(pos("front-proxy-ca") < pos(c.stem)),
             }
         }
     }
@@ -453,6 +459,40 @@ mod tests {
             assert!(f.pem.starts_with(want), "{}: {}", f.name, &f.pem[..40]);
             assert_eq!(f.secret, f.name.ends_with(".key"), "{}", f.name);
         }
+    }
+
+    #[test]
+    fn client_certificates_chain_to_their_own_ca_only() {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, UnixTime};
+        let files = generate(&plan(&mk_settings()), OffsetDateTime::now_utc()).expect("generate");
+        let pem = |name: &str| {
+            let f = files.iter().find(|f| f.name == name).expect(name);
+            CertificateDer::from_pem_slice(f.pem.as_bytes()).expect(name)
+        };
+        let accepts = |ca: &str, cert: &str| {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(pem(ca)).expect("root");
+            let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                .build()
+                .expect("verifier")
+                .verify_client_cert(&pem(cert), &[], UnixTime::now())
+                .is_ok()
+        };
+        assert!(accepts("front-proxy-ca.crt", "front-proxy-client.crt"));
+        assert!(!accepts("ca.crt", "front-proxy-client.crt"));
+        for client in [
+            "admin.crt",
+            "test-user.crt",
+            "controller-manager.crt",
+            "scheduler.crt",
+        ] {
+            assert!(accepts("ca.crt", client), "{client}");
+            assert!(!accepts("front-proxy-ca.crt", client), "{client}");
+        }
+        // Serving certificates are not client certificates.
+        assert!(!accepts("ca.crt", "apiserver.crt"));
     }
 
     #[test]
