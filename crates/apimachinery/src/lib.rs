@@ -18,6 +18,7 @@
 
 pub mod managed_fields;
 pub mod patch;
+pub mod registry;
 pub mod resource_version;
 pub mod selector;
 pub mod status;

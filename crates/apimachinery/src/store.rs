@@ -47,6 +47,90 @@ pub struct Preconditions {
     pub uid: Option<String>,
 }
 
+impl Preconditions {
+    /// Checks the preconditions against the current object (uid first, as Go does).
+    ///
+    /// # Errors
+    /// [`StoreError::UidConflict`] or [`StoreError::RevisionConflict`].
+    pub fn check(&self, current: &KeyValue) -> Result<(), StoreError> {
+        if let Some(expected) = self.uid.as_deref() {
+            let actual = serde_json::from_slice::<serde_json::Value>(&current.value)
+                .ok()
+                .and_then(|v| {
+                    v.pointer("/metadata/uid")
+                        .and_then(|u| u.as_str())
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default();
+            if actual != expected {
+                return Err(StoreError::UidConflict {
+                    key: current.key.clone(),
+                    expected: expected.to_owned(),
+                    actual,
+                });
+            }
+        }
+        if let Some(expected) = self.mod_revision
+            && expected != current.mod_revision
+        {
+            return Err(StoreError::RevisionConflict {
+                key: current.key.clone(),
+                expected,
+                actual: current.mod_revision,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Read-modify-write that never loses an update (Go's `GuaranteedUpdate`).
+///
+/// Reads the current object, checks `preconditions`, computes the new bytes with `update`,
+/// and writes them only if nobody wrote in between (compare-and-swap on the mod revision);
+/// otherwise it re-reads and re-runs `update` on the fresh object. If `update` returns the
+/// current bytes unchanged, nothing is written and the current object (and resourceVersion)
+/// is returned.
+///
+/// # Errors
+/// `update`'s error as is; [`StoreError::NotFound`] if the key is (or becomes) absent; a
+/// precondition failure as [`StoreError::UidConflict`] / [`StoreError::RevisionConflict`]
+/// (a caller-supplied revision is never retried); other storage errors.
+pub async fn guaranteed_update<S, E, F>(
+    store: &S,
+    key: &str,
+    preconditions: &Preconditions,
+    mut update: F,
+) -> Result<KeyValue, E>
+where
+    S: Storage,
+    E: From<StoreError>,
+    F: FnMut(&KeyValue) -> Result<Vec<u8>, E>,
+{
+    loop {
+        let current = store
+            .get(key, None)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                key: key.to_owned(),
+            })?;
+        preconditions.check(&current)?;
+        let value = update(&current)?;
+        if value == current.value {
+            return Ok(current);
+        }
+        let guard = Preconditions {
+            mod_revision: Some(current.mod_revision),
+            uid: preconditions.uid.clone(),
+        };
+        match store.update(key, value, &guard).await {
+            Ok(kv) => return Ok(kv),
+            // Someone wrote in between: run `update` again on what they wrote.
+            Err(StoreError::RevisionConflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// A range read over every key starting with `prefix`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListRequest {
@@ -123,6 +207,43 @@ impl WatchEvent {
             EventKind::Put if self.create_revision == self.revision => "ADDED",
             EventKind::Put => "MODIFIED",
         }
+    }
+}
+
+/// A watch event as one filtered watcher sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered<'a> {
+    /// `ADDED`, `MODIFIED` or `DELETED`.
+    pub event_type: &'static str,
+    /// The object to send: the new value, or for `DELETED` the last value that matched (whose
+    /// resourceVersion the caller sets to `revision`).
+    pub object: &'a [u8],
+    /// The event's revision.
+    pub revision: u64,
+}
+
+impl WatchEvent {
+    /// What a watcher with a filter (label/field selectors) receives for this event, as Go's
+    /// watch cache decides it: an object entering the filter is `ADDED`, staying in it
+    /// `MODIFIED`, leaving it (or deleted while in it) `DELETED` with its previous content;
+    /// `None` if the watcher never sees it.
+    pub fn filter(&self, mut matches: impl FnMut(&[u8]) -> bool) -> Option<Delivered<'_>> {
+        let current = match (self.kind, &self.value) {
+            (EventKind::Put, Some(v)) if matches(v) => Some(v.as_slice()),
+            _ => None,
+        };
+        let previous = self.prev_value.as_deref().filter(|p| matches(p));
+        let (event_type, object) = match (current, previous) {
+            (Some(cur), None) => ("ADDED", cur),
+            (Some(cur), Some(_)) => ("MODIFIED", cur),
+            (None, Some(prev)) => ("DELETED", prev),
+            (None, None) => return None,
+        };
+        Some(Delivered {
+            event_type,
+            object,
+            revision: self.revision,
+        })
     }
 }
 

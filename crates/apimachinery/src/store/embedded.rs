@@ -221,36 +221,6 @@ fn check_revision(requested: u64, current: u64, compacted: u64) -> Result<(), St
     Ok(())
 }
 
-fn check_preconditions(current: &KeyValue, pre: &Preconditions) -> Result<(), StoreError> {
-    if let Some(expected) = pre.uid.as_deref() {
-        let actual = serde_json::from_slice::<serde_json::Value>(&current.value)
-            .ok()
-            .and_then(|v| {
-                v.pointer("/metadata/uid")
-                    .and_then(|u| u.as_str())
-                    .map(str::to_owned)
-            })
-            .unwrap_or_default();
-        if actual != expected {
-            return Err(StoreError::UidConflict {
-                key: current.key.clone(),
-                expected: expected.to_owned(),
-                actual,
-            });
-        }
-    }
-    if let Some(expected) = pre.mod_revision
-        && expected != current.mod_revision
-    {
-        return Err(StoreError::RevisionConflict {
-            key: current.key.clone(),
-            expected,
-            actual: current.mod_revision,
-        });
-    }
-    Ok(())
-}
-
 impl EmbeddedStore {
     /// Opens (or creates) the store file at `path`.
     ///
@@ -371,7 +341,7 @@ impl Inner {
         self.write(|txn, rev| {
             let current = Self::current(txn, &key)?
                 .ok_or_else(|| StoreError::NotFound { key: key.clone() })?;
-            check_preconditions(&current, &pre)?;
+            pre.check(&current)?;
             if current.value == value {
                 return Ok((current, false));
             }
@@ -399,7 +369,7 @@ impl Inner {
         self.write(|txn, rev| {
             let current = Self::current(txn, &key)?
                 .ok_or_else(|| StoreError::NotFound { key: key.clone() })?;
-            check_preconditions(&current, &pre)?;
+            pre.check(&current)?;
             let entry = Entry {
                 kind: EventKind::Delete,
                 key: key.clone(),

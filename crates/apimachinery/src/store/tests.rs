@@ -248,3 +248,102 @@ proptest! {
         let _ = decode_continue(&token, "/p/");
     }
 }
+
+/// Go's `cacheWatcher.convertToWatchEvent` transitions, every combination.
+#[test]
+fn filtered_watch_events_follow_selector_transitions() {
+    let ev = |kind, value: Option<&str>, prev: Option<&str>| WatchEvent {
+        kind,
+        key: "k".into(),
+        revision: 9,
+        create_revision: 3,
+        value: value.map(|v| v.as_bytes().to_vec()),
+        prev_value: prev.map(|v| v.as_bytes().to_vec()),
+    };
+    // "in" matches the watcher's selector, "out" does not.
+    let matches = |b: &[u8]| b.starts_with(b"in");
+    let cases = [
+        (
+            ev(EventKind::Put, Some("in-new"), None),
+            Some(("ADDED", "in-new")),
+        ),
+        (ev(EventKind::Put, Some("out-new"), None), None),
+        (
+            ev(EventKind::Put, Some("in-2"), Some("in-1")),
+            Some(("MODIFIED", "in-2")),
+        ),
+        (
+            ev(EventKind::Put, Some("in-2"), Some("out-1")),
+            Some(("ADDED", "in-2")),
+        ),
+        (
+            ev(EventKind::Put, Some("out-2"), Some("in-1")),
+            Some(("DELETED", "in-1")),
+        ),
+        (ev(EventKind::Put, Some("out-2"), Some("out-1")), None),
+        (
+            ev(EventKind::Delete, None, Some("in-1")),
+            Some(("DELETED", "in-1")),
+        ),
+        (ev(EventKind::Delete, None, Some("out-1")), None),
+    ];
+    for (event, want) in cases {
+        let got = event.filter(matches).map(|d| {
+            assert_eq!(d.revision, 9, "deliveries carry the event's revision");
+            (d.event_type, std::str::from_utf8(d.object).expect("utf-8"))
+        });
+        assert_eq!(got, want, "{event:?}");
+    }
+    let everything = ev(EventKind::Put, Some("x"), Some("w"));
+    assert_eq!(
+        everything.filter(|_| true).map(|d| d.event_type),
+        Some("MODIFIED")
+    );
+}
+
+#[test]
+fn preconditions_check_uid_then_revision() {
+    let kv = KeyValue {
+        key: "k".into(),
+        value: br#"{"metadata":{"uid":"u1"}}"#.to_vec(),
+        create_revision: 2,
+        mod_revision: 5,
+    };
+    assert_eq!(Preconditions::default().check(&kv), Ok(()));
+    assert_eq!(
+        Preconditions {
+            mod_revision: Some(5),
+            uid: Some("u1".into())
+        }
+        .check(&kv),
+        Ok(())
+    );
+    assert!(matches!(
+        Preconditions {
+            mod_revision: Some(4),
+            uid: Some("u2".into())
+        }
+        .check(&kv),
+        Err(StoreError::UidConflict { .. })
+    ));
+    assert!(matches!(
+        Preconditions {
+            mod_revision: Some(4),
+            uid: None
+        }
+        .check(&kv),
+        Err(StoreError::RevisionConflict {
+            expected: 4,
+            actual: 5,
+            ..
+        })
+    ));
+    let no_uid = KeyValue {
+        value: b"not json".to_vec(),
+        ..kv
+    };
+    assert!(matches!(
+        Preconditions { uid: Some("u1".into()), ..Preconditions::default() }.check(&no_uid),
+        Err(StoreError::UidConflict { ref actual, .. }) if actual.is_empty()
+    ));
+}
