@@ -68,9 +68,46 @@ pub fn definitions(version: ApiVersion) -> Map<String, Value> {
         if let Some(replacement) = kubernetes_scalar(name, schema) {
             *schema = replacement;
         }
+        kubernetes_list_extensions(name, schema);
         normalize(schema);
     }
     defs
+}
+
+/// The list extensions Kubernetes publishes on its own types (its Go struct tags), which the
+/// generated schemas of `k8s-openapi` do not carry.
+fn kubernetes_list_extensions(name: &str, schema: &mut Value) {
+    let fields: &[(&str, Value)] = match name {
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" => &[
+            (
+                "finalizers",
+                json!({"x-kubernetes-list-type": "set", "x-kubernetes-patch-strategy": "merge"}),
+            ),
+            (
+                "ownerReferences",
+                json!({
+                    "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["uid"],
+                    "x-kubernetes-patch-strategy": "merge",
+                    "x-kubernetes-patch-merge-key": "uid",
+                }),
+            ),
+            ("managedFields", json!({"x-kubernetes-list-type": "atomic"})),
+        ],
+        "io.k8s.api.core.v1.ResourceRequirements" => &[(
+            "claims",
+            json!({"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}),
+        )],
+        _ => return,
+    };
+    for (field, extensions) in fields {
+        if let (Some(Value::Object(property)), Value::Object(extensions)) = (
+            schema.pointer_mut(&format!("/properties/{field}")),
+            extensions,
+        ) {
+            property.extend(extensions.clone());
+        }
+    }
 }
 
 fn list_meta_schema(generator: &mut SchemaGenerator) {

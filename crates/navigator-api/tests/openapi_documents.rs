@@ -145,6 +145,12 @@ fn lists_carry_their_merge_keys_and_patch_strategies() {
             "{status}"
         );
     }
+    let meta = &s["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]["properties"];
+    assert_eq!(
+        meta["ownerReferences"]["x-kubernetes-list-map-keys"],
+        json!(["uid"])
+    );
+    assert_eq!(meta["finalizers"]["x-kubernetes-list-type"], json!("set"));
     let roles =
         &s["io.jetstack.navigator.v1beta1.ElasticsearchClusterNodePool"]["properties"]["roles"];
     assert_eq!(roles["x-kubernetes-list-type"], json!("set"));
