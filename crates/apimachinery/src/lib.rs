@@ -15,8 +15,11 @@
 //! * [`store`] — the `Storage` trait (etcd semantics) and its embedded redb implementation.
 //! * [`resource_version`] — get/list/watch resourceVersion semantics and their errors.
 //! * [`managed_fields`] — field sets and `fieldsV1` for server-side apply (groundwork).
+//! * [`negotiation`] — `Accept` / `Content-Type` negotiation and patch types.
 
 pub mod managed_fields;
+pub mod negotiation;
+pub mod openapi_schema;
 pub mod patch;
 pub mod registry;
 pub mod resource_version;
