@@ -16,6 +16,7 @@
 //! * [`resource_version`] — get/list/watch resourceVersion semantics and their errors.
 //! * [`managed_fields`] — field sets and `fieldsV1` for server-side apply (groundwork).
 //! * [`negotiation`] — `Accept` / `Content-Type` negotiation and patch types.
+//! * [`wire`] — list, watch-frame, bookmark and `PartialObjectMetadata` bodies.
 
 pub mod managed_fields;
 pub mod negotiation;
@@ -26,3 +27,4 @@ pub mod resource_version;
 pub mod selector;
 pub mod status;
 pub mod store;
+pub mod wire;
