@@ -122,6 +122,20 @@ fn quick_start_cassandra_cluster_is_valid() {
         "persistence.enabled is accepted and dropped"
     );
 
+    // The user is told that `enabled` means nothing.
+    let (_, warnings) = scheme::decode_with_warnings(
+        ApiVersion::V1alpha1,
+        Kind::CassandraCluster,
+        manifest.clone(),
+    )
+    .unwrap();
+    assert_eq!(
+        warnings,
+        [
+            "spec.nodePools[0].persistence.enabled is deprecated and ignored: persistence is enabled by setting size"
+        ]
+    );
+
     // v1alpha1: the manifest, with the pilot image's defaulted pull policy and without the
     // dropped `enabled`.
     let mut expected = served(&manifest, "default");
