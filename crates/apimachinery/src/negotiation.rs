@@ -183,12 +183,8 @@ fn negotiate(accept: Option<&str>, table_supported: bool) -> Option<Output> {
 /// # Errors
 /// 406 `NotAcceptable` listing the media types this server produces.
 pub fn negotiate_output(accept: Option<&str>, table_supported: bool) -> Result<Output, ApiError> {
-    negotiate(accept, table_supported).ok_or_else(|| ApiError::NotAcceptable {
-        accepted: SUPPORTED
-            .iter()
-            .map(|f| f.media_type().to_owned())
-            .collect(),
-    })
+    negotiate(accept, table_supported)
+        .ok_or_else(|| ApiError::not_acceptable(&SUPPORTED.map(Format::media_type)))
 }
 
 /// The representation of a watch stream (Go's `NegotiateOutputMediaTypeStream`): the first
@@ -202,9 +198,7 @@ pub fn negotiate_watch_output(
 ) -> Result<Output, ApiError> {
     match negotiate(accept, table_supported) {
         Some(out) if out.format == Format::Json => Ok(out),
-        _ => Err(ApiError::NotAcceptable {
-            accepted: vec!["application/json;stream=watch".to_owned()],
-        }),
+        _ => Err(ApiError::not_acceptable(&["application/json;stream=watch"])),
     }
 }
 

@@ -466,10 +466,10 @@ pub enum ApiError {
         /// The media types accepted.
         accepted: Vec<String>,
     },
-    /// 406 `NotAcceptable`: no acceptable response media type.
+    /// 406 `NotAcceptable`; see [`ApiError::not_acceptable`].
     NotAcceptable {
-        /// The media types that can be produced.
-        accepted: Vec<String>,
+        /// The full message.
+        message: String,
     },
     /// 405 `MethodNotAllowed`: the verb is not supported on this resource.
     MethodNotAllowed {
@@ -559,6 +559,38 @@ impl ApiError {
     pub fn body_too_large(limit: u64) -> Self {
         Self::RequestEntityTooLarge {
             message: format!("limit is {limit}"),
+        }
+    }
+
+    /// 406 when no acceptable media type can be produced (Go's `NewNotAcceptableError`).
+    pub fn not_acceptable<S: AsRef<str>>(accepted: &[S]) -> Self {
+        let accepted: Vec<&str> = accepted.iter().map(AsRef::as_ref).collect();
+        Self::NotAcceptable {
+            message: format!(
+                "only the following media types are accepted: {}",
+                accepted.join(", ")
+            ),
+        }
+    }
+
+    /// A successful delete's `Status` body (Go's registry when it does not return the object):
+    /// `status: Success` and details naming the object, `kind` holding the resource.
+    pub fn deleted_status(resource: &GroupResource, name: &str, uid: &str) -> Status {
+        Status {
+            kind: "Status".to_owned(),
+            api_version: "v1".to_owned(),
+            metadata: serde_json::Map::new(),
+            status: "Success".to_owned(),
+            message: String::new(),
+            reason: String::new(),
+            details: Some(StatusDetails {
+                name: name.to_owned(),
+                group: resource.group.clone(),
+                kind: resource.resource.clone(),
+                uid: uid.to_owned(),
+                ..StatusDetails::default()
+            }),
+            code: 0,
         }
     }
 
@@ -671,12 +703,7 @@ impl ApiError {
                 "the body of the request was in an unknown format - accepted media types include: {}",
                 accepted.join(", ")
             ),
-            Self::NotAcceptable { accepted } => {
-                format!(
-                    "only the following media types are accepted: {}",
-                    accepted.join(", ")
-                )
-            }
+            Self::NotAcceptable { message } => message.clone(),
             Self::MethodNotAllowed { resource, action } => {
                 format!(
                     "{action} is not supported on resources of kind {}",

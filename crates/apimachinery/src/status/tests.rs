@@ -57,7 +57,7 @@ fn wire_form_matches_go() {
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml","reason":"UnsupportedMediaType","code":415}"#,
         ),
         (
-            ApiError::NotAcceptable { accepted: vec!["application/json".into()] },
+            ApiError::not_acceptable(&["application/json"]),
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"only the following media types are accepted: application/json","reason":"NotAcceptable","code":406}"#,
         ),
         (
@@ -289,4 +289,13 @@ fn status_round_trips_and_converts_to_k8s_openapi() {
     assert_eq!(k.code, Some(409));
     assert_eq!(k.reason.as_deref(), Some("Conflict"));
     assert_eq!(k.details.and_then(|d| d.name), Some("demo".to_owned()));
+}
+
+#[test]
+fn deleted_status_names_the_object() {
+    let status = ApiError::deleted_status(&cc(), "demo", "8d3c");
+    assert_eq!(
+        serde_json::to_string(&status).expect("json"),
+        r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","details":{"name":"demo","group":"navigator.jetstack.io","kind":"cassandraclusters","uid":"8d3c"}}"#
+    );
 }
