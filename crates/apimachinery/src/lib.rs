@@ -16,7 +16,7 @@
 //! * [`resource_version`] — get/list/watch resourceVersion semantics and their errors.
 //! * [`managed_fields`] — field sets and `fieldsV1` for server-side apply (groundwork).
 //! * [`negotiation`] — `Accept` / `Content-Type` negotiation and patch types.
-//! * [`wire`] — list, watch-frame, bookmark and `PartialObjectMetadata` bodies.
+//! * [`wire`] — list, watch-frame, bookmark, `Table` and `PartialObjectMetadata` bodies.
 
 pub mod managed_fields;
 pub mod negotiation;

@@ -146,5 +146,83 @@ pub fn partial_object_metadata_list(
     Ok(list(&api_version, "PartialObjectMetadataList", meta, items))
 }
 
+/// What a `Table` row carries besides its cells (`includeObject`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncludeObject {
+    /// No object.
+    None,
+    /// The object's metadata as `PartialObjectMetadata` (the default).
+    Metadata,
+    /// The whole object.
+    Object,
+}
+
+impl IncludeObject {
+    /// Parses the `includeObject` query parameter (empty or absent means `Metadata`).
+    ///
+    /// # Errors
+    /// 400 `unrecognized includeObject value: "<v>"`, as Go.
+    pub fn parse(v: Option<&str>) -> Result<Self, ApiError> {
+        match v.unwrap_or("") {
+            "" | "Metadata" => Ok(Self::Metadata),
+            "None" => Ok(Self::None),
+            "Object" => Ok(Self::Object),
+            other => Err(ApiError::bad_request(format!(
+                "unrecognized includeObject value: {}",
+                crate::status::go_quote(other)
+            ))),
+        }
+    }
+}
+
+/// One `Table` row: its cells (in column order) and the object it shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRow {
+    /// Cell values, one per column definition.
+    pub cells: Vec<Value>,
+    /// The object the row was computed from.
+    pub object: Value,
+}
+
+/// A `meta.k8s.io` `Table` (`as=Table`), as Go's `asTable` shapes it: column definitions, rows
+/// with their objects reduced per `include`, and the list's `ListMeta`.
+///
+/// # Errors
+/// 406 for a version other than `v1`/`v1beta1` (`no Table exists in group version …`).
+pub fn table(
+    column_definitions: Vec<Value>,
+    rows: Vec<TableRow>,
+    meta: &ListMeta,
+    include: IncludeObject,
+    meta_version: &str,
+) -> Result<Value, ApiError> {
+    let api_version = match meta_version {
+        "v1" | "v1beta1" => format!("meta.k8s.io/{meta_version}"),
+        other => {
+            return Err(ApiError::NotAcceptable {
+                message: format!("no Table exists in group version meta.k8s.io/{other}"),
+            });
+        }
+    };
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let object = match include {
+                IncludeObject::None => Value::Null,
+                IncludeObject::Metadata => partial_object_metadata(&r.object, meta_version)?,
+                IncludeObject::Object => r.object,
+            };
+            Ok(json!({"cells": r.cells, "object": object}))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(json!({
+        "kind": "Table",
+        "apiVersion": api_version,
+        "metadata": meta.to_value(),
+        "columnDefinitions": column_definitions,
+        "rows": rows,
+    }))
+}
+
 #[cfg(test)]
 mod tests;

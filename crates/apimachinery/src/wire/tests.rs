@@ -110,3 +110,47 @@ fn partial_object_metadata_keeps_only_metadata() {
         )
     );
 }
+
+#[test]
+fn tables_reduce_row_objects_per_include_object() {
+    let obj = json!({"kind": "Pilot", "apiVersion": "g/v1", "metadata": {"name": "p"}, "spec": {}});
+    let cols = vec![
+        json!({"name": "Name", "type": "string", "format": "name", "description": "d", "priority": 0}),
+    ];
+    let row = || {
+        vec![TableRow {
+            cells: vec![json!("p")],
+            object: obj.clone(),
+        }]
+    };
+    let meta = ListMeta {
+        resource_version: 3,
+        ..ListMeta::default()
+    };
+    let t = table(cols.clone(), row(), &meta, IncludeObject::Metadata, "v1").expect("ok");
+    assert_eq!(
+        t.to_string(),
+        r#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"3"},"columnDefinitions":[{"name":"Name","type":"string","format":"name","description":"d","priority":0}],"rows":[{"cells":["p"],"object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"p"}}}]}"#
+    );
+    let full = table(cols.clone(), row(), &meta, IncludeObject::Object, "v1beta1").expect("ok");
+    assert_eq!(full["rows"][0]["object"], obj);
+    assert_eq!(full["apiVersion"], "meta.k8s.io/v1beta1");
+    let none = table(cols.clone(), row(), &meta, IncludeObject::None, "v1").expect("ok");
+    assert_eq!(none["rows"][0]["object"], Value::Null);
+    assert_eq!(
+        table(cols, row(), &meta, IncludeObject::None, "v9").map_err(|e| e.code()),
+        Err(406)
+    );
+
+    assert_eq!(IncludeObject::parse(None), Ok(IncludeObject::Metadata));
+    assert_eq!(IncludeObject::parse(Some("None")), Ok(IncludeObject::None));
+    assert_eq!(
+        IncludeObject::parse(Some("Object")),
+        Ok(IncludeObject::Object)
+    );
+    let err = IncludeObject::parse(Some("all")).expect_err("400");
+    assert_eq!(
+        (err.code(), err.message()),
+        (400, "unrecognized includeObject value: \"all\"".to_owned())
+    );
+}
