@@ -16,10 +16,12 @@
 //! * [`resource_version`] — get/list/watch resourceVersion semantics and their errors.
 //! * [`managed_fields`] — field sets and `fieldsV1` for server-side apply (groundwork).
 //! * [`negotiation`] — `Accept` / `Content-Type` negotiation and patch types.
+//! * [`object_meta`] — `ObjectMeta` validation on create and update.
 //! * [`wire`] — list, watch-frame, bookmark, `Table` and `PartialObjectMetadata` bodies.
 
 pub mod managed_fields;
 pub mod negotiation;
+pub mod object_meta;
 pub mod openapi_schema;
 pub mod patch;
 pub mod registry;
