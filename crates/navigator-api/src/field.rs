@@ -110,6 +110,8 @@ pub struct FieldError {
     pub value: Option<serde_json::Value>,
     /// A human explanation.
     pub detail: String,
+    /// For `NotSupported`: the values that are accepted, in the order to list them.
+    pub supported: Vec<String>,
 }
 
 impl FieldError {
@@ -124,6 +126,7 @@ impl FieldError {
             kind,
             value,
             detail: detail.to_owned(),
+            supported: Vec::new(),
         }
     }
 
@@ -149,12 +152,14 @@ impl FieldError {
             .map(|s| format!("{s:?}"))
             .collect::<Vec<_>>()
             .join(", ");
-        Self::new(
+        let mut err = Self::new(
             path,
             ErrorType::NotSupported,
             serde_json::to_value(value).ok(),
             &format!("supported values: {list}"),
-        )
+        );
+        err.supported = supported.iter().map(|s| (*s).to_owned()).collect();
+        err
     }
 
     /// `Duplicate value: <value>`.

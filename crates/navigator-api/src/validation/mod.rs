@@ -14,7 +14,7 @@ mod pilot;
 
 pub use cassandra::*;
 pub use elasticsearch::*;
-pub use metadata::validate_object_meta;
+pub use metadata::{TOTAL_ANNOTATION_SIZE_LIMIT, validate_object_meta};
 pub use pilot::*;
 
 use crate::field::ErrorList;
