@@ -23,6 +23,8 @@ use crate::status::{ApiError, GroupResource};
 use base64::Engine as _;
 use std::future::Future;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
 pub mod embedded;
 
 /// One stored object with its revisions.
