@@ -590,8 +590,42 @@ impl Ctx<'_> {
         let (patch_items, server_only) = partition(merged, order, merge_key)?;
         let orig = orig_list.unwrap_or_default();
         let k = element_kind(&[&orig, patch_list.as_deref().unwrap_or(&[])])?;
-        normalize_element_order(patch_items, server_only, order, &orig, merge_key, k).map(Some)
+        let server_order = match (&patch_list, merge_key.is_empty() || k != Kind::Object) {
+            (Some(p), false) if meta.strategy == PatchStrategy::Merge => {
+                observed_server_order(&orig, p, merge_key)
+            }
+            _ => orig,
+        };
+        normalize_element_order(patch_items, server_only, order, &server_order, merge_key, k)
+            .map(Some)
     }
+}
+
+/// The live order Go's `mergePatchIntoOriginal` actually compares against when a merge list is
+/// both patched and reordered. Go's `mergeSlice` deletes `$patch: delete` items and appends
+/// new items in place, in the array the caller's copy of the live list still points at, so
+/// that copy reads as "live items after deletions, then new items", cut to the live length.
+/// Go's own tests depend on this order, so it is reproduced here.
+fn observed_server_order(original: &[Value], patch: &[Value], merge_key: &str) -> Vec<Value> {
+    let mut seen: Vec<Value> = original
+        .iter()
+        .filter(|o| {
+            !patch.iter().any(|p| {
+                p.get(DIRECTIVE).and_then(Value::as_str) == Some("delete")
+                    && p.get(merge_key).is_some()
+                    && p.get(merge_key) == o.get(merge_key)
+            })
+        })
+        .cloned()
+        .collect();
+    for p in patch.iter().filter(|p| p.get(DIRECTIVE).is_none()) {
+        let key = p.get(merge_key);
+        if key.is_some() && !seen.iter().any(|s| s.get(merge_key) == key) {
+            seen.push(p.clone());
+        }
+    }
+    seen.truncate(original.len());
+    seen
 }
 
 /// Go's `mergeSliceWithSpecialElements`: applies `$patch: delete|replace` items of a merge list.

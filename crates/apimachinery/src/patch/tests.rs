@@ -175,6 +175,12 @@ fn strategic_merge_patch_cases() {
             json!({"mergingList": [{"name": "b"}, {"name": "a"}]}),
         ),
         (
+            "$setElementOrder with deletions: server-only items land where Go's in-place merge leaves them",
+            json!({"mergingList": [{"name": "a"}, {"name": "b", "value": "x"}, {"name": "d", "value": "y"}]}),
+            json!({"$setElementOrder/mergingList": [{"name": "b"}, {"name": "c"}], "mergingList": [{"name": "c"}, {"name": "a", "$patch": "delete"}]}),
+            json!({"mergingList": [{"name": "b", "value": "x"}, {"name": "d", "value": "y"}, {"name": "c"}]}),
+        ),
+        (
             "$retainKeys clears unlisted keys",
             json!({"retainKeysMap": {"name": "foo", "value": "a", "other": "x"}}),
             json!({"retainKeysMap": {"$retainKeys": ["name", "value"], "value": "b"}}),
