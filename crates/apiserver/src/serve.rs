@@ -1,0 +1,350 @@
+//! Serving over the network (Go's `apiserver/pkg/server/secure_serving.go` and
+//! `genericapiserver.go` shutdown): HTTPS with rustls (HTTP/1.1 and HTTP/2 by ALPN), an
+//! optional plain-HTTP listener on loopback, and graceful shutdown — stop accepting, fail
+//! `/readyz`, end watches, let in-flight requests finish until a deadline.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+
+use crate::handler::{ConnInfo, handle};
+use crate::server::{ApiServer, State};
+use crate::tls::{ServingCerts, TlsError, TlsSource, load_or_generate, server_config};
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The serving certificate could not be loaded or generated.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// A listener could not be bound.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The insecure listener must be bound to a loopback address.
+    #[error("the insecure (plain HTTP) listener must bind a loopback address, not {0}")]
+    InsecureNotLoopback(SocketAddr),
+    /// Waiting for a shutdown signal failed.
+    #[error("installing the signal handler: {0}")]
+    Signal(#[source] std::io::Error),
+}
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServingOptions {
+    /// HTTPS address (`--bind-address` + `--secure-port`); port 0 picks a free port.
+    pub secure_addr: SocketAddr,
+    /// The serving certificate.
+    pub tls: TlsSource,
+    /// Optional plain-HTTP address for development; must be loopback.
+    pub insecure_addr: Option<SocketAddr>,
+    /// How long in-flight requests may run after shutdown begins (Go's
+    /// `--shutdown-send-retry-after`/`ShutdownTimeout`, 60 s by default).
+    pub shutdown_timeout: Duration,
+    /// HTTP/2 streams per connection (kube-apiserver uses 1000; the aggregator multiplexes
+    /// many watches over few connections).
+    pub http2_max_streams: u32,
+    /// TLS handshake timeout.
+    pub handshake_timeout: Duration,
+}
+
+impl ServingOptions {
+    /// HTTPS on `addr` with a self-signed certificate in `cert_dir`, no plain-HTTP listener.
+    pub fn self_signed(addr: SocketAddr, cert_dir: impl Into<std::path::PathBuf>) -> Self {
+        Self {
+            secure_addr: addr,
+            tls: TlsSource::SelfSigned {
+                cert_dir: cert_dir.into(),
+                extra_sans: Vec::new(),
+            },
+            insecure_addr: None,
+            shutdown_timeout: Duration::from_secs(60),
+            http2_max_streams: 1000,
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A server whose listeners are bound; [`BoundServer::run`] serves until shutdown.
+pub struct BoundServer {
+    server: ApiServer,
+    secure: TcpListener,
+    secure_addr: SocketAddr,
+    insecure: Option<(TcpListener, SocketAddr)>,
+    acceptor: TlsAcceptor,
+    certs: ServingCerts,
+    options: ServingOptions,
+    stop: CancellationToken,
+}
+
+impl ApiServer {
+    /// Loads or generates the certificate and binds the listeners.
+    ///
+    /// # Errors
+    /// [`ServeError`] for certificate, bind or option errors.
+    pub async fn bind(self, options: ServingOptions) -> Result<BoundServer, ServeError> {
+        if let Some(addr) = options.insecure_addr
+            && !addr.ip().is_loopback()
+        {
+            return Err(ServeError::InsecureNotLoopback(addr));
+        }
+        let certs = load_or_generate(&options.tls)?;
+        let acceptor = TlsAcceptor::from(server_config(&certs)?);
+        let bind = |addr: SocketAddr| async move {
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Bind { addr, source })
+        };
+        let secure = bind(options.secure_addr).await?;
+        let secure_addr = secure.local_addr().map_err(|source| ServeError::Bind {
+            addr: options.secure_addr,
+            source,
+        })?;
+        let insecure = match options.insecure_addr {
+            Some(addr) => {
+                let l = bind(addr).await?;
+                let a = l
+                    .local_addr()
+                    .map_err(|source| ServeError::Bind { addr, source })?;
+                Some((l, a))
+            }
+            None => None,
+        };
+        Ok(BoundServer {
+            server: self,
+            secure,
+            secure_addr,
+            insecure,
+            acceptor,
+            certs,
+            options,
+            stop: CancellationToken::new(),
+        })
+    }
+}
+
+/// Stops a running server from another task.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(CancellationToken);
+
+impl ShutdownHandle {
+    /// Begins graceful shutdown.
+    pub fn shutdown(&self) {
+        self.0.cancel();
+    }
+}
+
+impl std::fmt::Debug for BoundServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundServer")
+            .field("secure_addr", &self.secure_addr)
+            .field("insecure_addr", &self.insecure_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BoundServer {
+    /// The HTTPS address actually bound.
+    pub fn secure_addr(&self) -> SocketAddr {
+        self.secure_addr
+    }
+
+    /// The plain-HTTP address actually bound, if any.
+    pub fn insecure_addr(&self) -> Option<SocketAddr> {
+        self.insecure.as_ref().map(|(_, a)| *a)
+    }
+
+    /// The serving certificate (with the generated CA, for clients).
+    pub fn certs(&self) -> &ServingCerts {
+        &self.certs
+    }
+
+    /// A handle that begins graceful shutdown.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.stop.clone())
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
+    ///
+    /// # Errors
+    /// [`ServeError::Signal`] if the signal handlers cannot be installed.
+    pub async fn run_until_signal(self) -> Result<(), ServeError> {
+        let handle = self.shutdown_handle();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(ServeError::Signal)?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+                _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received, shutting down"),
+            }
+            handle.shutdown();
+        });
+        self.run().await;
+        Ok(())
+    }
+
+    /// Serves until [`ShutdownHandle::shutdown`], then: `/readyz` fails, listeners close,
+    /// watches end, and in-flight requests get `shutdown_timeout` to finish.
+    pub async fn run(self) {
+        let state = self.server.state.clone();
+        let graceful = Arc::new(GracefulShutdown::new());
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http2()
+            .max_concurrent_streams(self.options.http2_max_streams);
+        let builder = Arc::new(builder);
+        tracing::info!(addr = %self.secure_addr, "serving securely");
+        let mut tasks: Vec<JoinHandle<()>> = vec![tokio::spawn(accept_loop(
+            self.secure,
+            Some((self.acceptor, self.options.handshake_timeout)),
+            state.clone(),
+            builder.clone(),
+            graceful.clone(),
+            self.stop.clone(),
+        ))];
+        if let Some((listener, addr)) = self.insecure {
+            tracing::info!(%addr, "serving plain HTTP on loopback");
+            tasks.push(tokio::spawn(accept_loop(
+                listener,
+                None,
+                state.clone(),
+                builder.clone(),
+                graceful.clone(),
+                self.stop.clone(),
+            )));
+        }
+        self.stop.cancelled().await;
+        tracing::info!("shutting down: no new connections, ending watches");
+        self.server.begin_shutdown();
+        for t in tasks {
+            let _ = t.await;
+        }
+        let graceful = Arc::try_unwrap(graceful).unwrap_or_else(|_| GracefulShutdown::new());
+        if tokio::time::timeout(self.options.shutdown_timeout, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight requests did not finish before the shutdown deadline");
+        }
+        tracing::info!("shut down");
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<(TlsAcceptor, Duration)>,
+    state: Arc<State>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    graceful: Arc<GracefulShutdown>,
+    stop: CancellationToken,
+) {
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = stop.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let watcher = graceful.watcher();
+        let state = state.clone();
+        let builder = builder.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            match tls {
+                Some((acceptor, timeout)) => {
+                    let stream = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let certs = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .map(|c| Arc::new(c.iter().map(|c| c.clone().into_owned()).collect()));
+                    let info = ConnInfo {
+                        remote_addr: Some(peer),
+                        peer_certificates: certs,
+                    };
+                    let svc = service(state, info);
+                    let conn = builder
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .into_owned();
+                    if let Err(e) = watcher.watch(conn).await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                }
+                None => {
+                    let info = ConnInfo {
+                        remote_addr: Some(peer),
+                        peer_certificates: None,
+                    };
+                    let svc = service(state, info);
+                    let conn = builder
+                        .serve_connection(TokioIo::new(tcp), svc)
+                        .into_owned();
+                    if let Err(e) = watcher.watch(conn).await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The per-connection hyper service.
+#[derive(Clone)]
+struct Service {
+    state: Arc<State>,
+    info: ConnInfo,
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for Service {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        let state = self.state.clone();
+        let info = self.info.clone();
+        Box::pin(async move { Ok(handle(state, req.map(Body::new), info).await) })
+    }
+}
+
+fn service(state: Arc<State>, info: ConnInfo) -> Service {
+    Service { state, info }
+}
+
+/// The loopback address for a port (handy for the insecure listener).
+pub fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
+}

@@ -1,0 +1,289 @@
+//! Serving certificates (Go's `apiserver/pkg/server/options/serving.go`): from files, or a
+//! self-signed CA and a serving certificate generated on first start into a certificate
+//! directory and reused afterwards; and the rustls server configuration (TLS ≥ 1.2, ALPN `h2`
+//! and `http/1.1`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// Reading or writing a certificate file failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// `reading`, `writing` …
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// rcgen could not generate a key or certificate.
+    #[error("generating {what}: {source}")]
+    Generate {
+        /// What was being generated.
+        what: &'static str,
+        /// rcgen's error.
+        #[source]
+        source: rcgen::Error,
+    },
+    /// A PEM file did not contain what was expected.
+    #[error("parsing {what}: {message}")]
+    Pem {
+        /// What was being parsed.
+        what: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// rustls rejected the configuration.
+    #[error("building the TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// Where the serving certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// `--tls-cert-file` / `--tls-private-key-file`.
+    Files {
+        /// PEM certificate chain, leaf first.
+        cert: PathBuf,
+        /// PEM private key.
+        key: PathBuf,
+    },
+    /// `--cert-dir`: a CA (`ca.crt`, `ca.key`) and a serving certificate (`apiserver.crt`,
+    /// `apiserver.key`) for `localhost`, `127.0.0.1`, `::1` and `extra_sans`, generated when
+    /// absent and reused when present.
+    SelfSigned {
+        /// The certificate directory.
+        cert_dir: PathBuf,
+        /// Additional DNS names or IP addresses, e.g. `navigator.ns.svc`.
+        extra_sans: Vec<String>,
+    },
+}
+
+/// The serving certificate in PEM.
+#[derive(Debug, Clone)]
+pub struct ServingCerts {
+    /// Certificate chain, leaf first.
+    pub cert_pem: String,
+    /// Private key.
+    pub key_pem: String,
+    /// The CA that signed a generated certificate (for clients and kubeconfigs).
+    pub ca_pem: Option<String>,
+    /// Where the CA was written, for generated certificates.
+    pub ca_path: Option<PathBuf>,
+}
+
+fn read(path: &Path) -> Result<String, TlsError> {
+    std::fs::read_to_string(path).map_err(|source| TlsError::Io {
+        action: "reading",
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn write(path: &Path, contents: &str, secret: bool) -> Result<(), TlsError> {
+    let io = |source| TlsError::Io {
+        action: "writing",
+        path: path.to_owned(),
+        source,
+    };
+    std::fs::write(path, contents).map_err(io)?;
+    if secret {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Loads the certificate, generating it first for [`TlsSource::SelfSigned`] when the
+/// directory does not hold one yet.
+///
+/// # Errors
+/// [`TlsError`] on I/O or generation failures.
+pub fn load_or_generate(source: &TlsSource) -> Result<ServingCerts, TlsError> {
+    match source {
+        TlsSource::Files { cert, key } => Ok(ServingCerts {
+            cert_pem: read(cert)?,
+            key_pem: read(key)?,
+            ca_pem: None,
+            ca_path: None,
+        }),
+        TlsSource::SelfSigned {
+            cert_dir,
+            extra_sans,
+        } => {
+            let cert = cert_dir.join("apiserver.crt");
+            let key = cert_dir.join("apiserver.key");
+            let ca = cert_dir.join("ca.crt");
+            if cert.is_file() && key.is_file() && ca.is_file() {
+                return Ok(ServingCerts {
+                    cert_pem: read(&cert)?,
+                    key_pem: read(&key)?,
+                    ca_pem: Some(read(&ca)?),
+                    ca_path: Some(ca),
+                });
+            }
+            std::fs::create_dir_all(cert_dir).map_err(|source| TlsError::Io {
+                action: "creating",
+                path: cert_dir.clone(),
+                source,
+            })?;
+            let generated = generate(extra_sans)?;
+            write(&ca, &generated.ca_cert, false)?;
+            write(&cert_dir.join("ca.key"), &generated.ca_key, true)?;
+            write(&cert, &generated.cert, false)?;
+            write(&key, &generated.key, true)?;
+            Ok(ServingCerts {
+                cert_pem: generated.cert,
+                key_pem: generated.key,
+                ca_pem: Some(generated.ca_cert),
+                ca_path: Some(ca),
+            })
+        }
+    }
+}
+
+struct Generated {
+    ca_cert: String,
+    ca_key: String,
+    cert: String,
+    key: String,
+}
+
+fn generate(extra_sans: &[String]) -> Result<Generated, TlsError> {
+    let gen_err = |what| move |source| TlsError::Generate { what, source };
+    let ca_key = KeyPair::generate().map_err(gen_err("CA key"))?;
+    let mut ca_params =
+        CertificateParams::new(Vec::<String>::new()).map_err(gen_err("CA parameters"))?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "navigator-apiserver-ca");
+    ca_params.distinguished_name = dn;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca_params
+        .self_signed(&ca_key)
+        .map_err(gen_err("CA certificate"))?;
+
+    let mut sans = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    for s in extra_sans {
+        if !sans.contains(s) {
+            sans.push(s.clone());
+        }
+    }
+    let key = KeyPair::generate().map_err(gen_err("serving key"))?;
+    let mut params = CertificateParams::new(sans).map_err(gen_err("serving parameters"))?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "localhost");
+    params.distinguished_name = dn;
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    let ca_pem = ca_cert.pem();
+    let ca_key_pem = ca_key.serialize_pem();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let cert = params
+        .signed_by(&key, &issuer)
+        .map_err(gen_err("serving certificate"))?;
+    Ok(Generated {
+        ca_cert: ca_pem,
+        ca_key: ca_key_pem,
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    })
+}
+
+/// The rustls provider every TLS configuration here uses.
+pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// A rustls server configuration for `certs`: TLS 1.2 and 1.3, ALPN `h2` then `http/1.1`,
+/// no client certificate requested (the delegated authenticators will add that).
+///
+/// # Errors
+/// [`TlsError::Pem`] for unparsable PEM, [`TlsError::Rustls`] if rustls rejects the pair.
+pub fn server_config(certs: &ServingCerts) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let chain = CertificateDer::pem_slice_iter(certs.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem {
+            what: "serving certificate",
+            message: e.to_string(),
+        })?;
+    if chain.is_empty() {
+        return Err(TlsError::Pem {
+            what: "serving certificate",
+            message: "no CERTIFICATE block".to_owned(),
+        });
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(certs.key_pem.as_bytes()).map_err(|e| TlsError::Pem {
+            what: "serving key",
+            message: e.to_string(),
+        })?;
+    let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generates_once_then_reuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = TlsSource::SelfSigned {
+            cert_dir: dir.path().join("certs"),
+            extra_sans: vec!["navigator.default.svc".into()],
+        };
+        let first = load_or_generate(&source).unwrap();
+        assert!(first.ca_pem.is_some());
+        server_config(&first).unwrap();
+        let second = load_or_generate(&source).unwrap();
+        assert_eq!(first.cert_pem, second.cert_pem);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("certs/apiserver.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        let files = TlsSource::Files {
+            cert: dir.path().join("certs/apiserver.crt"),
+            key: dir.path().join("certs/apiserver.key"),
+        };
+        let loaded = load_or_generate(&files).unwrap();
+        assert_eq!(loaded.cert_pem, first.cert_pem);
+        assert!(
+            load_or_generate(&TlsSource::Files {
+                cert: dir.path().join("missing"),
+                key: dir.path().join("missing"),
+            })
+            .is_err()
+        );
+    }
+}
