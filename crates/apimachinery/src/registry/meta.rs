@@ -20,7 +20,11 @@ const MAX_GENERATED_PREFIX: usize = 58;
 
 /// Now, truncated to whole seconds (metav1.Time has second precision).
 pub fn now() -> Time {
-    Time(Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH))
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let secs = i64::try_from(secs).unwrap_or(0);
+    Time(Timestamp::from_second(secs).unwrap_or(Timestamp::UNIX_EPOCH))
 }
 
 /// `generateName` + 5 random characters (Go's `SimpleNameGenerator`), prefix cut to 58 bytes.
@@ -31,7 +35,9 @@ pub fn generate_name(prefix: &str, random: [u8; 16]) -> String {
     }
     let mut name = prefix[..cut].to_owned();
     for b in random.iter().take(5) {
-        name.push(char::from(NAME_ALPHABET[usize::from(*b) % NAME_ALPHABET.len()]));
+        name.push(char::from(
+            NAME_ALPHABET[usize::from(*b) % NAME_ALPHABET.len()],
+        ));
     }
     name
 }
@@ -363,7 +369,11 @@ mod tests {
     #[test]
     fn manager_from_user_agent_is_the_part_before_the_slash() {
         let cases = [
-            (None, Some("kubectl-client-side-apply/v1.33.0 (linux/amd64)"), "kubectl-client-side-apply"),
+            (
+                None,
+                Some("kubectl-client-side-apply/v1.33.0 (linux/amd64)"),
+                "kubectl-client-side-apply",
+            ),
             (Some("mine"), Some("kubectl/v1"), "mine"),
             (Some(""), Some("curl/8.0"), "curl"),
             (None, None, ""),
@@ -400,7 +410,10 @@ mod tests {
         let mut bad = json!({"apiVersion": "g.io/v1", "kind": "Other"});
         let e = check_type_meta(&mut bad, exp).expect_err("bad");
         assert_eq!(e.code(), 400);
-        assert!(e.message().starts_with("Other in version \"v1\" cannot be handled as a Thing"));
+        assert!(
+            e.message()
+                .starts_with("Other in version \"v1\" cannot be handled as a Thing")
+        );
     }
 
     #[test]
@@ -415,7 +428,10 @@ mod tests {
             deletion_finalizers(&s(&["orphan"]), Propagation::Background),
             Some(vec![])
         );
-        assert_eq!(deletion_finalizers(&s(&["orphan"]), Propagation::Orphan), None);
+        assert_eq!(
+            deletion_finalizers(&s(&["orphan"]), Propagation::Orphan),
+            None
+        );
     }
 
     #[test]

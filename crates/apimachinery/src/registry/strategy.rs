@@ -126,6 +126,12 @@ pub trait Strategy: Send + Sync + 'static {
     /// registry handles), e.g. `spec.nodePool`; `None` if the field is not selectable.
     fn field_value(&self, object: &Self::Object, field: &str) -> Option<String>;
 
+    /// The fields [`Strategy::field_value`] answers for, accepted in field selectors next to
+    /// `metadata.name` and `metadata.namespace` (others are rejected with 400, as in Go).
+    fn selectable_fields(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Patch strategies and merge keys of a served version, for strategic merge patch.
     fn patch_schema(&self, version: &str) -> &dyn PatchSchema;
 

@@ -207,6 +207,9 @@ mod tests {
             },
         );
         assert_eq!(l["items"][0].get("kind"), None);
-        assert_eq!(l["metadata"], json!({"resourceVersion": "9", "continue": "c", "remainingItemCount": 2}));
+        assert_eq!(
+            l["metadata"],
+            json!({"resourceVersion": "9", "continue": "c", "remainingItemCount": 2})
+        );
     }
 }

@@ -84,7 +84,9 @@ pub fn enforce(
                     "{kind} in version {} cannot be handled as a {kind}: {detail}",
                     crate::status::go_quote(version)
                 )),
-                Verb::Apply => ApiError::bad_request(format!("error strict decoding patch: {detail}")),
+                Verb::Apply => {
+                    ApiError::bad_request(format!("error strict decoding patch: {detail}"))
+                }
                 Verb::Patch => ApiError::Invalid {
                     kind: crate::status::GroupKind::new(group, kind),
                     name: name.to_owned(),
@@ -118,16 +120,49 @@ mod tests {
     #[test]
     fn strict_messages_match_go() {
         let f = vec!["spec.foo".to_owned(), "spec.bar".to_owned()];
-        let e = enforce(&f, FieldValidation::Strict, Verb::CreateOrUpdate, "Thing", "g", "v1", "n")
-            .expect_err("strict");
+        let e = enforce(
+            &f,
+            FieldValidation::Strict,
+            Verb::CreateOrUpdate,
+            "Thing",
+            "g",
+            "v1",
+            "n",
+        )
+        .expect_err("strict");
         assert_eq!(
             e.message(),
             "Thing in version \"v1\" cannot be handled as a Thing: strict decoding error: unknown field \"spec.foo\", unknown field \"spec.bar\""
         );
-        let w = enforce(&f, FieldValidation::Warn, Verb::Patch, "Thing", "g", "v1", "n").expect("warn");
-        assert_eq!(w, ["unknown field \"spec.foo\"", "unknown field \"spec.bar\""]);
-        assert!(enforce(&f, FieldValidation::Ignore, Verb::Apply, "T", "g", "v", "n").expect("ok").is_empty());
-        let e = enforce(&f, FieldValidation::Strict, Verb::Patch, "Thing", "g", "v1", "n").expect_err("422");
+        let w = enforce(
+            &f,
+            FieldValidation::Warn,
+            Verb::Patch,
+            "Thing",
+            "g",
+            "v1",
+            "n",
+        )
+        .expect("warn");
+        assert_eq!(
+            w,
+            ["unknown field \"spec.foo\"", "unknown field \"spec.bar\""]
+        );
+        assert!(
+            enforce(&f, FieldValidation::Ignore, Verb::Apply, "T", "g", "v", "n")
+                .expect("ok")
+                .is_empty()
+        );
+        let e = enforce(
+            &f,
+            FieldValidation::Strict,
+            Verb::Patch,
+            "Thing",
+            "g",
+            "v1",
+            "n",
+        )
+        .expect_err("422");
         assert_eq!(e.code(), 422);
     }
 
