@@ -125,9 +125,10 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
         let name = m.name.clone().unwrap_or_default();
         let mut errs = self.strategy.validate_create(&obj);
         if errs.is_empty() {
-            errs = meta::validate_meta_create(
+            errs = crate::object_meta::validate_object_meta(
                 self.strategy.metadata(&obj),
                 self.descriptor().namespaced,
+                crate::object_meta::NameRule::PathSegment,
             );
         }
         if !errs.is_empty() {
