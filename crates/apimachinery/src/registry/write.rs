@@ -184,6 +184,17 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             let m = self.strategy.metadata_mut(&mut new);
             m.generation = Some(old_meta.generation.unwrap_or(0) + 1);
         }
+        self.strategy
+            .metadata_mut(&mut new)
+            .resource_version
+            .clone_from(&old_meta.resource_version);
+        for e in
+            crate::object_meta::validate_object_meta_update(self.strategy.metadata(&new), old_meta)
+        {
+            if !errs.contains(&e) {
+                errs.push(e);
+            }
+        }
         errs.extend(match sub {
             Subresource::Main => self.strategy.validate_update(&new, old),
             Subresource::Status => self.strategy.validate_status_update(&new, old),

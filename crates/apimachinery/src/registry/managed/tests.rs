@@ -265,3 +265,77 @@ fn managers_round_trip_through_managed_fields_in_go_order() {
     assert_eq!(back.len(), 2);
     assert_eq!(back[1], mgrs[0]);
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn spec() -> impl Strategy<Value = Value> {
+        (
+            proptest::option::of(0i64..5),
+            proptest::collection::btree_map("[a-c]", 0i64..3, 0..3),
+            proptest::collection::vec("[a-c]", 0..3),
+            proptest::collection::btree_map("[x-z]", "[a-b]", 0..3),
+        )
+            .prop_map(|(replicas, pools, tags, config)| {
+                let mut s = serde_json::Map::new();
+                if let Some(r) = replicas {
+                    s.insert("replicas".into(), json!(r));
+                }
+                if !pools.is_empty() {
+                    let items: Vec<Value> = pools
+                        .iter()
+                        .map(|(n, r)| json!({"name": n, "replicas": r}))
+                        .collect();
+                    s.insert("nodePools".into(), Value::Array(items));
+                }
+                let mut tags = tags;
+                tags.sort();
+                tags.dedup();
+                if !tags.is_empty() {
+                    s.insert("tags".into(), json!(tags));
+                }
+                if !config.is_empty() {
+                    s.insert("config".into(), json!(config));
+                }
+                Value::Object(s)
+            })
+    }
+
+    proptest! {
+        /// Applying a configuration twice gives the same object and ownership (no-op), the
+        /// result contains every applied field, and a second manager applying the same values
+        /// never conflicts.
+        #[test]
+        fn apply_is_idempotent_and_covers_the_configuration(live in spec(), cfg in spec()) {
+            let live = obj(live);
+            let cfg = obj(cfg);
+            let once = apply(vec![], &live, &cfg, &Schema, "m", "g.io/v1", Scope::Main, false, t(1)).expect("apply");
+            let twice = apply(once.managers.clone(), &once.object, &cfg, &Schema, "m", "g.io/v1", Scope::Main, false, t(2)).expect("again");
+            prop_assert_eq!(&twice.object, &once.object);
+            prop_assert_eq!(&twice.managers, &once.managers);
+            let result = managed_view(&once.object, Scope::Main);
+            let cfg_view = managed_view(&cfg, Scope::Main);
+            for p in fields_of(&cfg_view, &Schema).expect("set").paths() {
+                let want = get_path(&cfg_view, &p);
+                let got = get_path(&result, &p);
+                prop_assert!(got.is_some(), "{:?} missing", p);
+                if want.is_some_and(|v| !v.is_object() && !v.is_array()) {
+                    prop_assert_eq!(got, want);
+                }
+            }
+            let shared = apply(once.managers, &once.object, &cfg, &Schema, "n", "g.io/v1", Scope::Main, false, t(3));
+            prop_assert!(shared.is_ok());
+        }
+
+        /// An update records exactly the changed fields for its manager.
+        #[test]
+        fn update_owns_what_it_changed(old in spec(), new in spec()) {
+            let (o, n) = (managed_view(&obj(old), Scope::Main), managed_view(&obj(new), Scope::Main));
+            let cmp = Comparison::of(&o, &n, &Schema).expect("cmp");
+            let ms = update(vec![], &o, &n, &Schema, "u", "g.io/v1", "", t(1)).expect("update");
+            let owned = ms.first().map(|m| m.set.clone()).unwrap_or_default();
+            prop_assert_eq!(owned, cmp.added.union(&cmp.modified));
+        }
+    }
+}
