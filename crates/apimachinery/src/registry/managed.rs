@@ -558,7 +558,7 @@ fn conflict_error(mut conflicts: Vec<(String, Vec<Vec<PathElement>>, String)>) -
     } else {
         let mut lines = Vec::new();
         for (_, paths, who) in &conflicts {
-            lines.push(format!("conflicts with {who}"));
+            lines.push(format!("conflicts with {who}:"));
             for p in paths {
                 lines.push(format!("- {}", path_to_string(p)));
             }

@@ -130,6 +130,45 @@ fn apply_conflicts_with_other_owners_unless_forced() {
 }
 
 #[test]
+fn several_conflicts_are_listed_per_manager_like_go() {
+    let live = obj(json!({"a": 1, "b": 1}));
+    let mgrs = apply(
+        vec![],
+        &live,
+        &obj(json!({"a": 1, "b": 1})),
+        &Schema,
+        "first",
+        "g.io/v1",
+        Scope::Main,
+        false,
+        t(0),
+    )
+    .expect("ok")
+    .managers;
+    let err = apply(
+        mgrs,
+        &live,
+        &obj(json!({"a": 2, "b": 2})),
+        &Schema,
+        "second",
+        "g.io/v1",
+        Scope::Main,
+        false,
+        t(1),
+    )
+    .expect_err("conflicts");
+    assert_eq!(
+        err.message(),
+        "Apply failed with 2 conflicts: conflicts with \"first\":\n- .spec.a\n- .spec.b"
+    );
+    let status = err.to_status();
+    let causes = status.details.expect("details").causes;
+    assert_eq!(causes.len(), 2);
+    assert_eq!(causes[1].message, "conflict with \"first\"");
+    assert_eq!(causes[1].field, ".spec.b");
+}
+
+#[test]
 fn same_value_is_shared_not_a_conflict() {
     let live = obj(json!({"a": 1}));
     let mgrs = update(
