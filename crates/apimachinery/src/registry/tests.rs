@@ -1247,3 +1247,65 @@ async fn concurrent_read_modify_write_loses_no_update() {
     assert_eq!(last["spec"]["replicas"].as_u64(), Some(landed));
     assert_eq!(last["metadata"]["generation"].as_u64(), Some(landed + 1));
 }
+
+#[tokio::test]
+async fn watch_representations_table_and_metadata() {
+    let f = fixture();
+    create(&f, "a", json!({"replicas": 1})).await;
+    let table_none = RequestContext {
+        representation: Representation::Table {
+            include_object: IncludeObject::None,
+        },
+        ..ctx()
+    };
+    // A legacy watch from "" with bookmarks gets the watch-list end bookmark (WatchList on).
+    let mut w = f
+        .reg
+        .watch(
+            &table_none,
+            &ListOptions {
+                allow_watch_bookmarks: true,
+                ..ListOptions::default()
+            },
+        )
+        .await
+        .expect("watch");
+    let e = next(&mut w).await;
+    assert_eq!(e["type"], "ADDED");
+    assert_eq!(e["object"]["rows"][0]["object"], Value::Null);
+    assert_eq!(e["object"]["rows"][0]["cells"], json!(["a", 1]));
+    let e = next(&mut w).await;
+    assert_eq!(e["type"], "BOOKMARK");
+    assert_eq!(e["object"]["kind"], "Table");
+    assert_eq!(e["object"]["columnDefinitions"], Value::Null);
+    assert_eq!(
+        e["object"]["rows"][0]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    let pom = RequestContext {
+        representation: Representation::PartialObjectMetadata,
+        ..ctx()
+    };
+    let mut w = f
+        .reg
+        .watch(&pom, &ListOptions::default())
+        .await
+        .expect("watch");
+    let e = next(&mut w).await;
+    assert_eq!(e["object"]["kind"], "PartialObjectMetadata");
+    assert_eq!(e["object"]["metadata"]["name"], "a");
+    // sendInitialEvents without resourceVersionMatch is 422.
+    let err = f
+        .reg
+        .watch(
+            &ctx(),
+            &ListOptions {
+                send_initial_events: Some(true),
+                ..ListOptions::default()
+            },
+        )
+        .await
+        .err()
+        .expect("invalid");
+    assert_eq!(err.code(), 422);
+}

@@ -8,7 +8,10 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
 use super::table::{self, ListMeta};
-use super::{Inner, ListOptions, Representation, RequestContext, Selectors, Strategy, WatchStream};
+use super::{
+    IncludeObject, Inner, ListOptions, Representation, RequestContext, Selectors, Strategy,
+    WatchStream,
+};
 use crate::resource_version::{self, ListQuery, Read, WatchStart};
 use crate::status::ApiError;
 use crate::store::{Storage, StoreError};
@@ -139,24 +142,48 @@ impl<S: Strategy, St: Storage> Watcher<'_, S, St> {
         })
     }
 
-    fn bookmark(&self, revision: u64, end: bool) -> Value {
+    /// A bookmark object: the watched kind with only a resourceVersion (and the
+    /// initial-events-end annotation); in a Table watch, a one-row Table whose row object keeps
+    /// the metadata even under `includeObject=None` (so the annotation survives).
+    fn bookmark(&mut self, revision: u64, end: bool) -> Value {
         let mut metadata =
             json!({"resourceVersion": revision.to_string(), "creationTimestamp": null});
         if end {
             metadata["annotations"] = json!({INITIAL_EVENTS_END: "true"});
         }
         let ctx = &self.plan.ctx;
+        let partial = json!({
+            "kind": "PartialObjectMetadata",
+            "apiVersion": table::META_V1,
+            "metadata": metadata,
+        });
         match ctx.representation {
             Representation::Object => json!({
                 "kind": self.inner.descriptor().kind,
                 "apiVersion": self.inner.api_version(&ctx.version),
-                "metadata": metadata,
+                "metadata": partial["metadata"],
             }),
-            Representation::PartialObjectMetadata | Representation::Table { .. } => json!({
-                "kind": "PartialObjectMetadata",
-                "apiVersion": table::META_V1,
-                "metadata": metadata,
-            }),
+            Representation::PartialObjectMetadata => partial,
+            Representation::Table { include_object } => {
+                let columns = self.inner.strategy.table_columns();
+                let object = match include_object {
+                    IncludeObject::None if !end => Value::Null,
+                    IncludeObject::None | IncludeObject::Metadata | IncludeObject::Object => {
+                        partial
+                    }
+                };
+                let row = json!({"cells": vec![Value::Null; columns.len()], "object": object});
+                let cols = std::mem::take(&mut self.first_table)
+                    .then(|| table::column_definitions(&columns));
+                table::table(
+                    cols,
+                    vec![row],
+                    &ListMeta {
+                        resource_version: revision.to_string(),
+                        ..ListMeta::default()
+                    },
+                )
+            }
         }
     }
 
@@ -234,7 +261,8 @@ impl<S: Strategy, St: Storage> Watcher<'_, S, St> {
                 }
                 Tick::Bookmark => {
                     next_bookmark = Instant::now() + interval;
-                    self.send("BOOKMARK", self.bookmark(last, false)).await?;
+                    let b = self.bookmark(last, false);
+                    self.send("BOOKMARK", b).await?;
                 }
             }
         }
@@ -271,9 +299,8 @@ impl<S: Strategy, St: Storage> Watcher<'_, S, St> {
             }
         }
         if self.plan.end_bookmark {
-            let _ = self
-                .send("BOOKMARK", self.bookmark(listed.revision, true))
-                .await;
+            let b = self.bookmark(listed.revision, true);
+            let _ = self.send("BOOKMARK", b).await;
         }
         Ok(listed.revision)
     }
