@@ -1309,3 +1309,75 @@ async fn watch_representations_table_and_metadata() {
         .expect("invalid");
     assert_eq!(err.code(), 422);
 }
+
+#[tokio::test]
+async fn apply_field_validation_and_status_scope() {
+    let f = fixture();
+    let bad = br#"{"apiVersion":"test.io/v1","kind":"Widget","metadata":{"name":"a"},"spec":{"replicas":1,"foo":2}}"#;
+    let e = f
+        .reg
+        .patch(
+            &apply_ctx("m"),
+            "a",
+            Subresource::Main,
+            PatchType::Apply { force: false },
+            bad,
+        )
+        .await
+        .expect_err("strict");
+    assert_eq!(e.code(), 400);
+    assert_eq!(
+        e.message(),
+        "error strict decoding patch: strict decoding error: unknown field \"spec.foo\""
+    );
+    // Status in a main-resource apply is ignored, not an unknown field.
+    let with_status = br#"{"apiVersion":"test.io/v1","kind":"Widget","metadata":{"name":"a"},"spec":{"replicas":1},"status":{"ready":4}}"#;
+    let r = f
+        .reg
+        .patch(
+            &apply_ctx("m"),
+            "a",
+            Subresource::Main,
+            PatchType::Apply { force: false },
+            with_status,
+        )
+        .await
+        .expect("apply");
+    assert_eq!(r.body["status"], json!({}));
+    assert!(r.warnings.is_empty());
+    // Applying status through /status owns status only.
+    let r = f
+        .reg
+        .patch(
+            &apply_ctx("ctl"),
+            "a",
+            Subresource::Status,
+            PatchType::Apply { force: false },
+            with_status,
+        )
+        .await
+        .expect("status apply")
+        .body;
+    assert_eq!(r["status"]["ready"], 4);
+    assert_eq!(r["spec"]["replicas"], 1);
+    let entry = r["metadata"]["managedFields"]
+        .as_array()
+        .expect("mf")
+        .iter()
+        .find(|m| m["manager"] == "ctl")
+        .expect("ctl");
+    assert_eq!(entry["subresource"], "status");
+    assert_eq!(entry["fieldsV1"], json!({"f:status": {"f:ready": {}}}));
+    let e = f
+        .reg
+        .patch(
+            &apply_ctx("ctl"),
+            "zz",
+            Subresource::Status,
+            PatchType::Apply { force: false },
+            b"{\"metadata\":{\"name\":\"zz\"}}",
+        )
+        .await
+        .expect_err("no create through status");
+    assert_eq!(e.code(), 404);
+}

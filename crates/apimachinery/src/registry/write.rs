@@ -619,10 +619,14 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
                 force,
                 meta::now(),
             )?;
-            let decoded = self.strategy.decode(&ctx.version, applied.object)?;
+            // Unknown fields: what the merge carried over from the configuration but the decoder
+            // dropped (fields outside the write's scope, e.g. status on the main resource, are
+            // not merged and so not reported).
+            let merged = applied.object;
+            let decoded = self.strategy.decode(&ctx.version, merged.clone())?;
             let again = self.encode_out(&decoded.object, &ctx.version)?;
             let mut warnings = unknown_fields::enforce(
-                &unknown_fields::unknown_fields(&config, &again),
+                &unknown_fields::unknown_fields(&merged, &again),
                 ctx.field_validation,
                 Verb::Apply,
                 &self.descriptor().kind,
