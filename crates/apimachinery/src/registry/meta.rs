@@ -274,6 +274,16 @@ pub fn restore_update_fields(new: &mut ObjectMeta, old: &ObjectMeta) -> Vec<Fiel
     errs
 }
 
+/// The generation after an update (the convention CRDs and built-ins follow): unchanged by
+/// `/status` writes and metadata-only changes, `+1` when the spec changed.
+pub fn next_generation(old: Option<i64>, spec_changed: bool, status_write: bool) -> Option<i64> {
+    if spec_changed && !status_write {
+        Some(old.unwrap_or(0) + 1)
+    } else {
+        old
+    }
+}
+
 /// Go's `metav1.ResetObjectMetaForStatus`: a status write keeps the stored metadata (labels,
 /// annotations, finalizers, owner references, deletion timestamp, generation).
 pub fn reset_meta_for_status(new: &mut ObjectMeta, old: &ObjectMeta) {
@@ -414,6 +424,24 @@ mod tests {
             e.message()
                 .starts_with("Other in version \"v1\" cannot be handled as a Thing")
         );
+    }
+
+    #[test]
+    fn generation_rules() {
+        let cases = [
+            (Some(1), true, false, Some(2)),
+            (Some(1), false, false, Some(1)),
+            (Some(4), true, true, Some(4)),
+            (None, true, false, Some(1)),
+            (None, false, true, None),
+        ];
+        for (old, spec, status, want) in cases {
+            assert_eq!(
+                next_generation(old, spec, status),
+                want,
+                "{old:?} {spec} {status}"
+            );
+        }
     }
 
     #[test]

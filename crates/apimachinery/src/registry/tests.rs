@@ -1381,3 +1381,51 @@ async fn apply_field_validation_and_status_scope() {
         .expect_err("no create through status");
     assert_eq!(e.code(), 404);
 }
+
+mod watch_filter_props {
+    use crate::selector::LabelSelector;
+    use crate::store::{EventKind, WatchEvent};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn bytes(label: Option<&str>) -> Vec<u8> {
+        let labels = label.map_or(json!({}), |l| json!({"app": l}));
+        serde_json::to_vec(&json!({"metadata": {"name": "a", "labels": labels}})).expect("json")
+    }
+
+    proptest! {
+        /// Whatever the sequence of label values an object goes through (then deletion), a
+        /// selector-filtered watcher sees a consistent stream: ADDED only while it does not
+        /// see the object, MODIFIED/DELETED only while it does, and ends seeing nothing.
+        #[test]
+        fn selector_transitions_are_consistent(labels in proptest::collection::vec(proptest::option::of("[xy]"), 1..12)) {
+            let sel = LabelSelector::parse("app=x").expect("selector");
+            let matches = |b: &[u8]| {
+                let v: serde_json::Value = serde_json::from_slice(b).expect("json");
+                let l: std::collections::BTreeMap<String, String> =
+                    serde_json::from_value(v["metadata"]["labels"].clone()).unwrap_or_default();
+                sel.matches(&l)
+            };
+            let mut prev: Option<Vec<u8>> = None;
+            let mut visible = false;
+            let n = labels.len() as u64;
+            for (i, l) in labels.iter().enumerate() {
+                let value = bytes(l.as_deref());
+                let ev = WatchEvent { kind: EventKind::Put, key: "k".into(), revision: i as u64 + 2, create_revision: 2, value: Some(value.clone()), prev_value: prev.clone() };
+                if let Some(d) = ev.filter(matches) {
+                    match d.event_type {
+                        "ADDED" => prop_assert!(!visible),
+                        "MODIFIED" | "DELETED" => prop_assert!(visible),
+                        other => prop_assert!(false, "unexpected {}", other),
+                    }
+                    visible = d.event_type != "DELETED";
+                }
+                prop_assert_eq!(visible, l.as_deref() == Some("x"));
+                prev = Some(value);
+            }
+            let del = WatchEvent { kind: EventKind::Delete, key: "k".into(), revision: n + 2, create_revision: 2, value: None, prev_value: prev };
+            let d = del.filter(matches);
+            prop_assert_eq!(d.is_some(), visible);
+        }
+    }
+}

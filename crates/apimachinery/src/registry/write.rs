@@ -180,10 +180,12 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
                 meta::reset_meta_for_status(self.strategy.metadata_mut(&mut new), old_meta);
             }
         }
-        if sub == Subresource::Main && !self.strategy.spec_equal(&new, old) {
-            let m = self.strategy.metadata_mut(&mut new);
-            m.generation = Some(old_meta.generation.unwrap_or(0) + 1);
-        }
+        let spec_changed = !self.strategy.spec_equal(&new, old);
+        self.strategy.metadata_mut(&mut new).generation = meta::next_generation(
+            old_meta.generation,
+            spec_changed,
+            sub == Subresource::Status,
+        );
         self.strategy
             .metadata_mut(&mut new)
             .resource_version
