@@ -414,7 +414,56 @@ pub fn update(
     if !mine.set.is_empty() {
         out.push(mine);
     }
-    Ok(out)
+    Ok(cap_update_managers(out))
+}
+
+/// Go's `DefaultMaxUpdateManagers`.
+pub const MAX_UPDATE_MANAGERS: usize = 10;
+/// Go's bucket for merged old update entries.
+pub const ANCIENT_CHANGES: &str = "ancient-changes";
+
+/// Go's `capManagersManager`: with more than [`MAX_UPDATE_MANAGERS`] `Update` entries, the
+/// oldest are merged, per API version, into an `ancient-changes` entry.
+pub fn cap_update_managers(mut managers: Vec<Manager>) -> Vec<Manager> {
+    let updaters = || {
+        managers
+            .iter()
+            .filter(|m| m.operation == Operation::Update)
+            .count()
+    };
+    let mut count = updaters();
+    if count <= MAX_UPDATE_MANAGERS {
+        return managers;
+    }
+    let secs = |m: &Manager| m.time.as_ref().map_or(0, |t| t.0.as_second());
+    managers.sort_by(|a, b| {
+        (a.operation != Operation::Update)
+            .cmp(&(b.operation != Operation::Update))
+            .then_with(|| secs(a).cmp(&secs(b)))
+            .then_with(|| a.manager.cmp(&b.manager))
+    });
+    let mut out: Vec<Manager> = Vec::with_capacity(managers.len());
+    let mut first_of_version: std::collections::BTreeMap<String, usize> = Default::default();
+    for m in managers {
+        if m.operation != Operation::Update || count <= MAX_UPDATE_MANAGERS {
+            out.push(m);
+            continue;
+        }
+        match first_of_version.get(&m.api_version) {
+            Some(&i) => {
+                let bucket = &mut out[i];
+                bucket.manager = ANCIENT_CHANGES.to_owned();
+                bucket.set = bucket.set.union(&m.set);
+                bucket.time = m.time;
+                count -= 1;
+            }
+            None => {
+                first_of_version.insert(m.api_version.clone(), out.len());
+                out.push(m);
+            }
+        }
+    }
+    out
 }
 
 /// The result of an apply.

@@ -65,8 +65,10 @@ pub(crate) async fn start<S: Strategy, St: Storage>(
         start,
         end_bookmark,
         bookmarks: opts.allow_watch_bookmarks,
+        // `timeoutSeconds=0` means the server's default, as in Go.
         deadline: opts
             .timeout_seconds
+            .filter(|s| *s > 0)
             .map(|s| Instant::now() + std::time::Duration::from_secs(s)),
         sel,
         prefix: inner.prefix(inner.namespace(ctx)),

@@ -378,3 +378,38 @@ mod props {
         }
     }
 }
+
+#[test]
+fn more_than_ten_update_managers_merge_into_ancient_changes() {
+    let mut mgrs = vec![];
+    let mut live = json!({});
+    for i in 0..12 {
+        let mut next = live.clone();
+        next["spec"] = json!({});
+        for j in 0..=i {
+            next["spec"][format!("f{j}")] = json!(1);
+        }
+        mgrs = update(
+            mgrs,
+            &live,
+            &next,
+            &Schema,
+            &format!("m{i:02}"),
+            "g.io/v1",
+            "",
+            t(i),
+        )
+        .expect("update");
+        live = next;
+    }
+    assert_eq!(mgrs.len(), 10);
+    let ancient = mgrs
+        .iter()
+        .find(|m| m.manager == ANCIENT_CHANGES)
+        .expect("bucket");
+    assert_eq!(
+        fields(ancient),
+        r#"{"f:spec":{"f:f0":{},"f:f1":{},"f:f2":{}}}"#
+    );
+    assert_eq!(ancient.time, Some(t(2)));
+}
