@@ -1,8 +1,10 @@
 //! The `navigator.jetstack.io` API server: the navigator kinds wired into the generic machinery.
 //!
+//! * [`options`] — command-line options validated into a [`options::Config`].
 //! * [`strategy`] — one [`apimachinery::registry::Strategy`] per kind, over the hub types of
 //!   `navigator-api`: decoding, defaulting and conversion through `navigator_api::scheme`, the
 //!   create/update/status rules, validation, printer columns, selectable fields, and the patch
 //!   and field schemas read from the published OpenAPI documents.
 
+pub mod options;
 pub mod strategy;
