@@ -115,14 +115,22 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             }
             if !ctx.dry_run {
                 match self.store.delete(&key, &guard).await {
-                    Ok(_) => {}
+                    Ok((_, rev)) => {
+                        self.strategy.metadata_mut(&mut obj).resource_version =
+                            Some(rev.to_string());
+                    }
                     Err(StoreError::RevisionConflict { .. }) => continue,
                     Err(e) => return Err(self.store_err(e, name)),
                 }
             }
+            let body = if self.config.return_deleted_object {
+                self.render(ctx, &obj)?
+            } else {
+                self.success_status(name, &uid)
+            };
             return Ok(Response {
                 code: 200,
-                body: self.success_status(name, &uid),
+                body,
                 warnings: Vec::new(),
             });
         }

@@ -59,6 +59,9 @@ pub struct RegistryConfig {
     pub watch_list: bool,
     /// How often a write retries after losing a compare-and-swap race before giving up with 409.
     pub max_write_retries: usize,
+    /// Go's `ReturnDeletedObject`: an immediate delete answers with the deleted object (as
+    /// CRDs do) instead of a `Success` `Status` (the generic registry's default).
+    pub return_deleted_object: bool,
 }
 
 impl RegistryConfig {
@@ -70,6 +73,7 @@ impl RegistryConfig {
             garbage_collection: true,
             watch_list: true,
             max_write_retries: 64,
+            return_deleted_object: false,
         }
     }
 }

@@ -1429,3 +1429,39 @@ mod watch_filter_props {
         }
     }
 }
+
+#[tokio::test]
+async fn delete_can_return_the_deleted_object_like_crds() {
+    let f = fixture_with(|c| c.return_deleted_object = true);
+    let a = create(&f, "a", json!({"replicas": 2})).await;
+    let r = f
+        .reg
+        .delete(&ctx(), "a", &DeleteOptions::default())
+        .await
+        .expect("delete");
+    assert_eq!(r.body["spec"]["replicas"], 2);
+    assert!(rv(&r.body) > rv(&a));
+    let dry = RequestContext {
+        dry_run: true,
+        ..ctx()
+    };
+    create(&f, "b", json!({})).await;
+    f.reg
+        .delete(&dry, "b", &DeleteOptions::default())
+        .await
+        .expect("dry");
+    assert!(get(&f, "b").await.is_ok(), "dry-run deletes nothing");
+    let e = f
+        .reg
+        .delete(
+            &ctx(),
+            "b",
+            &DeleteOptions {
+                propagation_policy: Some("Sideways".into()),
+                ..DeleteOptions::default()
+            },
+        )
+        .await
+        .expect_err("bad policy");
+    assert_eq!(e.code(), 422);
+}
