@@ -44,12 +44,16 @@ fn walk(input: &Value, output: &Value, path: &mut String, out: &mut Vec<String>)
 }
 
 /// What `fieldValidation` makes of the unknown fields of a write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verb {
     /// POST or PUT: 400 `<Kind> in version "v" cannot be handled as a <Kind>: strict decoding error: …`.
     CreateOrUpdate,
-    /// Non-apply PATCH: 422 Invalid on field `patch`.
-    Patch,
+    /// Non-apply PATCH: 422 Invalid (empty kind and name) on field `patch`, whose value is the
+    /// patched object's JSON, as Go's patch handler builds it.
+    Patch {
+        /// The patched object, compact JSON.
+        patched: String,
+    },
     /// Apply PATCH: 400 `error strict decoding patch: …`.
     Apply,
 }
@@ -63,9 +67,7 @@ pub fn enforce(
     mode: FieldValidation,
     verb: Verb,
     kind: &str,
-    group: &str,
     version: &str,
-    name: &str,
 ) -> Result<Vec<String>, ApiError> {
     if fields.is_empty() {
         return Ok(Vec::new());
@@ -87,12 +89,12 @@ pub fn enforce(
                 Verb::Apply => {
                     ApiError::bad_request(format!("error strict decoding patch: {detail}"))
                 }
-                Verb::Patch => ApiError::Invalid {
-                    kind: crate::status::GroupKind::new(group, kind),
-                    name: name.to_owned(),
+                Verb::Patch { patched } => ApiError::Invalid {
+                    kind: crate::status::GroupKind::default(),
+                    name: String::new(),
                     errors: vec![crate::status::FieldError::invalid(
                         "patch",
-                        Value::Null,
+                        Value::String(patched),
                         detail,
                     )],
                 },
@@ -125,45 +127,38 @@ mod tests {
             FieldValidation::Strict,
             Verb::CreateOrUpdate,
             "Thing",
-            "g",
             "v1",
-            "n",
         )
         .expect_err("strict");
         assert_eq!(
             e.message(),
             "Thing in version \"v1\" cannot be handled as a Thing: strict decoding error: unknown field \"spec.foo\", unknown field \"spec.bar\""
         );
-        let w = enforce(
-            &f,
-            FieldValidation::Warn,
-            Verb::Patch,
-            "Thing",
-            "g",
-            "v1",
-            "n",
-        )
-        .expect("warn");
+        let patch = || Verb::Patch {
+            patched: r#"{"spec":{}}"#.to_owned(),
+        };
+        let w = enforce(&f, FieldValidation::Warn, patch(), "Thing", "v1").expect("warn");
         assert_eq!(
             w,
             ["unknown field \"spec.foo\"", "unknown field \"spec.bar\""]
         );
         assert!(
-            enforce(&f, FieldValidation::Ignore, Verb::Apply, "T", "g", "v", "n")
+            enforce(&f, FieldValidation::Ignore, Verb::Apply, "T", "v")
                 .expect("ok")
                 .is_empty()
         );
-        let e = enforce(
-            &f,
-            FieldValidation::Strict,
-            Verb::Patch,
-            "Thing",
-            "g",
-            "v1",
-            "n",
-        )
-        .expect_err("422");
+        let e = enforce(&f, FieldValidation::Strict, patch(), "Thing", "v1").expect_err("422");
         assert_eq!(e.code(), 422);
+        assert_eq!(
+            e.message(),
+            " \"\" is invalid: patch: Invalid value: \"{\\\"spec\\\":{}}\": strict decoding error: unknown field \"spec.foo\", unknown field \"spec.bar\""
+        );
+        let e =
+            enforce(&f[..1], FieldValidation::Strict, Verb::Apply, "Thing", "v1").expect_err("400");
+        assert_eq!(
+            e.message(),
+            "error strict decoding patch: strict decoding error: unknown field \"spec.foo\""
+        );
     }
 
     proptest! {

@@ -63,7 +63,6 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
         ctx: &RequestContext,
         body: Value,
         verb: Verb,
-        name: &str,
     ) -> Result<(S::Object, Vec<String>), ApiError> {
         let decoded = self.strategy.decode(&ctx.version, body.clone())?;
         let again = self.encode_out(&decoded.object, &ctx.version)?;
@@ -73,9 +72,7 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             ctx.field_validation,
             verb,
             &self.descriptor().kind,
-            &self.descriptor().group,
             &ctx.version,
-            name,
         )?;
         warnings.extend(decoded.warnings);
         Ok((decoded.object, warnings))
@@ -340,12 +337,7 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
         mut body: Value,
     ) -> Result<Response, ApiError> {
         meta::check_type_meta(&mut body, self.expected(ctx))?;
-        let name = body
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let (obj, mut warnings) = self.decode_body(ctx, body, Verb::CreateOrUpdate, &name)?;
+        let (obj, mut warnings) = self.decode_body(ctx, body, Verb::CreateOrUpdate)?;
         let generated = self
             .strategy
             .metadata(&obj)
@@ -410,7 +402,7 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
         mut body: Value,
     ) -> Result<Response, ApiError> {
         meta::check_type_meta(&mut body, self.expected(ctx))?;
-        let (mut obj, warnings) = self.decode_body(ctx, body, Verb::CreateOrUpdate, name)?;
+        let (mut obj, warnings) = self.decode_body(ctx, body, Verb::CreateOrUpdate)?;
         let namespace = self.namespace(ctx).map(str::to_owned);
         let m = self.strategy.metadata_mut(&mut obj);
         meta::check_name(m, name)?;
@@ -479,7 +471,10 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             }
             .map_err(patch::PatchError::into_api_error)?;
             meta::check_type_meta(&mut patched, self.expected(ctx))?;
-            let (mut obj, warnings) = self.decode_body(ctx, patched, Verb::Patch, name)?;
+            let verb = Verb::Patch {
+                patched: patched.to_string(),
+            };
+            let (mut obj, warnings) = self.decode_body(ctx, patched, verb)?;
             let m = self.strategy.metadata_mut(&mut obj);
             meta::check_name(m, name)?;
             meta::check_namespace(m, namespace.as_deref())?;
@@ -632,9 +627,7 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
                 ctx.field_validation,
                 Verb::Apply,
                 &self.descriptor().kind,
-                &self.descriptor().group,
                 &ctx.version,
-                name,
             )?;
             warnings.extend(decoded.warnings);
             let (object, w) = match current {
