@@ -6,7 +6,7 @@ use regex::Regex;
 use super::common::*;
 use super::metadata::validate_object_meta;
 use crate::field::{ErrorList, FieldError, FieldPath};
-use crate::internal::CassandraCluster;
+use crate::internal::{CassandraCluster, CassandraClusterNodePool};
 use crate::version::CassandraVersion;
 
 /// The lowest supported Cassandra version (inclusive).
@@ -112,55 +112,9 @@ pub fn validate_cassandra_cluster_update(
             ));
         }
     }
-    for (i, pool) in new.spec.node_pools.iter().enumerate() {
-        let Some(prev) = old.spec.node_pools.iter().find(|o| o.name == pool.name) else {
-            continue;
-        };
-        let p = path.child("nodePools").index(i);
-        forbid_pool_field_change(&pool.rack, &prev.rack, &p.child("rack"), &mut errs);
-        forbid_pool_field_change(
-            &pool.datacenter,
-            &prev.datacenter,
-            &p.child("datacenter"),
-            &mut errs,
-        );
-        forbid_pool_field_change(
-            &pool.node_selector,
-            &prev.node_selector,
-            &p.child("nodeSelector"),
-            &mut errs,
-        );
-        forbid_pool_field_change(
-            &pool.resources,
-            &prev.resources,
-            &p.child("resources"),
-            &mut errs,
-        );
-        forbid_pool_field_change(
-            &pool.scheduler_name,
-            &prev.scheduler_name,
-            &p.child("schedulerName"),
-            &mut errs,
-        );
-        validate_persistence_update(
-            pool.persistence.as_ref(),
-            prev.persistence.as_ref(),
-            &p.child("persistence"),
-            &mut errs,
-        );
-    }
-    let new_names = new
-        .spec
-        .node_pools
-        .iter()
-        .map(|p| p.name.as_str())
-        .collect();
-    validate_pool_removal(
-        old.spec
-            .node_pools
-            .iter()
-            .map(|p| (p.name.as_str(), p.replicas)),
-        &new_names,
+    validate_pool_updates(
+        &new.spec.node_pools,
+        &old.spec.node_pools,
         &path.child("nodePools"),
         &mut errs,
     );
@@ -179,4 +133,46 @@ pub fn validate_cassandra_cluster_status(obj: &CassandraCluster) -> ErrorList {
     );
     validate_pool_statuses(&obj.status.node_pools, &path.child("nodePools"), &mut errs);
     errs
+}
+
+impl NodePool for CassandraClusterNodePool {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn replicas(&self) -> Option<i32> {
+        self.replicas
+    }
+
+    fn persistence(&self) -> Option<&crate::internal::PersistenceConfig> {
+        self.persistence.as_ref()
+    }
+
+    fn forbid_immutable_changes(&self, old: &Self, path: &FieldPath, errs: &mut ErrorList) {
+        forbid_pool_field_change(&self.rack, &old.rack, &path.child("rack"), errs);
+        forbid_pool_field_change(
+            &self.datacenter,
+            &old.datacenter,
+            &path.child("datacenter"),
+            errs,
+        );
+        forbid_pool_field_change(
+            &self.node_selector,
+            &old.node_selector,
+            &path.child("nodeSelector"),
+            errs,
+        );
+        forbid_pool_field_change(
+            &self.resources,
+            &old.resources,
+            &path.child("resources"),
+            errs,
+        );
+        forbid_pool_field_change(
+            &self.scheduler_name,
+            &old.scheduler_name,
+            &path.child("schedulerName"),
+            errs,
+        );
+    }
 }

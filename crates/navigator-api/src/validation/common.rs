@@ -312,18 +312,49 @@ pub(crate) fn validate_pool_statuses(
     }
 }
 
-/// The rule for an existing pool's persistence: it may be set once, then never changed.
-pub(crate) fn validate_persistence_update(
-    new: Option<&PersistenceConfig>,
-    old: Option<&PersistenceConfig>,
+/// A node pool as the update rules see it: a name, a replica count, a persistence setting, and
+/// the fields that may not change once the pool exists.
+pub(crate) trait NodePool {
+    fn name(&self) -> &str;
+    fn replicas(&self) -> Option<i32>;
+    fn persistence(&self) -> Option<&PersistenceConfig>;
+    /// Reports each immutable field of `self` that differs from `old`, under `path`.
+    fn forbid_immutable_changes(&self, old: &Self, path: &FieldPath, errs: &mut ErrorList);
+}
+
+/// The update rules every kind's node pools follow: an existing pool (matched by name) changes
+/// only `replicas` and `persistence`; persistence may be set once, then never changed; a pool
+/// leaves the spec only once scaled to zero, so its nodes were drained or decommissioned first.
+pub(crate) fn validate_pool_updates<P: NodePool>(
+    new: &[P],
+    old: &[P],
     path: &FieldPath,
     errs: &mut ErrorList,
 ) {
-    if old.is_some() && new != old {
-        errs.push(FieldError::forbidden(
-            path,
-            "cannot modify persistence configuration once enabled",
-        ));
+    for (i, pool) in new.iter().enumerate() {
+        let Some(prev) = old.iter().find(|o| o.name() == pool.name()) else {
+            continue;
+        };
+        let p = path.index(i);
+        pool.forbid_immutable_changes(prev, &p, errs);
+        if prev.persistence().is_some() && pool.persistence() != prev.persistence() {
+            errs.push(FieldError::forbidden(
+                &p.child("persistence"),
+                "cannot modify persistence configuration once enabled",
+            ));
+        }
+    }
+    for prev in old {
+        let replicas = prev.replicas().unwrap_or(1);
+        if replicas > 0 && !new.iter().any(|p| p.name() == prev.name()) {
+            errs.push(FieldError::forbidden(
+                path,
+                &format!(
+                    "node pool {:?} has {replicas} replicas: scale it to 0 (so its nodes are drained safely) before removing it",
+                    prev.name()
+                ),
+            ));
+        }
     }
 }
 
@@ -339,26 +370,5 @@ pub(crate) fn forbid_pool_field_change<T: PartialEq>(
             path,
             "updates to nodepool for fields other than 'replicas' and 'persistence' are forbidden",
         ));
-    }
-}
-
-/// A pool may leave the spec only once it has been scaled to zero, so that its nodes were
-/// drained or decommissioned first.
-pub(crate) fn validate_pool_removal<'a>(
-    old_pools: impl Iterator<Item = (&'a str, Option<i32>)>,
-    new_names: &HashSet<&str>,
-    path: &FieldPath,
-    errs: &mut ErrorList,
-) {
-    for (name, replicas) in old_pools {
-        let replicas = replicas.unwrap_or(1);
-        if !new_names.contains(name) && replicas > 0 {
-            errs.push(FieldError::forbidden(
-                path,
-                &format!(
-                    "node pool {name:?} has {replicas} replicas: scale it to 0 (so its nodes are drained safely) before removing it"
-                ),
-            ));
-        }
     }
 }

@@ -4,7 +4,8 @@ use super::common::*;
 use super::metadata::validate_object_meta;
 use crate::field::{ErrorList, FieldError, FieldPath};
 use crate::internal::{
-    ElasticsearchCluster, FLAVOR_ELASTICSEARCH, FLAVOR_OPENSEARCH, FLAVORS, HEALTHS, ROLES,
+    ElasticsearchCluster, ElasticsearchClusterNodePool, FLAVOR_ELASTICSEARCH, FLAVOR_OPENSEARCH,
+    FLAVORS, HEALTHS, ROLES,
 };
 use crate::version::ElasticsearchVersion;
 
@@ -191,49 +192,9 @@ pub fn validate_elasticsearch_cluster_update(
             ));
         }
     }
-    for (i, pool) in new.spec.node_pools.iter().enumerate() {
-        let Some(prev) = old.spec.node_pools.iter().find(|o| o.name == pool.name) else {
-            continue;
-        };
-        let p = path.child("nodePools").index(i);
-        forbid_pool_field_change(&pool.roles, &prev.roles, &p.child("roles"), &mut errs);
-        forbid_pool_field_change(
-            &pool.node_selector,
-            &prev.node_selector,
-            &p.child("nodeSelector"),
-            &mut errs,
-        );
-        forbid_pool_field_change(
-            &pool.resources,
-            &prev.resources,
-            &p.child("resources"),
-            &mut errs,
-        );
-        forbid_pool_field_change(
-            &pool.scheduler_name,
-            &prev.scheduler_name,
-            &p.child("schedulerName"),
-            &mut errs,
-        );
-        validate_persistence_update(
-            pool.persistence.as_ref(),
-            prev.persistence.as_ref(),
-            &p.child("persistence"),
-            &mut errs,
-        );
-    }
-    let new_names = new
-        .spec
-        .node_pools
-        .iter()
-        .map(|p| p.name.as_str())
-        .collect();
-    validate_pool_removal(
-        old.spec
-            .node_pools
-            .iter()
-            .map(|p| (p.name.as_str(), p.replicas)),
-        &new_names,
+    validate_pool_updates(
+        &new.spec.node_pools,
+        &old.spec.node_pools,
         &path.child("nodePools"),
         &mut errs,
     );
@@ -275,4 +236,40 @@ pub fn elasticsearch_cluster_warnings(obj: &ElasticsearchCluster) -> Vec<String>
         );
     }
     out
+}
+
+impl NodePool for ElasticsearchClusterNodePool {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn replicas(&self) -> Option<i32> {
+        self.replicas
+    }
+
+    fn persistence(&self) -> Option<&crate::internal::PersistenceConfig> {
+        self.persistence.as_ref()
+    }
+
+    fn forbid_immutable_changes(&self, old: &Self, path: &FieldPath, errs: &mut ErrorList) {
+        forbid_pool_field_change(&self.roles, &old.roles, &path.child("roles"), errs);
+        forbid_pool_field_change(
+            &self.node_selector,
+            &old.node_selector,
+            &path.child("nodeSelector"),
+            errs,
+        );
+        forbid_pool_field_change(
+            &self.resources,
+            &old.resources,
+            &path.child("resources"),
+            errs,
+        );
+        forbid_pool_field_change(
+            &self.scheduler_name,
+            &old.scheduler_name,
+            &path.child("schedulerName"),
+            errs,
+        );
+    }
 }
