@@ -578,6 +578,18 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             if config_rv != 0 && current.is_none_or(|c| c.revision != config_rv) {
                 return Err(ApiError::optimistic_lock(self.resource.clone(), name));
             }
+            if let (Some(c), Some(uid)) = (current, config.pointer("/metadata/uid").and_then(Value::as_str)) {
+                let old_uid = self.strategy.metadata(&c.object).uid.clone().unwrap_or_default();
+                if !uid.is_empty() && uid != old_uid {
+                    return Err(ApiError::Conflict {
+                        resource: self.resource.clone(),
+                        name: name.to_owned(),
+                        reason: format!(
+                            "Precondition failed: UID in precondition: {uid}, UID in object meta: {old_uid}"
+                        ),
+                    });
+                }
+            }
             let (live, managers) = match current {
                 Some(c) => (
                     self.encode_out(&c.object, &ctx.version)?,
