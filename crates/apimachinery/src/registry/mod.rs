@@ -17,11 +17,28 @@
 //! `<key_prefix>/<plural>/<namespace>/<name>`; for Go's layout pass the etcd prefix followed by
 //! the group as `key_prefix` (e.g. `/registry/navigator.jetstack.io/navigator.jetstack.io`).
 //!
+//! # Decisions (each visible to clients)
+//! * Generation: 1 on create, +1 when `Strategy::spec_equal` says the spec changed, +1 when
+//!   deletion starts; never from `/status` ([`meta::next_generation`]).
+//! * `/status` writes keep the stored spec (strategy) and all stored metadata except
+//!   `resourceVersion` and `managedFields` (Go's `ResetObjectMetaForStatus`: labels,
+//!   annotations, finalizers and owner references cannot change through `/status`).
+//! * A create carrying `metadata.resourceVersion` is a 400 (Go answers an uninterpreted 500
+//!   with the same message).
+//! * An immediate delete answers a `Success` `Status` (Go's generic registry default);
+//!   [`RegistryConfig::return_deleted_object`] switches to the deleted object (CRD style).
+//! * Watches with `resourceVersion` unset or `0` and `allowWatchBookmarks` end their initial
+//!   events with the `k8s.io/initial-events-end` bookmark (Go ≥1.34 defaults them to
+//!   watch-list); a compacted or future start is a 200 stream with one `ERROR` event.
+//!
 //! # Caveats
 //! * Without a garbage collector (standalone mode) set [`RegistryConfig::garbage_collection`]
 //!   to `false`: `propagationPolicy` then adds no `orphan`/`foregroundDeletion` finalizer,
 //!   which nobody would remove.
-//! * Managed fields of different API versions are compared path by path without conversion.
+//! * Managed fields of different API versions are compared path by path without conversion;
+//!   objects stored without managed fields get no `before-first-apply` owner.
+//! * `gracePeriodSeconds` never delays a delete (no strategy here implements graceful
+//!   deletion); duplicate JSON keys are not detected (bodies arrive parsed).
 
 use std::sync::Arc;
 use std::time::Duration;
