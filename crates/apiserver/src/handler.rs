@@ -12,8 +12,7 @@ use apimachinery::status::{ApiError, Status, StatusDetails};
 use axum::body::Body;
 use bytes::Bytes;
 use http::header::{
-    ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION, USER_AGENT,
-    VARY,
+    ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION, USER_AGENT, VARY,
 };
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt as _;
@@ -154,7 +153,7 @@ fn json_bytes(code: StatusCode, body: Vec<u8>, content_type: &str) -> Response<B
     r
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: http::header::HeaderName) -> Option<&'a str> {
+fn header(headers: &HeaderMap, name: http::header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -398,14 +397,11 @@ fn attributes(info: &RequestInfo, user: &UserInfo, path: &str, method: &Method) 
     }
 }
 
-/// Reads a body up to [`MAX_BODY_BYTES`].
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+/// Reads a body up to [`MAX_BODY_BYTES`]. It reads rather than rejecting on `Content-Length`,
+/// so an HTTP/1.1 client that is still writing sees the 413 instead of a broken pipe; reading
+/// stops one frame past the limit.
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
     let too_large = || ApiError::body_too_large(MAX_BODY_BYTES as u64);
-    if let Some(len) = header(headers, CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok())
-        && len > MAX_BODY_BYTES
-    {
-        return Err(too_large());
-    }
     let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
@@ -567,7 +563,7 @@ async fn run_verb(
             ));
         }
         Verb::Create | Verb::Update => {
-            let bytes = read_body(&headers, body).await.map_err(fail)?;
+            let bytes = read_body(body).await.map_err(fail)?;
             let kind = if r.verb == Verb::Create {
                 WriteOptionsKind::Create
             } else {
@@ -586,7 +582,7 @@ async fn run_verb(
             }
         }
         Verb::Patch => {
-            let bytes = read_body(&headers, body).await.map_err(fail)?;
+            let bytes = read_body(body).await.map_err(fail)?;
             let w = query::write_options(&query, WriteOptionsKind::Patch).map_err(fail)?;
             let patch_type =
                 negotiation::patch_type(header(&headers, CONTENT_TYPE), w.force.unwrap_or(false))
@@ -601,7 +597,7 @@ async fn run_verb(
                 .await
         }
         Verb::Delete | Verb::DeleteCollection => {
-            let bytes = read_body(&headers, body).await.map_err(fail)?;
+            let bytes = read_body(body).await.map_err(fail)?;
             let body_value = if bytes.iter().all(u8::is_ascii_whitespace) {
                 None
             } else {

@@ -116,8 +116,8 @@ fn watch_requested(query: &Query) -> bool {
 /// `namespaces/<ns>/`, then `<resource>[/<name>[/<subresource>]]`. `GET` of a collection with
 /// `watch=true` is `watch`; `DELETE` of a collection is `deletecollection`.
 ///
-/// Returns `Err(())`-like `None` verb via [`ParsedRequest::verb_unsupported`] for methods
-/// the API does not route.
+/// Methods the API does not route (OPTIONS, CONNECT …) on resource paths yield
+/// [`ParsedRequest::MethodNotSupported`].
 pub fn parse_request_info(method: &Method, path: &str, query: &Query) -> ParsedRequest {
     let non_resource = || ParsedRequest::Ok(non_resource(method, path));
     let trimmed = path.trim_matches('/');
@@ -166,9 +166,9 @@ pub fn parse_request_info(method: &Method, path: &str, query: &Query) -> ParsedR
             extra_segments,
         });
     };
-    if forced_watch && matches!(verb, Verb::Get | Verb::List) {
-        verb = Verb::Watch;
-    } else if verb == Verb::List && watch_requested(query) {
+    if (forced_watch && matches!(verb, Verb::Get | Verb::List))
+        || (verb == Verb::List && watch_requested(query))
+    {
         verb = Verb::Watch;
     }
     ParsedRequest::Ok(RequestInfo::Resource(ResourceRequest {
