@@ -8,10 +8,12 @@
 //! * `history`: `(key, revision)` index, for reads at an older revision (newest entry ≤ it).
 //!
 //! # Guarantees
-//! Every write is one redb write transaction committed with `Durability::Immediate` (fsync)
-//! before the call returns, so an acknowledged write survives `kill -9`; an unacknowledged one
-//! is either wholly present or absent. redb serialises write transactions, which makes each
-//! compare-and-swap atomic.
+//! Writes go through one writer thread that takes every write queued at that moment (up to
+//! [`MAX_BATCH`]), applies them in order in one redb transaction (each with its own revision,
+//! each compare-and-swap seeing the ones before it) and commits it with
+//! `Durability::Immediate` (fsync) before answering any of them. So an acknowledged write
+//! survives `kill -9`, an unacknowledged one is wholly present or absent, and concurrent
+//! writers share fsyncs (group commit) instead of queueing for one each.
 //!
 //! # Watch fan-out
 //! After each commit the new revision is sent on a `tokio::sync::broadcast` channel. It is only
@@ -128,8 +130,233 @@ impl Entry {
 }
 
 struct Inner {
-    db: Database,
+    db: Arc<Database>,
     notify: tokio::sync::broadcast::Sender<u64>,
+    /// Queue of the writer thread; `None` only while dropping.
+    writes: Option<std::sync::mpsc::Sender<Pending>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    /// Stops the writer thread (after it finishes queued writes) so the file is closed when the
+    /// last handle goes.
+    fn drop(&mut self) {
+        self.writes.take();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Most writes committed in one transaction.
+const MAX_BATCH: usize = 128;
+
+/// A write waiting for the writer thread.
+enum Op {
+    Create(String, Vec<u8>),
+    Update(String, Vec<u8>, Preconditions),
+    Delete(String, Preconditions),
+}
+
+/// What a write produced.
+enum Outcome {
+    Written(KeyValue),
+    Deleted(KeyValue, u64),
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<Outcome, StoreError>>;
+
+/// Each write's outcome, and the last revision the batch wrote (if it wrote anything).
+type Batch = (Vec<Result<Outcome, StoreError>>, Option<u64>);
+
+struct Pending {
+    op: Op,
+    reply: Reply,
+}
+
+/// Whether an error is the caller's (the batch goes on) or the storage's (the batch aborts,
+/// since its transaction may hold part of the failed write).
+fn is_request_error(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::NotFound { .. }
+            | StoreError::AlreadyExists { .. }
+            | StoreError::RevisionConflict { .. }
+            | StoreError::UidConflict { .. }
+    )
+}
+
+/// The writer thread: takes every queued write (up to [`MAX_BATCH`]), applies them in order in
+/// one transaction, commits durably once, and only then answers each caller (group commit).
+fn writer_loop(
+    db: &Database,
+    notify: &tokio::sync::broadcast::Sender<u64>,
+    queue: &std::sync::mpsc::Receiver<Pending>,
+) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let ops: Vec<&Op> = batch.iter().map(|p| &p.op).collect();
+        match commit_batch(db, &ops) {
+            Ok((outcomes, last)) => {
+                for (p, o) in batch.into_iter().zip(outcomes) {
+                    let _ = p.reply.send(o);
+                }
+                if let Some(rev) = last {
+                    // Nobody listening is fine.
+                    let _ = notify.send(rev);
+                }
+            }
+            Err(e) => {
+                for p in batch {
+                    let _ = p.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Applies `ops` in one durable transaction; returns each outcome and the last revision
+/// written, if any.
+fn commit_batch(db: &Database, ops: &[&Op]) -> Result<Batch, StoreError> {
+    let mut txn = db.begin_write()?;
+    txn.set_durability(Durability::Immediate)?;
+    let start = read_meta(&txn.open_table(META)?, REV, 1)?;
+    let mut rev = start;
+    let mut outcomes = Vec::with_capacity(ops.len());
+    for op in ops {
+        let result = match op {
+            Op::Create(key, value) => op_create(&txn, rev + 1, key, value),
+            Op::Update(key, value, pre) => op_update(&txn, rev + 1, key, value, pre),
+            Op::Delete(key, pre) => op_delete(&txn, rev + 1, key, pre),
+        };
+        match result {
+            Ok((outcome, wrote)) => {
+                if wrote {
+                    rev += 1;
+                }
+                outcomes.push(Ok(outcome));
+            }
+            Err(e) if is_request_error(&e) => outcomes.push(Err(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    if rev == start {
+        txn.abort()?;
+        return Ok((outcomes, None));
+    }
+    txn.open_table(META)?.insert(REV, rev)?;
+    txn.commit()?;
+    Ok((outcomes, Some(rev)))
+}
+
+fn current_in(txn: &redb::WriteTransaction, key: &str) -> Result<Option<KeyValue>, StoreError> {
+    read_latest(&txn.open_table(LATEST)?, &txn.open_table(LOG)?, key)
+}
+
+fn append(txn: &redb::WriteTransaction, rev: u64, entry: &Entry) -> Result<(), StoreError> {
+    txn.open_table(LOG)?
+        .insert(rev, entry.encode().as_slice())?;
+    txn.open_table(HISTORY)?
+        .insert((entry.key.as_str(), rev), ())?;
+    let mut latest = txn.open_table(LATEST)?;
+    match entry.kind {
+        EventKind::Put => {
+            latest.insert(entry.key.as_str(), rev)?;
+        }
+        EventKind::Delete => {
+            latest.remove(entry.key.as_str())?;
+        }
+    }
+    Ok(())
+}
+
+/// A create at revision `rev`; the bool is whether it wrote.
+fn op_create(
+    txn: &redb::WriteTransaction,
+    rev: u64,
+    key: &str,
+    value: &[u8],
+) -> Result<(Outcome, bool), StoreError> {
+    if current_in(txn, key)?.is_some() {
+        return Err(StoreError::AlreadyExists {
+            key: key.to_owned(),
+        });
+    }
+    let entry = Entry {
+        kind: EventKind::Put,
+        key: key.to_owned(),
+        create_revision: rev,
+        prev_revision: 0,
+        value: value.to_vec(),
+    };
+    append(txn, rev, &entry)?;
+    let kv = KeyValue {
+        key: key.to_owned(),
+        value: value.to_vec(),
+        create_revision: rev,
+        mod_revision: rev,
+    };
+    Ok((Outcome::Written(kv), true))
+}
+
+/// A guarded update at revision `rev`; identical bytes write nothing.
+fn op_update(
+    txn: &redb::WriteTransaction,
+    rev: u64,
+    key: &str,
+    value: &[u8],
+    pre: &Preconditions,
+) -> Result<(Outcome, bool), StoreError> {
+    let current = current_in(txn, key)?.ok_or_else(|| StoreError::NotFound {
+        key: key.to_owned(),
+    })?;
+    pre.check(&current)?;
+    if current.value == value {
+        return Ok((Outcome::Written(current), false));
+    }
+    let entry = Entry {
+        kind: EventKind::Put,
+        key: key.to_owned(),
+        create_revision: current.create_revision,
+        prev_revision: current.mod_revision,
+        value: value.to_vec(),
+    };
+    append(txn, rev, &entry)?;
+    let kv = KeyValue {
+        key: key.to_owned(),
+        value: value.to_vec(),
+        create_revision: current.create_revision,
+        mod_revision: rev,
+    };
+    Ok((Outcome::Written(kv), true))
+}
+
+/// A guarded delete at revision `rev`.
+fn op_delete(
+    txn: &redb::WriteTransaction,
+    rev: u64,
+    key: &str,
+    pre: &Preconditions,
+) -> Result<(Outcome, bool), StoreError> {
+    let current = current_in(txn, key)?.ok_or_else(|| StoreError::NotFound {
+        key: key.to_owned(),
+    })?;
+    pre.check(&current)?;
+    let entry = Entry {
+        kind: EventKind::Delete,
+        key: key.to_owned(),
+        create_revision: current.create_revision,
+        prev_revision: current.mod_revision,
+        value: current.value.clone(),
+    };
+    append(txn, rev, &entry)?;
+    Ok((Outcome::Deleted(current, rev), true))
 }
 
 /// The embedded store. Cheap to clone; all clones share one database file.
@@ -241,10 +468,37 @@ impl EmbeddedStore {
             txn.open_table(HISTORY)?;
         }
         txn.commit()?;
+        let db = Arc::new(db);
         let (notify, _) = tokio::sync::broadcast::channel(16);
+        let (writes, queue) = std::sync::mpsc::channel::<Pending>();
+        let writer = {
+            let (db, notify) = (Arc::clone(&db), notify.clone());
+            std::thread::Builder::new()
+                .name("embedded-store-writer".to_owned())
+                .spawn(move || writer_loop(&db, &notify, &queue))
+                .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?
+        };
         Ok(Self {
-            inner: Arc::new(Inner { db, notify }),
+            inner: Arc::new(Inner {
+                db,
+                notify,
+                writes: Some(writes),
+                writer: Some(writer),
+            }),
         })
+    }
+
+    /// Queues a write for the writer thread and waits for its durable commit.
+    async fn submit(&self, op: Op) -> Result<Outcome, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let closed = || StoreError::Backend("the store's writer has stopped".to_owned());
+        self.inner
+            .writes
+            .as_ref()
+            .ok_or_else(closed)?
+            .send(Pending { op, reply })
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
 
     async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -262,124 +516,6 @@ impl Inner {
         let txn = self.db.begin_read()?;
         let meta = txn.open_table(META)?;
         Ok((read_meta(&meta, REV, 1)?, read_meta(&meta, COMPACT, 0)?))
-    }
-
-    /// Runs one durable write transaction. `f` gets the next revision and returns the result
-    /// plus whether it wrote anything (a no-op update commits nothing and bumps nothing).
-    fn write<T>(
-        &self,
-        f: impl FnOnce(&redb::WriteTransaction, u64) -> Result<(T, bool), StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate)?;
-        let current = read_meta(&txn.open_table(META)?, REV, 1)?;
-        let next = current + 1;
-        let (out, wrote) = f(&txn, next)?;
-        if !wrote {
-            txn.abort()?;
-            return Ok(out);
-        }
-        txn.open_table(META)?.insert(REV, next)?;
-        txn.commit()?;
-        // Nobody listening is fine.
-        let _ = self.notify.send(next);
-        Ok(out)
-    }
-
-    fn append(txn: &redb::WriteTransaction, rev: u64, entry: &Entry) -> Result<(), StoreError> {
-        txn.open_table(LOG)?
-            .insert(rev, entry.encode().as_slice())?;
-        txn.open_table(HISTORY)?
-            .insert((entry.key.as_str(), rev), ())?;
-        let mut latest = txn.open_table(LATEST)?;
-        match entry.kind {
-            EventKind::Put => {
-                latest.insert(entry.key.as_str(), rev)?;
-            }
-            EventKind::Delete => {
-                latest.remove(entry.key.as_str())?;
-            }
-        }
-        Ok(())
-    }
-
-    fn current(txn: &redb::WriteTransaction, key: &str) -> Result<Option<KeyValue>, StoreError> {
-        read_latest(&txn.open_table(LATEST)?, &txn.open_table(LOG)?, key)
-    }
-
-    fn create(&self, key: String, value: Vec<u8>) -> Result<KeyValue, StoreError> {
-        self.write(|txn, rev| {
-            if Self::current(txn, &key)?.is_some() {
-                return Err(StoreError::AlreadyExists { key: key.clone() });
-            }
-            let entry = Entry {
-                kind: EventKind::Put,
-                key: key.clone(),
-                create_revision: rev,
-                prev_revision: 0,
-                value: value.clone(),
-            };
-            Self::append(txn, rev, &entry)?;
-            Ok((
-                KeyValue {
-                    key: key.clone(),
-                    value: value.clone(),
-                    create_revision: rev,
-                    mod_revision: rev,
-                },
-                true,
-            ))
-        })
-    }
-
-    fn update(
-        &self,
-        key: String,
-        value: Vec<u8>,
-        pre: Preconditions,
-    ) -> Result<KeyValue, StoreError> {
-        self.write(|txn, rev| {
-            let current = Self::current(txn, &key)?
-                .ok_or_else(|| StoreError::NotFound { key: key.clone() })?;
-            pre.check(&current)?;
-            if current.value == value {
-                return Ok((current, false));
-            }
-            let entry = Entry {
-                kind: EventKind::Put,
-                key: key.clone(),
-                create_revision: current.create_revision,
-                prev_revision: current.mod_revision,
-                value: value.clone(),
-            };
-            Self::append(txn, rev, &entry)?;
-            Ok((
-                KeyValue {
-                    key: key.clone(),
-                    value: value.clone(),
-                    create_revision: current.create_revision,
-                    mod_revision: rev,
-                },
-                true,
-            ))
-        })
-    }
-
-    fn delete(&self, key: String, pre: Preconditions) -> Result<(KeyValue, u64), StoreError> {
-        self.write(|txn, rev| {
-            let current = Self::current(txn, &key)?
-                .ok_or_else(|| StoreError::NotFound { key: key.clone() })?;
-            pre.check(&current)?;
-            let entry = Entry {
-                kind: EventKind::Delete,
-                key: key.clone(),
-                create_revision: current.create_revision,
-                prev_revision: current.mod_revision,
-                value: current.value.clone(),
-            };
-            Self::append(txn, rev, &entry)?;
-            Ok(((current, rev), true))
-        })
     }
 
     fn get(&self, key: &str, revision: Option<u64>) -> Result<Option<KeyValue>, StoreError> {
@@ -579,8 +715,10 @@ impl Storage for EmbeddedStore {
     }
 
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue, StoreError> {
-        let key = key.to_owned();
-        self.blocking(move |i| i.create(key, value)).await
+        match self.submit(Op::Create(key.to_owned(), value)).await? {
+            Outcome::Written(kv) => Ok(kv),
+            Outcome::Deleted(..) => Err(StoreError::Backend("unexpected outcome".to_owned())),
+        }
     }
 
     async fn update(
@@ -589,8 +727,11 @@ impl Storage for EmbeddedStore {
         value: Vec<u8>,
         preconditions: &Preconditions,
     ) -> Result<KeyValue, StoreError> {
-        let (key, pre) = (key.to_owned(), preconditions.clone());
-        self.blocking(move |i| i.update(key, value, pre)).await
+        let op = Op::Update(key.to_owned(), value, preconditions.clone());
+        match self.submit(op).await? {
+            Outcome::Written(kv) => Ok(kv),
+            Outcome::Deleted(..) => Err(StoreError::Backend("unexpected outcome".to_owned())),
+        }
     }
 
     async fn delete(
@@ -598,8 +739,13 @@ impl Storage for EmbeddedStore {
         key: &str,
         preconditions: &Preconditions,
     ) -> Result<(KeyValue, u64), StoreError> {
-        let (key, pre) = (key.to_owned(), preconditions.clone());
-        self.blocking(move |i| i.delete(key, pre)).await
+        match self
+            .submit(Op::Delete(key.to_owned(), preconditions.clone()))
+            .await?
+        {
+            Outcome::Deleted(kv, rev) => Ok((kv, rev)),
+            Outcome::Written(_) => Err(StoreError::Backend("unexpected outcome".to_owned())),
+        }
     }
 
     async fn watch(&self, prefix: &str, after: u64) -> Result<Watch, StoreError> {
