@@ -844,16 +844,41 @@ fn openapi_v2(
     accept: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<Response<Body>, ApiError> {
-    // Protobuf (what client-go's OpenAPISchema asks for) is not served: a 406 tells the client
-    // so, which kubectl treats as "no OpenAPI v2" and falls back from.
-    negotiation::negotiate_json(accept)?;
-    let doc = state.openapi.v2();
-    Ok(conditional(
-        &doc.body,
-        &doc.etag,
-        "application/json",
-        headers,
-    ))
+    // kube-openapi serves JSON and gnostic protobuf (what client-go's `OpenAPISchema` asks
+    // for); the first acceptable range wins.
+    let protobuf = match accept.filter(|a| !a.trim().is_empty()) {
+        None => false,
+        Some(a) => {
+            let mut choice = None;
+            for r in negotiation::parse_accept(a) {
+                let full = format!("{}/{}", r.type_, r.subtype);
+                if full == crate::openapi_proto::PROTOBUF_V2
+                    || full == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+                {
+                    choice = Some(true);
+                    break;
+                }
+                if matches!(full.as_str(), "application/json" | "application/*" | "*/*") {
+                    choice = Some(false);
+                    break;
+                }
+            }
+            choice.ok_or_else(|| {
+                ApiError::not_acceptable(&["application/json", crate::openapi_proto::PROTOBUF_V2])
+            })?
+        }
+    };
+    let (doc, content_type) = if protobuf {
+        // Go's mime parser (client-go) rejects the `@` of the requested media type in a
+        // response Content-Type, so the bytes go out as an octet stream.
+        (state.openapi.v2_protobuf(), "application/octet-stream")
+    } else {
+        (state.openapi.v2(), "application/json")
+    };
+    let mut r = conditional(&doc.body, &doc.etag, content_type, headers);
+    r.headers_mut()
+        .insert(VARY, HeaderValue::from_static("Accept"));
+    Ok(r)
 }
 
 fn openapi_v3(

@@ -40,6 +40,7 @@ pub mod health;
 pub mod metrics;
 pub mod negotiation;
 pub mod openapi;
+pub mod openapi_proto;
 pub mod query;
 pub mod request_info;
 pub mod serve;

@@ -49,6 +49,7 @@ impl Document {
 #[derive(Debug, Clone)]
 pub struct OpenApi {
     v2: Document,
+    v2_protobuf: Document,
     v3: BTreeMap<String, Document>,
     v3_index: Document,
 }
@@ -127,7 +128,12 @@ impl OpenApi {
             );
         }
         let v3_index = Document::new(&json!({"paths": index_paths}));
+        let proto = crate::openapi_proto::encode_v2(&v2);
         Self {
+            v2_protobuf: Document {
+                etag: etag(&proto),
+                body: proto,
+            },
             v2: Document::new(&v2),
             v3,
             v3_index,
@@ -137,6 +143,11 @@ impl OpenApi {
     /// `/openapi/v2`.
     pub fn v2(&self) -> &Document {
         &self.v2
+    }
+
+    /// `/openapi/v2` as gnostic protobuf.
+    pub fn v2_protobuf(&self) -> &Document {
+        &self.v2_protobuf
     }
 
     /// `/openapi/v3`.

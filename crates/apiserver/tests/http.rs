@@ -454,7 +454,7 @@ async fn health_version_metrics_openapi_and_insecure_port() {
             .contains(&json!("/apis/test.example.io/v1"))
     );
 
-    // OpenAPI v2: JSON with ETag and 304; protobuf-only is 406.
+    // OpenAPI v2: JSON with ETag and 304, gnostic protobuf; anything else is 406.
     let (code, headers, body) = c
         .call(
             "GET",
@@ -487,6 +487,15 @@ async fn health_version_metrics_openapi_and_insecure_port() {
                 "accept",
                 "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
             )],
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, _, _) = c
+        .call(
+            "GET",
+            "/openapi/v2",
+            &[("accept", "application/vnd.kubernetes.protobuf")],
             Bytes::new(),
         )
         .await;
