@@ -396,8 +396,14 @@ async fn watch_streams_lines_and_ends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_watches_and_stops_listening() {
+    for proto in [Proto::H1, Proto::H2] {
+        shutdown_ends_watch(proto).await;
+    }
+}
+
+async fn shutdown_ends_watch(proto: Proto) {
     let s = start().await;
-    let mut watcher = Conn::tls(s.addr, &s.ca_pem, Proto::H2).await;
+    let mut watcher = Conn::tls(s.addr, &s.ca_pem, proto).await;
     let req = http::Request::get("/apis/test.example.io/v1/watch/namespaces/default/widgets")
         .header("host", "localhost")
         .body(http_body_util::Full::new(Bytes::new()))
@@ -625,4 +631,33 @@ async fn authentication_and_authorization_hooks() {
     assert_eq!(v["reason"], "Unauthorized");
     s.shutdown.shutdown();
     s.task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_timeout_and_in_flight_requests_at_shutdown() {
+    let s = common::start_with(|b| b.request_timeout(Duration::from_millis(500))).await;
+    let mut c = Conn::tls(s.addr, &s.ca_pem, Proto::H2).await;
+    let (code, v) = c.get_json(&format!("{NS_WIDGETS}/slow-3000")).await;
+    assert_eq!(code, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(
+        v["message"],
+        "Timeout: request did not complete within the allotted timeout"
+    );
+    assert_eq!(v["reason"], "Timeout");
+
+    // A request in flight when shutdown begins still completes.
+    let mut c = Conn::tls(s.addr, &s.ca_pem, Proto::H1).await;
+    let in_flight =
+        tokio::spawn(async move { c.get_json(&format!("{NS_WIDGETS}/slow-300")).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    s.shutdown.shutdown();
+    let (code, v) = in_flight.await.unwrap();
+    assert_eq!(
+        (code, v["metadata"]["name"].as_str()),
+        (StatusCode::OK, Some("slow-300"))
+    );
+    tokio::time::timeout(Duration::from_secs(10), s.task)
+        .await
+        .unwrap()
+        .unwrap();
 }

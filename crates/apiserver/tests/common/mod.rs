@@ -171,6 +171,17 @@ impl RestResource for Fake {
         _o: &GetOptions,
     ) -> Result<Response, ApiError> {
         self.record(ctx, None, None);
+        if let Some(ms) = name
+            .strip_prefix("slow-")
+            .and_then(|m| m.parse::<u64>().ok())
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            return Ok(Response {
+                code: 200,
+                body: json!({"kind": "Widget", "metadata": {"name": name}}),
+                warnings: vec![],
+            });
+        }
         let objects = self.objects.lock().unwrap();
         let obj = objects
             .get(&Self::key(ctx, name))
