@@ -182,7 +182,7 @@ pub(crate) async fn handle(
         ParsedRequest::Ok(i) => i.clone(),
         ParsedRequest::MethodNotSupported(r) => RequestInfo::Resource(r.clone()),
     };
-    let labels = metric_labels(&info, &parts.method, &query);
+    let labels = metric_labels(&info, &parts.method, &query, &parts.headers);
     let user_agent = header(&parts.headers, USER_AGENT).unwrap_or("").to_owned();
 
     let auth_req = AuthRequest {
@@ -327,7 +327,32 @@ fn finish(
     resp
 }
 
-fn metric_labels(info: &RequestInfo, method: &Method, query: &Query) -> RequestKindLabels {
+/// Go's reported verb (`metrics.CleanVerb`): the HTTP method, with `LIST`/`WATCH` for
+/// collection reads and `APPLY` for server-side apply.
+fn reported_verb(verb: Verb, headers: &HeaderMap) -> &'static str {
+    match verb {
+        Verb::Get => "GET",
+        Verb::List => "LIST",
+        Verb::Watch => "WATCH",
+        Verb::Create => "POST",
+        Verb::Update => "PUT",
+        Verb::Patch
+            if header(headers, CONTENT_TYPE)
+                .is_some_and(|c| c.starts_with("application/apply-patch")) =>
+        {
+            "APPLY"
+        }
+        Verb::Patch => "PATCH",
+        Verb::Delete | Verb::DeleteCollection => "DELETE",
+    }
+}
+
+fn metric_labels(
+    info: &RequestInfo,
+    method: &Method,
+    query: &Query,
+    headers: &HeaderMap,
+) -> RequestKindLabels {
     let dry_run = if query.get("dryRun").is_some() {
         "All"
     } else {
@@ -335,7 +360,7 @@ fn metric_labels(info: &RequestInfo, method: &Method, query: &Query) -> RequestK
     };
     match info {
         RequestInfo::Resource(r) => RequestKindLabels {
-            verb: r.verb.as_str().to_ascii_uppercase(),
+            verb: reported_verb(r.verb, headers).to_owned(),
             dry_run: dry_run.to_owned(),
             group: r.group.clone(),
             version: r.version.clone(),

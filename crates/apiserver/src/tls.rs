@@ -218,8 +218,76 @@ pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
+/// Asks every client for a certificate but requires none, and accepts whatever chain is
+/// presented (Go's `tls.RequestClientCert`): deciding whether a chain is trusted, and by which
+/// CA pool (client CA or front-proxy CA), is the [`crate::Authenticator`]'s job, which gets the
+/// chain in [`crate::AuthRequest::peer_certificates`]. The handshake signature is still checked,
+/// so the client does hold the certificate's key.
+#[derive(Debug)]
+struct RequestClientCert {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::server::danger::ClientCertVerifier for RequestClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
 /// A rustls server configuration for `certs`: TLS 1.2 and 1.3, ALPN `h2` then `http/1.1`,
-/// no client certificate requested (the delegated authenticators will add that).
+/// client certificates requested but not required (see `RequestClientCert`: the chain is
+/// handed to the authenticator unverified).
 ///
 /// # Errors
 /// [`TlsError::Pem`] for unparsable PEM, [`TlsError::Rustls`] if rustls rejects the pair.
@@ -241,9 +309,13 @@ pub fn server_config(certs: &ServingCerts) -> Result<Arc<rustls::ServerConfig>, 
             what: "serving key",
             message: e.to_string(),
         })?;
-    let mut config = rustls::ServerConfig::builder_with_provider(crypto_provider())
+    let provider = crypto_provider();
+    let verifier = Arc::new(RequestClientCert {
+        provider: provider.clone(),
+    });
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
+        .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))

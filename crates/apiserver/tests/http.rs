@@ -661,3 +661,51 @@ async fn request_timeout_and_in_flight_requests_at_shutdown() {
         .unwrap()
         .unwrap();
 }
+
+/// Names the user after whether a client certificate came with the connection.
+struct ByCertificate;
+
+#[async_trait::async_trait]
+impl apiserver::Authenticator for ByCertificate {
+    async fn authenticate(
+        &self,
+        req: &apiserver::AuthRequest<'_>,
+    ) -> Result<apimachinery::registry::UserInfo, apiserver::auth::Unauthenticated> {
+        let name = match req.peer_certificates {
+            Some([leaf, ..]) => format!("cert-{}", leaf.len() > 0),
+            _ => "no-cert".to_owned(),
+        };
+        Ok(apimachinery::registry::UserInfo {
+            name,
+            groups: vec!["system:masters".into()],
+            uid: None,
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificates_are_requested_not_required() {
+    let s = common::start_with(|b| b.authenticator(std::sync::Arc::new(ByCertificate))).await;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.self_signed(&key).unwrap();
+    for proto in [Proto::H1, Proto::H2] {
+        let mut c = Conn::tls_with(
+            s.addr,
+            &s.ca_pem,
+            proto,
+            Some((&cert.pem(), &key.serialize_pem())),
+        )
+        .await;
+        c.get_json(NS_WIDGETS).await;
+        let (ctx, _, _) = s.widgets.last.lock().unwrap().clone().unwrap();
+        assert_eq!(ctx.user.name, "cert-true");
+        let mut c = Conn::tls(s.addr, &s.ca_pem, proto).await;
+        c.get_json(NS_WIDGETS).await;
+        let (ctx, _, _) = s.widgets.last.lock().unwrap().clone().unwrap();
+        assert_eq!(ctx.user.name, "no-cert");
+    }
+    s.shutdown.shutdown();
+    s.task.await.unwrap();
+}

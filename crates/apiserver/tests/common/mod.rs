@@ -529,16 +529,36 @@ pub enum Proto {
 
 impl Conn {
     pub async fn tls(addr: std::net::SocketAddr, ca_pem: &str, proto: Proto) -> Self {
+        Self::tls_with(addr, ca_pem, proto, None).await
+    }
+
+    /// Like [`Conn::tls`], presenting a client certificate `(cert_pem, key_pem)`.
+    pub async fn tls_with(
+        addr: std::net::SocketAddr,
+        ca_pem: &str,
+        proto: Proto,
+        client: Option<(&str, &str)>,
+    ) -> Self {
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
             roots.add(c.unwrap()).unwrap();
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            .with_root_certificates(roots);
+        let mut config = match client {
+            None => config.with_no_client_auth(),
+            Some((cert, key)) => config
+                .with_client_auth_cert(
+                    CertificateDer::pem_slice_iter(cert.as_bytes())
+                        .collect::<Result<Vec<_>, _>>()
+                        .unwrap(),
+                    rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+                )
+                .unwrap(),
+        };
         config.alpn_protocols = match proto {
             Proto::H1 => vec![b"http/1.1".to_vec()],
             Proto::H2 => vec![b"h2".to_vec()],
