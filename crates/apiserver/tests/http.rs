@@ -672,7 +672,7 @@ impl apiserver::Authenticator for ByCertificate {
         req: &apiserver::AuthRequest<'_>,
     ) -> Result<apimachinery::registry::UserInfo, apiserver::auth::Unauthenticated> {
         let name = match req.peer_certificates {
-            Some([leaf, ..]) => format!("cert-{}", leaf.len() > 0),
+            Some([leaf, ..]) => format!("cert-{}", !leaf.is_empty()),
             _ => "no-cert".to_owned(),
         };
         Ok(apimachinery::registry::UserInfo {
