@@ -237,20 +237,23 @@ impl Comparison {
         let new_set = fields_of(new, schema)?;
         let added = new_set.difference(&old_set);
         let removed = old_set.difference(&new_set);
-        let mut modified = FieldSet::new();
-        let both = old_set.intersection(&new_set);
-        let paths = both.paths();
-        for (i, p) in paths.iter().enumerate() {
-            let is_leaf = |set: &FieldSet| {
-                let ps = set.paths();
-                !ps.iter().any(|q| q.len() > p.len() && q.starts_with(p))
-            };
-            let next_is_child = paths.get(i + 1).is_some_and(|q| q.starts_with(p));
-            if next_is_child || !is_leaf(&old_set) || !is_leaf(&new_set) {
-                continue;
+        // Paths are listed depth first, parents before children: a member is a parent exactly
+        // when the next path lies below it.
+        fn parents(set: &FieldSet) -> FieldSet {
+            let paths = set.paths();
+            let mut out = FieldSet::new();
+            for (i, p) in paths.iter().enumerate() {
+                if paths.get(i + 1).is_some_and(|q| q.starts_with(p)) {
+                    out.insert(p);
+                }
             }
-            if get_path(old, p) != get_path(new, p) {
-                modified.insert(p);
+            out
+        }
+        let not_leaves = parents(&old_set).union(&parents(&new_set));
+        let mut modified = FieldSet::new();
+        for p in old_set.intersection(&new_set).paths() {
+            if !not_leaves.contains(&p) && get_path(old, &p) != get_path(new, &p) {
+                modified.insert(&p);
             }
         }
         Ok(Self {

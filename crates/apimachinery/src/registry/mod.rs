@@ -89,7 +89,7 @@ impl RegistryConfig {
             bookmark_interval: Duration::from_secs(60),
             garbage_collection: true,
             watch_list: true,
-            max_write_retries: 64,
+            max_write_retries: 1000,
             return_deleted_object: false,
         }
     }
