@@ -342,7 +342,7 @@ async fn watch_streams_lines_and_ends() {
         )
         .await;
         let mut watcher = Conn::tls(s.addr, &s.ca_pem, proto).await;
-        let req = http::Request::get(format!("{NS_WIDGETS}?watch=true&timeoutSeconds=2"))
+        let req = http::Request::get(format!("{NS_WIDGETS}?watch=true&timeoutSeconds=4"))
             .header("host", "localhost")
             .body(http_body_util::Full::new(Bytes::new()))
             .unwrap();
@@ -368,7 +368,10 @@ async fn watch_streams_lines_and_ends() {
             r#"{"spec":{"size":9}}"#,
         )
         .await;
+        let sent = std::time::Instant::now();
         let ev = next_line(&mut body, &mut buf).await.unwrap();
+        // Flushed per event, not at the end of the stream.
+        assert!(sent.elapsed() < Duration::from_millis(1500), "{proto:?}");
         assert_eq!(ev["type"], "MODIFIED");
         assert_eq!(ev["object"]["spec"]["size"], 9);
         // timeoutSeconds ends the stream cleanly.
