@@ -167,12 +167,27 @@ struct Incoming {
     user: UserInfo,
 }
 
-/// Handles one request end to end.
+/// Handles one request end to end; every response carries an `Audit-ID` (the client's, or a
+/// new UUID), as Go's servers send.
 pub(crate) async fn handle(
     state: Arc<State>,
     req: Request<Body>,
     conn: ConnInfo,
 ) -> Response<Body> {
+    let audit_id = req
+        .headers()
+        .get("audit-id")
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .or_else(|| HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).ok());
+    let mut resp = handle_inner(state, req, conn).await;
+    if let Some(id) = audit_id {
+        resp.headers_mut().insert("audit-id", id);
+    }
+    resp
+}
+
+async fn handle_inner(state: Arc<State>, req: Request<Body>, conn: ConnInfo) -> Response<Body> {
     let start = Instant::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
@@ -261,11 +276,13 @@ pub(crate) async fn handle(
         }
         ParsedRequest::Ok(RequestInfo::Resource(r)) => {
             let _inflight = state.metrics.inflight(r.verb.is_mutating());
-            match tokio::time::timeout(
-                state.request_timeout,
-                serve_resource(&state, r, incoming, &labels),
-            )
-            .await
+            // `?timeout=` may shorten the server's request timeout, never lengthen it.
+            let timeout = incoming
+                .query
+                .get("timeout")
+                .and_then(query::parse_go_duration)
+                .map_or(state.request_timeout, |t| t.min(state.request_timeout));
+            match tokio::time::timeout(timeout, serve_resource(&state, r, incoming, &labels)).await
             {
                 Ok(resp) => resp,
                 Err(_) => error_response(&request_timeout(), Format::Json),

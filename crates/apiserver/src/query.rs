@@ -234,6 +234,38 @@ pub fn validate_patch_options(opts: &WriteOptions, is_apply: bool) -> Result<(),
     }
 }
 
+/// Go's `time.ParseDuration` for the forms clients send as `?timeout=` (`32s`, `1m30s`,
+/// `500ms`, `1h`); `None` for anything else (Go then ignores the parameter too).
+pub fn parse_go_duration(s: &str) -> Option<std::time::Duration> {
+    let mut total = 0.0_f64;
+    let mut rest = s;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..num_end].parse().ok()?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += value * factor;
+        rest = &rest[unit_end..];
+    }
+    std::time::Duration::try_from_secs_f64(total).ok()
+}
+
 /// `GetOptions` from the query.
 pub fn get_options(q: &Query) -> GetOptions {
     GetOptions {
@@ -507,6 +539,18 @@ mod tests {
         let err = delete_options(&Query::default(), Some(json!({"gracePeriodSeconds": "x"})))
             .unwrap_err();
         assert_eq!(err.code(), 400);
+    }
+
+    #[test]
+    fn go_durations() {
+        use std::time::Duration;
+        assert_eq!(parse_go_duration("32s"), Some(Duration::from_secs(32)));
+        assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_go_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_go_duration("10"), None);
+        assert_eq!(parse_go_duration(""), None);
+        assert_eq!(parse_go_duration("x"), None);
     }
 
     #[test]

@@ -449,6 +449,17 @@ async fn health_version_metrics_openapi_and_insecure_port() {
     let (code, _, _) = c.call("GET", "/livez/nope", &[], Bytes::new()).await;
     assert_eq!(code, 404);
 
+    let (_, headers, _) = c
+        .call("GET", "/version", &[("audit-id", "abc")], Bytes::new())
+        .await;
+    assert_eq!(headers["audit-id"], "abc");
+    let (_, headers, _) = c.call("GET", "/version", &[], Bytes::new()).await;
+    assert_eq!(headers["audit-id"].len(), 36);
+    // `?timeout=` shortens the request timeout.
+    let (code, _) = c
+        .get_json(&format!("{NS_WIDGETS}/slow-2000?timeout=200ms"))
+        .await;
+    assert_eq!(code, StatusCode::GATEWAY_TIMEOUT);
     let (code, v) = c.get_json("/version").await;
     assert_eq!(code, 200);
     assert_eq!(v["gitVersion"], format!("v{}", env!("CARGO_PKG_VERSION")));
