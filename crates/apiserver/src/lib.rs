@@ -7,7 +7,8 @@
 //!  TCP ─► TLS (rustls, ALPN h2/http1.1) ─► hyper ─► handler:
 //!     request_info (URL → verb/resource)  ─► auth (Authenticator, Authorizer)
 //!       ├─ /apis, /apis/<g>, /apis/<g>/<v>, /api ─► discovery (legacy + aggregated v2, ETags)
-//!       ├─ /openapi/v2, /openapi/v3[/apis/<g>/<v>] ─► openapi (given schemas + generated paths)
+//!       ├─ /openapi/v2, /openapi/v3[/apis/<g>/<v>] ─► openapi (given schemas + generated paths;
+//!       │                                           v2 also as gnostic protobuf: openapi_proto)
 //!       ├─ /healthz /livez /readyz[/<check>] ─► health      /metrics ─► metrics   /version
 //!       └─ /apis/<g>/<v>/[namespaces/<ns>/]<resource>[/<name>[/<sub>]]
 //!            ─► query (options) + negotiation (Accept, Content-Type, bodies)
