@@ -57,6 +57,33 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
         }
     }
 
+    /// A uid in a PUT body or a patch is a precondition (Go's `defaultUpdatedObjectInfo`), with
+    /// the storage layer's conflict message.
+    fn uid_precondition(
+        &self,
+        current: &S::Object,
+        uid: Option<&str>,
+        name: &str,
+    ) -> Result<(), ApiError> {
+        let actual = self
+            .strategy
+            .metadata(current)
+            .uid
+            .clone()
+            .unwrap_or_default();
+        match uid.filter(|u| !u.is_empty()) {
+            Some(expected) if expected != actual => Err(self.store_err(
+                StoreError::UidConflict {
+                    key: self.key(self.strategy.metadata(current).namespace.as_deref(), name),
+                    expected: expected.to_owned(),
+                    actual,
+                },
+                name,
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Decodes a body and applies `fieldValidation` to what the decoder dropped.
     fn decode_body(
         &self,
@@ -410,8 +437,10 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
         let body_rv = parse_resource_version(m.resource_version.as_deref().unwrap_or(""))
             .map_err(ResourceVersionError::into_bad_request)?;
         let client = m.managed_fields.clone();
+        let body_uid = m.uid.clone();
         self.write(ctx, name, |current| {
             let cur = current.ok_or_else(|| self.not_found(name))?;
+            self.uid_precondition(&cur.object, body_uid.as_deref(), name)?;
             if body_rv == 0 {
                 return Err(self.invalid(
                     name,
@@ -466,7 +495,11 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
                 PatchType::Json => patch::apply_json_patch(&doc, body),
                 PatchType::Merge => patch::apply_merge_patch(&doc, body),
                 PatchType::StrategicMerge | PatchType::Apply { .. } => {
-                    patch::apply_strategic_merge_patch(&doc, body, self.strategy.patch_schema(&ctx.version))
+                    patch::apply_strategic_merge_patch(
+                        &doc,
+                        body,
+                        self.strategy.patch_schema(&ctx.version),
+                    )
                 }
             }
             .map_err(patch::PatchError::into_api_error)?;
@@ -483,16 +516,7 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             if rv != 0 && rv != cur.revision {
                 return Err(ApiError::optimistic_lock(self.resource.clone(), name));
             }
-            let old_uid = self.strategy.metadata(&cur.object).uid.clone().unwrap_or_default();
-            if let Some(uid) = m.uid.clone().filter(|u| !u.is_empty() && *u != old_uid) {
-                return Err(ApiError::Conflict {
-                    resource: self.resource.clone(),
-                    name: name.to_owned(),
-                    reason: format!(
-                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {old_uid}"
-                    ),
-                });
-            }
+            self.uid_precondition(&cur.object, m.uid.as_deref(), name)?;
             let client = m.managed_fields.clone();
             let (object, mut w) =
                 self.prepare_update(ctx, sub, &cur.object, obj, Tracking::Update { client })?;
@@ -578,17 +602,9 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             if config_rv != 0 && current.is_none_or(|c| c.revision != config_rv) {
                 return Err(ApiError::optimistic_lock(self.resource.clone(), name));
             }
-            if let (Some(c), Some(uid)) = (current, config.pointer("/metadata/uid").and_then(Value::as_str)) {
-                let old_uid = self.strategy.metadata(&c.object).uid.clone().unwrap_or_default();
-                if !uid.is_empty() && uid != old_uid {
-                    return Err(ApiError::Conflict {
-                        resource: self.resource.clone(),
-                        name: name.to_owned(),
-                        reason: format!(
-                            "Precondition failed: UID in precondition: {uid}, UID in object meta: {old_uid}"
-                        ),
-                    });
-                }
+            if let Some(c) = current {
+                let uid = config.pointer("/metadata/uid").and_then(Value::as_str);
+                self.uid_precondition(&c.object, uid, name)?;
             }
             let (live, managers) = match current {
                 Some(c) => (

@@ -218,3 +218,36 @@ async fn patches_merge_json_strategic() {
         .expect_err("404");
     assert_eq!(e.code(), 404);
 }
+
+#[tokio::test]
+async fn a_uid_in_the_body_is_a_precondition() {
+    let f = fixture();
+    let created = create(&f, "a", json!({})).await;
+    let mut body = created.clone();
+    body["metadata"]["uid"] = json!("other");
+    let e = f
+        .reg
+        .update(&ctx(), "a", Subresource::Main, body)
+        .await
+        .expect_err("uid");
+    assert_eq!(e.code(), 409);
+    let uid = created["metadata"]["uid"].as_str().expect("uid");
+    assert_eq!(
+        e.message(),
+        format!(
+            "Operation cannot be fulfilled on widgets.test.io \"a\": StorageError: invalid object, Code: 4, Key: /registry/test.io/widgets/ns/a, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: other, UID in object meta: {uid}"
+        )
+    );
+    let e = f
+        .reg
+        .patch(
+            &ctx(),
+            "a",
+            Subresource::Main,
+            PatchType::Merge,
+            br#"{"metadata":{"uid":"other"}}"#,
+        )
+        .await
+        .expect_err("uid");
+    assert_eq!(e.code(), 409);
+}
