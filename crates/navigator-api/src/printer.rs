@@ -1,8 +1,10 @@
 //! Printer columns: what `kubectl get` shows for each kind (`as=Table`), computed from hub
 //! objects by pure functions. Columns with priority 0 are always shown; priority 1 only with
-//! `-o wide`. The `Age` column is of type `date` and holds the creation time; kubectl renders it
-//! as an age, as it does for custom resources.
+//! `-o wide`. The `Age` column is of type `date` and holds the object's age in Kubernetes' human
+//! form (`5m`, `3h12m`, `2d`), computed against a `now` the caller passes, as the API server does
+//! for custom resources.
 
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::conditions::find_condition;
@@ -158,24 +160,91 @@ pub fn columns(kind: Kind) -> &'static [Column] {
     }
 }
 
-/// The cells of one object's row, in the order of [`columns`].
-pub fn cells(obj: &HubObject) -> Vec<Value> {
-    match obj {
+/// The cells of one object's row, in the order of [`columns`], with ages relative to `now`.
+pub fn cells(obj: &HubObject, now: Timestamp) -> Vec<Value> {
+    let mut row = match obj {
         HubObject::CassandraCluster(o) => cassandra_cells(o),
         HubObject::ElasticsearchCluster(o) => elasticsearch_cells(o),
         HubObject::Pilot(o) => pilot_cells(o),
+    };
+    let age_column = columns(obj.kind()).iter().position(|c| c.name == AGE.name);
+    if let Some(cell) = age_column.and_then(|i| row.get_mut(i)) {
+        *cell = obj
+            .metadata()
+            .creation_timestamp
+            .as_ref()
+            .map_or(json!("<unknown>"), |created| {
+                json!(human_duration(now.duration_since(created.0)))
+            });
     }
+    row
+}
+
+/// Go's `duration.HumanDuration`: how kubectl and the API server print ages.
+pub fn human_duration(d: SignedDuration) -> String {
+    let seconds = d.as_secs();
+    if seconds < -1 {
+        return "<invalid>".to_owned();
+    }
+    if seconds < 0 {
+        return "0s".to_owned();
+    }
+    if seconds < 60 * 2 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        let s = seconds % 60;
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
+    }
+    if minutes < 60 * 3 {
+        return format!("{minutes}m");
+    }
+    let hours = minutes / 60;
+    if hours < 8 {
+        let m = minutes % 60;
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        let h = hours % 24;
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{h}h", hours / 24)
+        };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let days = (hours / 24) % 365;
+        return if days == 0 {
+            format!("{}y", hours / 24 / 365)
+        } else {
+            format!("{}y{days}d", hours / 24 / 365)
+        };
+    }
+    format!("{}y", hours / 24 / 365)
 }
 
 fn name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Value {
     json!(meta.name.clone().unwrap_or_default())
 }
 
-fn age(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Value {
-    meta.creation_timestamp
-        .as_ref()
-        .and_then(|t| serde_json::to_value(t).ok())
-        .unwrap_or(Value::Null)
+/// Filled in by [`cells`], which knows `now`.
+fn age(_: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Value {
+    Value::Null
 }
 
 fn opt(value: Option<String>) -> Value {
@@ -297,6 +366,42 @@ mod tests {
         decode(version, kind, value).unwrap()
     }
 
+    fn now() -> Timestamp {
+        "2026-01-01T01:30:00Z".parse().unwrap()
+    }
+
+    fn cells(obj: &HubObject) -> Vec<Value> {
+        super::cells(obj, now())
+    }
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        let d = |s: i64| human_duration(SignedDuration::from_secs(s));
+        for (secs, text) in [
+            (-5, "<invalid>"),
+            (-1, "0s"),
+            (0, "0s"),
+            (119, "119s"),
+            (120, "2m"),
+            (125, "2m5s"),
+            (600, "10m"),
+            (179 * 60, "179m"),
+            (3 * 3600, "3h"),
+            (3 * 3600 + 120, "3h2m"),
+            (8 * 3600, "8h"),
+            (47 * 3600, "47h"),
+            (48 * 3600, "2d"),
+            (50 * 3600, "2d2h"),
+            (8 * 86400, "8d"),
+            (729 * 86400, "729d"),
+            (730 * 86400, "2y"),
+            (731 * 86400, "2y1d"),
+            (9 * 365 * 86400, "9y"),
+        ] {
+            assert_eq!(d(secs), text, "{secs}s");
+        }
+    }
+
     #[test]
     fn every_row_matches_its_columns() {
         for kind in Kind::ALL {
@@ -332,7 +437,7 @@ mod tests {
                 json!("3.11.1"),
                 json!("2/4"),
                 json!("Available"),
-                json!("2026-01-01T00:00:00Z"),
+                json!("90m"),
                 json!("a,b"),
                 json!("dc1,navigator-default-datacenter"),
             ]
@@ -362,7 +467,7 @@ mod tests {
                 json!("5/5"),
                 json!("Green"),
                 json!("Paused"),
-                Value::Null,
+                json!("<unknown>"),
                 json!("opensearch"),
                 json!("m,d"),
                 json!(3),
@@ -394,7 +499,7 @@ mod tests {
                 json!("InProgress"),
                 json!("5.0.2"),
                 json!("False"),
-                Value::Null,
+                json!("<unknown>"),
                 json!("h-1"),
                 json!("LEAVING"),
                 Value::Null,

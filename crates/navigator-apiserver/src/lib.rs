@@ -1,10 +1,13 @@
 //! The `navigator.jetstack.io` API server: the navigator kinds wired into the generic machinery.
 //!
 //! * [`options`] — command-line options validated into a [`options::Config`].
+//! * [`run`] — builds the server (registries over the embedded store, the HTTP layer, OpenAPI,
+//!   certificates, kubeconfig) and runs it until a signal.
 //! * [`strategy`] — one [`apimachinery::registry::Strategy`] per kind, over the hub types of
 //!   `navigator-api`: decoding, defaulting and conversion through `navigator_api::scheme`, the
 //!   create/update/status rules, validation, printer columns, selectable fields, and the patch
 //!   and field schemas read from the published OpenAPI documents.
 
 pub mod options;
+pub mod run;
 pub mod strategy;

@@ -3,16 +3,21 @@
 use clap::Parser;
 use navigator_apiserver::options::Options;
 
-fn main() {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
-    match options.into_config() {
-        Ok(config) => {
-            eprintln!("navigator-apiserver: serving is not wired yet (config: {config:?})");
-            std::process::exit(2);
-        }
-        Err(problems) => {
-            eprintln!("navigator-apiserver: {problems}");
-            std::process::exit(2);
-        }
+    let json = options.log_json;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if json {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .json()
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
     }
+    let config = options.into_config().map_err(anyhow::Error::msg)?;
+    navigator_apiserver::run::run(config).await?;
+    Ok(())
 }

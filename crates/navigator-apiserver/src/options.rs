@@ -163,13 +163,14 @@ impl Options {
     }
 }
 
-/// A kubeconfig for a standalone server: one cluster at `server` trusting `ca_pem`, one user
-/// with no credentials (standalone mode admits everyone), one context selected.
+/// A kubeconfig for a standalone server: one cluster at `server` trusting `ca_pem`, one user,
+/// one context selected. Standalone mode admits everyone; the user still carries a token because
+/// kubectl prompts for a user name when a user entry has no credentials at all.
 pub fn standalone_kubeconfig(server: &str, ca_pem: &str) -> String {
     use base64::Engine as _;
     let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
     format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: navigator\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: navigator\n  user: {{}}\ncontexts:\n- name: navigator\n  context:\n    cluster: navigator\n    user: navigator\n    namespace: default\ncurrent-context: navigator\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: navigator\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: navigator\n  user:\n    token: navigator-standalone\ncontexts:\n- name: navigator\n  context:\n    cluster: navigator\n    user: navigator\n    namespace: default\ncurrent-context: navigator\n"
     )
 }
 

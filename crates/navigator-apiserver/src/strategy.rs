@@ -140,6 +140,15 @@ fn scheme_error(strategy: &NavigatorStrategy, err: SchemeError) -> ApiError {
     }
 }
 
+/// The current time, for ages in tables (the only clock the strategy reads).
+fn now() -> k8s_openapi::jiff::Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    k8s_openapi::jiff::Timestamp::from_second(secs)
+        .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)
+}
+
 fn spec_equal(a: &HubObject, b: &HubObject) -> bool {
     match (a, b) {
         (HubObject::CassandraCluster(a), HubObject::CassandraCluster(b)) => a.spec == b.spec,
@@ -255,7 +264,7 @@ impl Strategy for NavigatorStrategy {
     }
 
     fn table_cells(&self, object: &HubObject) -> Vec<Value> {
-        printer::cells(object)
+        printer::cells(object, now())
     }
 
     fn field_value(&self, object: &HubObject, field: &str) -> Option<String> {

@@ -1,0 +1,201 @@
+//! Builds the server from a [`Config`] and runs it until SIGTERM/ctrl-c.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apimachinery::registry::{Registry, RegistryConfig, RestResource};
+use apimachinery::store::embedded::EmbeddedStore;
+use apimachinery::store::{Storage, StoreError};
+use apiserver::{ApiServer, CheckScope, HealthCheck, OpenApiInput, ServingOptions, TlsSource};
+use navigator_api::scheme::ApiVersion;
+use navigator_api::{GROUP, openapi, resources};
+
+use crate::options::{Config, standalone_kubeconfig};
+use crate::strategy::NavigatorStrategy;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The embedded store could not be opened.
+    #[error("cannot open the store {path}: {source}")]
+    Store {
+        /// The store file.
+        path: String,
+        /// Why.
+        #[source]
+        source: StoreError,
+    },
+    /// The server could not be assembled.
+    #[error("cannot build the server: {0}")]
+    Build(#[from] apiserver::BuildError),
+    /// Binding or serving failed.
+    #[error(transparent)]
+    Serve(#[from] apiserver::ServeError),
+    /// The kubeconfig could not be written.
+    #[error("cannot write the kubeconfig {path}: {source}")]
+    Kubeconfig {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The OpenAPI documents the server publishes: v2 for all versions, v3 per group-version.
+pub fn openapi_input() -> OpenApiInput {
+    let v3: BTreeMap<String, serde_json::Value> = resources::SERVED_VERSIONS
+        .iter()
+        .map(|v| (format!("{GROUP}/{}", v.as_str()), openapi::v3_document(*v)))
+        .collect();
+    OpenApiInput {
+        v2: Some(openapi::v2_document()),
+        v3,
+    }
+}
+
+/// The registries of the navigator resources over one store.
+pub fn registries<St: Storage>(store: &Arc<St>, key_prefix: &str) -> Vec<Arc<dyn RestResource>> {
+    NavigatorStrategy::all()
+        .into_iter()
+        .map(|strategy| {
+            let mut config = RegistryConfig::new(key_prefix);
+            // Standalone mode runs no garbage collector to remove orphan/foreground finalizers.
+            config.garbage_collection = false;
+            // Like custom resources: an immediate delete answers with the deleted object.
+            config.return_deleted_object = true;
+            Arc::new(Registry::new(strategy, Arc::clone(store), config)) as Arc<dyn RestResource>
+        })
+        .collect()
+}
+
+/// `/readyz` check: the store answers.
+struct StoreCheck<St>(Arc<St>);
+
+#[async_trait::async_trait]
+impl<St: Storage> HealthCheck for StoreCheck<St> {
+    fn name(&self) -> &str {
+        "storage"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.0
+            .current_revision()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Keeps `history` revisions: every `interval`, compacts to `current - history`.
+fn spawn_compactor<St: Storage>(store: Arc<St>, history: u64, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            ticker.tick().await;
+            let (Ok(current), Ok(compacted)) = (
+                store.current_revision().await,
+                store.compacted_revision().await,
+            ) else {
+                continue;
+            };
+            let target = current.saturating_sub(history);
+            if target > compacted
+                && let Err(e) = store.compact(target).await
+            {
+                tracing::warn!(error = %e, target, "compaction failed; retrying at the next tick");
+            }
+        }
+    });
+}
+
+/// Runs the standalone server described by `config` until SIGTERM or ctrl-c.
+///
+/// # Errors
+/// [`RunError`] when the data directory, store, certificates, listeners or kubeconfig fail.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| RunError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let store =
+        Arc::new(
+            EmbeddedStore::open(&config.store_path).map_err(|source| RunError::Store {
+                path: config.store_path.display().to_string(),
+                source,
+            })?,
+        );
+    spawn_compactor(
+        Arc::clone(&store),
+        config.compaction_history,
+        Duration::from_secs(config.compaction_interval_seconds),
+    );
+
+    let mut builder = ApiServer::builder().openapi(openapi_input()).health_check(
+        Arc::new(StoreCheck(Arc::clone(&store))),
+        CheckScope::ReadyOnly,
+    );
+    for resource in registries(&store, &config.storage_prefix) {
+        builder = builder.resource(resource);
+    }
+    let tls = match &config.tls_files {
+        Some((cert, key)) => TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        None => TlsSource::SelfSigned {
+            cert_dir: config.cert_dir.clone(),
+            extra_sans: config.tls_sans.clone(),
+        },
+    };
+    let mut serving = ServingOptions::self_signed(
+        SocketAddr::new(config.bind_address, config.secure_port),
+        config.cert_dir.clone(),
+    );
+    serving.tls = tls;
+    serving.insecure_addr = config.http_port.map(apiserver::serve::loopback);
+    let bound = builder.build()?.bind(serving).await?;
+
+    let secure = bound.secure_addr();
+    let host = if secure.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        secure.ip().to_string()
+    };
+    let server = if secure.is_ipv6() {
+        format!("https://[{host}]:{}", secure.port())
+    } else {
+        format!("https://{host}:{}", secure.port())
+    };
+    let ca = bound
+        .certs()
+        .ca_pem
+        .clone()
+        .unwrap_or_else(|| bound.certs().cert_pem.clone());
+    std::fs::write(&config.kubeconfig_path, standalone_kubeconfig(&server, &ca)).map_err(
+        |source| RunError::Kubeconfig {
+            path: config.kubeconfig_path.display().to_string(),
+            source,
+        },
+    )?;
+    tracing::info!(
+        %server,
+        kubeconfig = %config.kubeconfig_path.display(),
+        versions = ?[ApiVersion::V1beta1, ApiVersion::V1alpha1],
+        "navigator-apiserver ready: kubectl --kubeconfig {} get cassandraclusters",
+        config.kubeconfig_path.display()
+    );
+    bound.run_until_signal().await?;
+    Ok(())
+}
