@@ -498,7 +498,7 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
                     patch::apply_strategic_merge_patch(
                         &doc,
                         body,
-                        self.strategy.patch_schema(&ctx.version),
+                        &MetaPatchSchema(self.strategy.patch_schema(&ctx.version)),
                     )
                 }
             }
@@ -679,6 +679,21 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             })
         })
         .await
+    }
+}
+
+/// A resource's patch schema with `ObjectMeta`'s strategies guaranteed (`finalizers` merge as a
+/// set, `ownerReferences` by `uid`): the garbage collector's `$patch: delete` of an owner
+/// reference relies on them whatever the resource's schema says.
+struct MetaPatchSchema<'a>(&'a dyn patch::PatchSchema);
+
+impl patch::PatchSchema for MetaPatchSchema<'_> {
+    fn patch_meta(&self, path: &[&str]) -> patch::PatchMeta {
+        match path {
+            ["metadata", "finalizers"] => patch::PatchMeta::merge_set(),
+            ["metadata", "ownerReferences"] => patch::PatchMeta::merge_by("uid"),
+            _ => self.0.patch_meta(path),
+        }
     }
 }
 

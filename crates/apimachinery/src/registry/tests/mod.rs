@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::managed_fields::{FieldSchema, Shape};
-use crate::patch::{PatchMeta, PatchSchema, StaticPatchSchema};
+use crate::patch::{PatchMeta, PatchSchema};
 use crate::status::FieldError;
 use crate::store::embedded::EmbeddedStore;
 
@@ -65,9 +65,22 @@ impl FieldSchema for Shapes {
     }
 }
 
+/// Patch metadata for `spec.nodePools` only: `ObjectMeta`'s come from the registry (see the GC
+/// patch test).
+struct PoolsOnly;
+
+impl PatchSchema for PoolsOnly {
+    fn patch_meta(&self, path: &[&str]) -> PatchMeta {
+        match path {
+            ["spec", "nodePools"] => PatchMeta::merge_by("name"),
+            _ => PatchMeta::default(),
+        }
+    }
+}
+
 struct WidgetStrategy {
     descriptor: ResourceDescriptor,
-    patch: StaticPatchSchema,
+    patch: PoolsOnly,
 }
 
 impl WidgetStrategy {
@@ -86,7 +99,7 @@ impl WidgetStrategy {
                 storage_version: "v1".into(),
                 subresources: vec!["status".into()],
             },
-            patch: StaticPatchSchema::default().with("spec.nodePools", PatchMeta::merge_by("name")),
+            patch: PoolsOnly,
         }
     }
 }

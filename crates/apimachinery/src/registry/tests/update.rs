@@ -251,3 +251,35 @@ async fn a_uid_in_the_body_is_a_precondition() {
         .expect_err("uid");
     assert_eq!(e.code(), 409);
 }
+
+/// The garbage collector's strategic merge patch removing one owner reference by uid.
+#[tokio::test]
+async fn gc_strategic_patch_deletes_an_owner_reference() {
+    let f = fixture();
+    let mut body = widget("a", json!({}));
+    body["metadata"]["ownerReferences"] = json!([
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "o1", "uid": "u1"},
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "o2", "uid": "u2"}
+    ]);
+    let created = f.reg.create(&ctx(), body).await.expect("create").body;
+    let patch = format!(
+        r#"{{"metadata":{{"ownerReferences":[{{"$patch":"delete","uid":"u1"}}],"uid":{}}}}}"#,
+        created["metadata"]["uid"]
+    );
+    let p = f
+        .reg
+        .patch(
+            &ctx(),
+            "a",
+            Subresource::Main,
+            PatchType::StrategicMerge,
+            patch.as_bytes(),
+        )
+        .await
+        .expect("gc patch")
+        .body;
+    assert_eq!(
+        p["metadata"]["ownerReferences"],
+        json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "o2", "uid": "u2"}])
+    );
+}
