@@ -140,6 +140,25 @@ fn scheme_error(strategy: &NavigatorStrategy, err: SchemeError) -> ApiError {
     }
 }
 
+/// Fields v1alpha1 accepts for old manifests and drops on purpose: `persistence.enabled` of each
+/// node pool (removed from the original API in 2018, still in its quick-start).
+fn dropped_fields(version: ApiVersion, body: &Value) -> Vec<String> {
+    if version != ApiVersion::V1alpha1 {
+        return Vec::new();
+    }
+    let pools = body.pointer("/spec/nodePools").and_then(Value::as_array);
+    pools
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, pool)| {
+            pool.pointer("/persistence/enabled")
+                .is_some_and(|v| !v.is_null())
+        })
+        .map(|(i, _)| format!("spec.nodePools[{i}].persistence.enabled"))
+        .collect()
+}
+
 /// The current time, for ages in tables (the only clock the strategy reads).
 fn now() -> k8s_openapi::jiff::Timestamp {
     let secs = std::time::SystemTime::now()
@@ -169,9 +188,14 @@ impl Strategy for NavigatorStrategy {
 
     fn decode(&self, version: &str, value: Value) -> Result<Decoded<HubObject>, ApiError> {
         let version = self.version(version)?;
+        let dropped_fields = dropped_fields(version, &value);
         let (object, warnings) = scheme::decode_with_warnings(version, self.kind, value)
             .map_err(|e| scheme_error(self, e))?;
-        Ok(Decoded { object, warnings })
+        Ok(Decoded {
+            object,
+            warnings,
+            dropped_fields,
+        })
     }
 
     fn encode(&self, object: &HubObject, version: &str) -> Result<Value, ApiError> {
@@ -315,6 +339,25 @@ impl Strategy for NavigatorStrategy {
         }
     }
 
+    fn selectable_fields(&self) -> Vec<String> {
+        let fields: &[&str] = match self.kind {
+            Kind::CassandraCluster => &["spec.version", "spec.paused"],
+            Kind::ElasticsearchCluster => &[
+                "spec.version",
+                "spec.flavor",
+                "spec.paused",
+                "status.health",
+            ],
+            Kind::Pilot => &[
+                "spec.cluster.kind",
+                "spec.cluster.name",
+                "spec.nodePool",
+                "spec.requestedState",
+            ],
+        };
+        fields.iter().map(|f| (*f).to_owned()).collect()
+    }
+
     fn patch_schema(&self, version: &str) -> &dyn PatchSchema {
         self.schema(version)
     }
@@ -443,6 +486,33 @@ mod tests {
                     "name".into()
                 ]))
             );
+        }
+    }
+
+    #[test]
+    fn deprecated_persistence_enabled_is_dropped_knowingly() {
+        let s = NavigatorStrategy::new(Kind::CassandraCluster);
+        let body = json!({"spec": {"nodePools": [{"name": "a"}, {"name": "b", "persistence": {"enabled": true, "size": "1Gi"}}]}});
+        let decoded = s.decode("v1alpha1", body.clone()).unwrap();
+        assert_eq!(
+            decoded.dropped_fields,
+            ["spec.nodePools[1].persistence.enabled"]
+        );
+        assert_eq!(decoded.warnings.len(), 1);
+        assert!(
+            s.decode("v1beta1", body)
+                .is_ok_and(|d| d.dropped_fields.is_empty())
+        );
+    }
+
+    #[test]
+    fn every_selectable_field_has_a_value() {
+        for kind in Kind::ALL {
+            let s = NavigatorStrategy::new(kind);
+            let obj = s.decode("v1beta1", json!({})).unwrap().object;
+            for field in s.selectable_fields() {
+                assert!(s.field_value(&obj, &field).is_some(), "{kind} {field}");
+            }
         }
     }
 

@@ -58,6 +58,10 @@ pub struct Decoded<O> {
     pub object: O,
     /// Warnings for `Warning` headers (deprecated fields …).
     pub warnings: Vec<String>,
+    /// Fields of the body the decoder understood and dropped on purpose (deprecated fields with
+    /// no meaning left), in Go's path notation (`spec.nodePools[0].persistence.enabled`): not
+    /// reported as unknown under `fieldValidation`.
+    pub dropped_fields: Vec<String>,
 }
 
 /// The per-resource policy of a generic registry: decoding, defaulting and conversion between

@@ -93,7 +93,8 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
     ) -> Result<(S::Object, Vec<String>), ApiError> {
         let decoded = self.strategy.decode(&ctx.version, body.clone())?;
         let again = self.encode_out(&decoded.object, &ctx.version)?;
-        let unknown = unknown_fields::unknown_fields(&body, &again);
+        let mut unknown = unknown_fields::unknown_fields(&body, &again);
+        unknown.retain(|path| !decoded.dropped_fields.contains(path));
         let mut warnings = unknown_fields::enforce(
             &unknown,
             ctx.field_validation,
@@ -650,8 +651,10 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             let merged = applied.object;
             let decoded = self.strategy.decode(&ctx.version, merged.clone())?;
             let again = self.encode_out(&decoded.object, &ctx.version)?;
+            let mut unknown = unknown_fields::unknown_fields(&merged, &again);
+            unknown.retain(|path| !decoded.dropped_fields.contains(path));
             let mut warnings = unknown_fields::enforce(
-                &unknown_fields::unknown_fields(&merged, &again),
+                &unknown,
                 ctx.field_validation,
                 Verb::Apply,
                 &self.descriptor().kind,

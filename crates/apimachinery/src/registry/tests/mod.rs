@@ -117,6 +117,7 @@ impl Strategy for WidgetStrategy {
         Ok(Decoded {
             object,
             warnings: vec![],
+            dropped_fields: vec![],
         })
     }
 
