@@ -1,5 +1,6 @@
 //! The `navigator.jetstack.io` API server: the navigator kinds wired into the generic machinery.
 //!
+//! * [`metered`] — storage latency metrics around the store.
 //! * [`options`] — command-line options validated into a [`options::Config`].
 //! * [`run`] — builds the server (registries over the embedded store, the HTTP layer, OpenAPI,
 //!   certificates, kubeconfig) and runs it until a signal.
@@ -8,6 +9,7 @@
 //!   create/update/status rules, validation, printer columns, selectable fields, and the patch
 //!   and field schemas read from the published OpenAPI documents.
 
+pub mod metered;
 pub mod options;
 pub mod run;
 pub mod strategy;

@@ -8,10 +8,13 @@ use std::time::Duration;
 use apimachinery::registry::{Registry, RegistryConfig, RestResource};
 use apimachinery::store::embedded::EmbeddedStore;
 use apimachinery::store::{Storage, StoreError};
-use apiserver::{ApiServer, CheckScope, HealthCheck, OpenApiInput, ServingOptions, TlsSource};
+use apiserver::{
+    ApiServer, CheckScope, HealthCheck, Metrics, OpenApiInput, ServingOptions, TlsSource,
+};
 use navigator_api::scheme::ApiVersion;
 use navigator_api::{GROUP, openapi, resources};
 
+use crate::metered::MeteredStore;
 use crate::options::{Config, standalone_kubeconfig};
 use crate::strategy::NavigatorStrategy;
 
@@ -129,23 +132,29 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         path: config.data_dir.display().to_string(),
         source,
     })?;
-    let store =
-        Arc::new(
-            EmbeddedStore::open(&config.store_path).map_err(|source| RunError::Store {
-                path: config.store_path.display().to_string(),
-                source,
-            })?,
-        );
+    let embedded = EmbeddedStore::open(&config.store_path).map_err(|source| RunError::Store {
+        path: config.store_path.display().to_string(),
+        source,
+    })?;
+    let metrics = Metrics::new();
+    let store = Arc::new(MeteredStore::new(
+        embedded,
+        metrics.storage(),
+        config.storage_prefix.clone(),
+    ));
     spawn_compactor(
         Arc::clone(&store),
         config.compaction_history,
         Duration::from_secs(config.compaction_interval_seconds),
     );
 
-    let mut builder = ApiServer::builder().openapi(openapi_input()).health_check(
-        Arc::new(StoreCheck(Arc::clone(&store))),
-        CheckScope::ReadyOnly,
-    );
+    let mut builder = ApiServer::builder()
+        .metrics(metrics)
+        .openapi(openapi_input())
+        .health_check(
+            Arc::new(StoreCheck(Arc::clone(&store))),
+            CheckScope::ReadyOnly,
+        );
     for resource in registries(&store, &config.storage_prefix) {
         builder = builder.resource(resource);
     }
