@@ -15,12 +15,9 @@
 //! * [`store`] — the `Storage` trait (etcd semantics) and its embedded redb implementation.
 //! * [`resource_version`] — get/list/watch resourceVersion semantics and their errors.
 //! * [`managed_fields`] — field sets and `fieldsV1` for server-side apply (groundwork).
-//! * [`negotiation`] — `Accept` / `Content-Type` negotiation and patch types.
 //! * [`object_meta`] — `ObjectMeta` validation on create and update.
-//! * [`wire`] — list, watch-frame, bookmark, `Table` and `PartialObjectMetadata` bodies.
 
 pub mod managed_fields;
-pub mod negotiation;
 pub mod object_meta;
 pub mod openapi_schema;
 pub mod patch;
@@ -29,4 +26,3 @@ pub mod resource_version;
 pub mod selector;
 pub mod status;
 pub mod store;
-pub mod wire;
