@@ -45,6 +45,7 @@ fn pytest(server: &Server, selection: &str) {
         selection,
         script,
     ])
+    .env("PYTHONDONTWRITEBYTECODE", "1")
     .env("NAVIGATOR_KUBECONFIG", server.kubeconfig())
     .env(
         "NAVIGATOR_DISCOVERY_CACHE",
