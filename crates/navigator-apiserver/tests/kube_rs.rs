@@ -107,6 +107,7 @@ async fn typed_and_dynamic_crud() {
             &Patch::Apply(json!({
                 "apiVersion": "navigator.jetstack.io/v1beta1",
                 "kind": "CassandraCluster",
+                "metadata": {"name": "demo"},
                 "spec": {"nodePools": [{"name": "a", "replicas": 6}]}
             })),
         )
@@ -243,7 +244,7 @@ async fn streaming_list_watcher_feeds_a_reflector_that_sees_every_change() {
     api.patch(
         "init-1",
         &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"nodePools": [{"name": "a", "replicas": 7}]}})),
+        &Patch::Strategic(json!({"spec": {"nodePools": [{"name": "a", "replicas": 7}]}})),
     )
     .await
     .unwrap();
