@@ -509,7 +509,10 @@ async fn serve_resource(
         },
         _ => {}
     }
-    if r.verb == Verb::Create && r.name.is_some() {
+    // POST to an object, PUT or PATCH to a collection: routes Go does not install (405).
+    if (r.verb == Verb::Create && r.name.is_some())
+        || (matches!(r.verb, Verb::Update | Verb::Patch) && r.name.is_none())
+    {
         return status_response(&method_not_allowed(), Format::Json);
     }
     let subresource = match r.subresource.as_deref() {
