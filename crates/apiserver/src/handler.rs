@@ -581,6 +581,7 @@ async fn run_verb(
         user_agent: header(&headers, USER_AGENT).map(str::to_owned),
         field_validation: apimachinery::registry::FieldValidation::Warn,
         representation: output.representation(include),
+        duplicate_fields: Vec::new(),
     };
     let name = r.name.clone().unwrap_or_default();
     let result = match r.verb {
@@ -617,6 +618,10 @@ async fn run_verb(
             let w = query::write_options(&query, kind).map_err(fail)?;
             let format = negotiation::body_format(header(&headers, CONTENT_TYPE)).map_err(fail)?;
             let value = negotiation::decode_body(&bytes, format).map_err(fail)?;
+            if format == Format::Json {
+                ctx.duplicate_fields =
+                    apimachinery::registry::unknown_fields::duplicate_fields(&bytes);
+            }
             ctx.dry_run = w.dry_run;
             ctx.field_manager = w.field_manager;
             ctx.field_validation = w.field_validation;

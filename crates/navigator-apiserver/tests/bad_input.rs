@@ -205,6 +205,18 @@ fn cases() -> Vec<Case> {
             ),
         ),
         case(
+            "duplicate field, Strict",
+            Method::POST,
+            format!("{base}?fieldValidation=Strict"),
+            JSON,
+            with(|_| ()).replacen(r#""spec":{"#, r#""spec":{"paused":true,"paused":false,"#, 1),
+            400,
+            "BadRequest",
+            Some(
+                r#"CassandraCluster in version "v1beta1" cannot be handled as a CassandraCluster: strict decoding error: duplicate field "spec.paused""#,
+            ),
+        ),
+        case(
             "bad fieldValidation value",
             Method::POST,
             format!("{base}?fieldValidation=Sometimes"),

@@ -92,6 +92,9 @@ pub struct RequestContext {
     pub field_validation: FieldValidation,
     /// The response representation.
     pub representation: Representation,
+    /// Members duplicated in the request body (`spec.replicas`), found by the HTTP layer before
+    /// parsing dropped all but the last; reported under `fieldValidation` like unknown fields.
+    pub duplicate_fields: Vec<String>,
 }
 
 /// Query options of get.

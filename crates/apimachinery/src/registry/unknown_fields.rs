@@ -7,7 +7,10 @@ use super::rest::FieldValidation;
 use crate::status::ApiError;
 
 /// Paths (Go's notation: `spec.foo`, `spec.nodePools[0].bar`) present in `input` but absent from
-/// `output`, in document order. Explicit `null`s are not reported (they decode to absent fields).
+/// `output`, in document order. Explicit `null`s are not reported (they decode to absent fields),
+/// nor are other empty values (`false`, `0`, `""`, `[]`, `{}`) that encoders omit: a valid
+/// `"paused": false` must not be rejected as unknown, at the cost of not reporting an unknown
+/// field that holds an empty value.
 pub fn unknown_fields(input: &Value, output: &Value) -> Vec<String> {
     let mut out = Vec::new();
     walk(input, output, &mut String::new(), &mut out);
@@ -25,7 +28,9 @@ fn walk(input: &Value, output: &Value, path: &mut String, out: &mut Vec<String>)
                 path.push_str(k);
                 match o.get(k) {
                     Some(ov) => walk(v, ov, path, out),
-                    None if v.is_null() => {}
+                    // An encoder omits empty values (`false`, `0`, `""`, `[]`, `{}`): a member
+                    // holding one is known unless proven otherwise.
+                    None if is_empty_value(v) => {}
                     None => out.push(path.clone()),
                 }
                 path.truncate(len);
@@ -40,6 +45,110 @@ fn walk(input: &Value, output: &Value, path: &mut String, out: &mut Vec<String>)
             }
         }
         _ => {}
+    }
+}
+
+/// Whether `v` is a value encoders omit as empty (`omitempty`, `skip_serializing_if`).
+fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+/// Paths of object members that appear more than once in a JSON document (the last one wins
+/// when the document is parsed), in document order. Not JSON, or nothing duplicated: empty.
+pub fn duplicate_fields(json: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let seed = Duplicates {
+        path: String::new(),
+        out: &mut out,
+    };
+    if serde::de::DeserializeSeed::deserialize(seed, &mut de).is_err() {
+        return Vec::new();
+    }
+    out
+}
+
+/// Walks a document, recording duplicated members.
+struct Duplicates<'a> {
+    path: String,
+    out: &'a mut Vec<String>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Duplicates<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Duplicates<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            if !seen.insert(key) {
+                self.out.push(path.clone());
+            }
+            map.next_value_seed(Duplicates {
+                path,
+                out: &mut *self.out,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        loop {
+            let path = format!("{}[{i}]", self.path);
+            if seq
+                .next_element_seed(Duplicates {
+                    path,
+                    out: &mut *self.out,
+                })?
+                .is_none()
+            {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
 }
 
@@ -63,18 +172,24 @@ pub enum Verb {
 /// # Errors
 /// Under `Strict`, the error Go returns for `verb`.
 pub fn enforce(
+    duplicates: &[String],
     fields: &[String],
     mode: FieldValidation,
     verb: Verb,
     kind: &str,
     version: &str,
 ) -> Result<Vec<String>, ApiError> {
-    if fields.is_empty() {
+    if fields.is_empty() && duplicates.is_empty() {
         return Ok(Vec::new());
     }
-    let each: Vec<String> = fields
+    let each: Vec<String> = duplicates
         .iter()
-        .map(|f| format!("unknown field {}", crate::status::go_quote(f)))
+        .map(|f| format!("duplicate field {}", crate::status::go_quote(f)))
+        .chain(
+            fields
+                .iter()
+                .map(|f| format!("unknown field {}", crate::status::go_quote(f))),
+        )
         .collect();
     match mode {
         FieldValidation::Ignore => Ok(Vec::new()),
@@ -110,8 +225,35 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn finds_duplicated_members_with_their_paths() {
+        let body = br#"{"spec": {"a": 1, "a": 2, "l": [{"x": 1, "x": 2}, {"x": 3}]}, "kind": "K", "kind": "K"}"#;
+        assert_eq!(duplicate_fields(body), ["spec.a", "spec.l[0].x", "kind"]);
+        assert!(duplicate_fields(br#"{"a": {"b": 1}, "c": {"b": 2}}"#).is_empty());
+        assert!(duplicate_fields(b"not json").is_empty());
+        let err = enforce(
+            &["spec.a".into()],
+            &["spec.b".into()],
+            FieldValidation::Strict,
+            Verb::CreateOrUpdate,
+            "K",
+            "v1",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message(),
+            "K in version \"v1\" cannot be handled as a K: strict decoding error: duplicate field \"spec.a\", unknown field \"spec.b\""
+        );
+    }
+
+    #[test]
+    fn empty_values_the_encoder_omits_are_not_unknown() {
+        let input = json!({"spec": {"paused": false, "plugins": [], "n": 0, "s": "", "m": {}, "bogus": true}});
+        assert_eq!(unknown_fields(&input, &json!({"spec": {}})), ["spec.bogus"]);
+    }
+
+    #[test]
     fn reports_input_paths_missing_from_output() {
-        let input = json!({"spec": {"a": 1, "foo": 2, "list": [{"x": 1, "bar": 2}], "gone": null}, "extra": {}});
+        let input = json!({"spec": {"a": 1, "foo": 2, "list": [{"x": 1, "bar": 2}], "gone": null}, "extra": {"a": 1}});
         let output = json!({"spec": {"a": 1, "list": [{"x": 1}], "defaulted": 3}});
         assert_eq!(
             unknown_fields(&input, &output),
@@ -123,6 +265,7 @@ mod tests {
     fn strict_messages_match_go() {
         let f = vec!["spec.foo".to_owned(), "spec.bar".to_owned()];
         let e = enforce(
+            &[],
             &f,
             FieldValidation::Strict,
             Verb::CreateOrUpdate,
@@ -137,24 +280,31 @@ mod tests {
         let patch = || Verb::Patch {
             patched: r#"{"spec":{}}"#.to_owned(),
         };
-        let w = enforce(&f, FieldValidation::Warn, patch(), "Thing", "v1").expect("warn");
+        let w = enforce(&[], &f, FieldValidation::Warn, patch(), "Thing", "v1").expect("warn");
         assert_eq!(
             w,
             ["unknown field \"spec.foo\"", "unknown field \"spec.bar\""]
         );
         assert!(
-            enforce(&f, FieldValidation::Ignore, Verb::Apply, "T", "v")
+            enforce(&[], &f, FieldValidation::Ignore, Verb::Apply, "T", "v")
                 .expect("ok")
                 .is_empty()
         );
-        let e = enforce(&f, FieldValidation::Strict, patch(), "Thing", "v1").expect_err("422");
+        let e = enforce(&[], &f, FieldValidation::Strict, patch(), "Thing", "v1").expect_err("422");
         assert_eq!(e.code(), 422);
         assert_eq!(
             e.message(),
             " \"\" is invalid: patch: Invalid value: \"{\\\"spec\\\":{}}\": strict decoding error: unknown field \"spec.foo\", unknown field \"spec.bar\""
         );
-        let e =
-            enforce(&f[..1], FieldValidation::Strict, Verb::Apply, "Thing", "v1").expect_err("400");
+        let e = enforce(
+            &[],
+            &f[..1],
+            FieldValidation::Strict,
+            Verb::Apply,
+            "Thing",
+            "v1",
+        )
+        .expect_err("400");
         assert_eq!(
             e.message(),
             "error strict decoding patch: strict decoding error: unknown field \"spec.foo\""

@@ -96,6 +96,7 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
         let mut unknown = unknown_fields::unknown_fields(&body, &again);
         unknown.retain(|path| !decoded.dropped_fields.contains(path));
         let mut warnings = unknown_fields::enforce(
+            &ctx.duplicate_fields,
             &unknown,
             ctx.field_validation,
             verb,
@@ -654,6 +655,7 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             let mut unknown = unknown_fields::unknown_fields(&merged, &again);
             unknown.retain(|path| !decoded.dropped_fields.contains(path));
             let mut warnings = unknown_fields::enforce(
+                &[],
                 &unknown,
                 ctx.field_validation,
                 Verb::Apply,
