@@ -165,6 +165,15 @@ mod tests {
             .spawn()
             .expect("spawn");
         let pid = i32::try_from(child.id()).expect("pid");
+        // Right after fork the child's command line is still this test's; wait for the exec.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !is_running(pid, "sh", dir.path()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sh never showed up as pid {pid}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let other_dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(
             stop(pid, "sh", other_dir.path(), Duration::from_secs(1)),
