@@ -591,38 +591,55 @@ fn clean_path(p: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// Go's compaction cadence (`etcd3/compact.go`): each tick compacts to the revision seen at the
-/// previous tick, so between one and two intervals of history are kept. Pure; the caller owns
-/// the timer.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CompactionSchedule {
-    last_seen: Option<u64>,
+/// How much history compaction keeps. Pure; the caller owns the timer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompactionSchedule {
+    /// Go's cadence (`etcd3/compact.go`): each tick compacts to the revision seen at the previous
+    /// tick, so between one and two intervals of history are kept.
+    PreviousTick {
+        /// The revision seen at the previous tick.
+        last_seen: Option<u64>,
+    },
+    /// Keep this many revisions: each tick compacts to `current - n`.
+    KeepRevisions(u64),
+}
+
+impl Default for CompactionSchedule {
+    fn default() -> Self {
+        Self::PreviousTick { last_seen: None }
+    }
 }
 
 impl CompactionSchedule {
-    /// Records the current revision and returns the revision to compact to now, if any (the
-    /// first tick never compacts).
-    pub fn tick(&mut self, current_revision: u64) -> Option<u64> {
-        self.last_seen.replace(current_revision)
+    /// Records the current revision and returns the revision to compact to now, if any: never
+    /// one at or below `compacted` (the first `PreviousTick` tick never compacts).
+    pub fn tick(&mut self, current_revision: u64, compacted: u64) -> Option<u64> {
+        let target = match self {
+            Self::PreviousTick { last_seen } => last_seen.replace(current_revision),
+            Self::KeepRevisions(n) => Some(current_revision.saturating_sub(*n)),
+        };
+        target.filter(|t| *t > compacted)
     }
 }
 
 /// Runs a [`CompactionSchedule`] against `store` every `interval` until the returned task is
-/// aborted; `interval` is the history window watchers can rely on.
+/// aborted. A failed compaction is retried at the next tick with a newer revision.
 pub fn spawn_compactor<S: Storage>(
     store: std::sync::Arc<S>,
+    mut schedule: CompactionSchedule,
     interval: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut schedule = CompactionSchedule::default();
         let mut ticker = tokio::time::interval(interval);
         loop {
             ticker.tick().await;
-            let Ok(current) = store.current_revision().await else {
+            let (Ok(current), Ok(compacted)) = (
+                store.current_revision().await,
+                store.compacted_revision().await,
+            ) else {
                 continue;
             };
-            if let Some(rev) = schedule.tick(current) {
-                // A failed compaction is retried at the next tick with a newer revision.
+            if let Some(rev) = schedule.tick(current, compacted) {
                 let _ = store.compact(rev).await;
             }
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use apimachinery::registry::{Registry, RegistryConfig, RestResource};
 use apimachinery::store::embedded::EmbeddedStore;
-use apimachinery::store::{Storage, StoreError};
+use apimachinery::store::{CompactionSchedule, Storage, StoreError, spawn_compactor};
 use apiserver::{
     ApiServer, CheckScope, HealthCheck, Metrics, OpenApiInput, ServingOptions, TlsSource,
 };
@@ -101,28 +101,6 @@ impl<St: Storage> HealthCheck for StoreCheck<St> {
     }
 }
 
-/// Keeps `history` revisions: every `interval`, compacts to `current - history`.
-fn spawn_compactor<St: Storage>(store: Arc<St>, history: u64, interval: Duration) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        loop {
-            ticker.tick().await;
-            let (Ok(current), Ok(compacted)) = (
-                store.current_revision().await,
-                store.compacted_revision().await,
-            ) else {
-                continue;
-            };
-            let target = current.saturating_sub(history);
-            if target > compacted
-                && let Err(e) = store.compact(target).await
-            {
-                tracing::warn!(error = %e, target, "compaction failed; retrying at the next tick");
-            }
-        }
-    });
-}
-
 /// Runs the standalone server described by `config` until SIGTERM or ctrl-c.
 ///
 /// # Errors
@@ -144,7 +122,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     ));
     spawn_compactor(
         Arc::clone(&store),
-        config.compaction_history,
+        CompactionSchedule::KeepRevisions(config.compaction_history),
         Duration::from_secs(config.compaction_interval_seconds),
     );
 

@@ -118,10 +118,24 @@ fn keys_follow_kubernetes_layout() {
 #[test]
 fn compaction_schedule_compacts_to_previous_tick() {
     let mut s = CompactionSchedule::default();
-    assert_eq!(s.tick(10), None, "first tick never compacts");
-    assert_eq!(s.tick(25), Some(10));
-    assert_eq!(s.tick(25), Some(25));
-    assert_eq!(s.tick(40), Some(25));
+    assert_eq!(s.tick(10, 0), None, "first tick never compacts");
+    assert_eq!(s.tick(25, 0), Some(10));
+    assert_eq!(s.tick(25, 10), Some(25));
+    assert_eq!(
+        s.tick(40, 25),
+        None,
+        "nothing newer than the compacted revision"
+    );
+    assert_eq!(s.tick(50, 25), Some(40));
+}
+
+#[test]
+fn compaction_schedule_keeps_a_revision_window() {
+    let mut s = CompactionSchedule::KeepRevisions(5);
+    assert_eq!(s.tick(3, 0), None, "fewer revisions than the window");
+    assert_eq!(s.tick(12, 0), Some(7));
+    assert_eq!(s.tick(12, 7), None);
+    assert_eq!(s.tick(20, 7), Some(15));
 }
 
 #[test]
