@@ -49,18 +49,42 @@ pub struct Options {
     #[arg(long, value_delimiter = ',')]
     pub tls_sans: Vec<String>,
 
-    /// Key prefix of stored objects, as Kubernetes' `--etcd-prefix`.
-    #[arg(long, default_value = "/registry/navigator.jetstack.io")]
+    /// Key prefix of stored objects (Kubernetes' `--etcd-prefix`, accepted as an alias). A Go
+    /// Navigator kept its objects under `/registry/navigator.jetstack.io/navigator.jetstack.io`.
+    #[arg(
+        long,
+        visible_alias = "etcd-prefix",
+        default_value = "/registry/navigator.jetstack.io"
+    )]
     pub storage_prefix: String,
 
-    /// Revisions of history kept for watches to resume from; older ones are compacted and
-    /// watches from them get 410 Gone.
+    /// etcd v3 servers to keep objects in (comma-separated URLs, `http://` or `https://`).
+    /// Without it objects are kept in the embedded store under `--data-dir`.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd_servers: Vec<String>,
+
+    /// CA bundle (PEM) that verifies the etcd servers' certificates.
+    #[arg(long)]
+    pub etcd_cafile: Option<PathBuf>,
+
+    /// Client certificate (PEM) presented to etcd; needs `--etcd-keyfile`.
+    #[arg(long)]
+    pub etcd_certfile: Option<PathBuf>,
+
+    /// Key (PEM) of `--etcd-certfile`.
+    #[arg(long)]
+    pub etcd_keyfile: Option<PathBuf>,
+
+    /// Embedded store only: revisions of history kept for watches to resume from; older ones
+    /// are compacted and watches from them get 410 Gone. (With etcd, compaction follows
+    /// kube-apiserver: each run compacts to the revision seen one interval before.)
     #[arg(long, default_value_t = 10_000)]
     pub compaction_history: u64,
 
-    /// Seconds between compactions.
-    #[arg(long, default_value_t = 60)]
-    pub compaction_interval_seconds: u64,
+    /// Seconds between compactions (default 60 for the embedded store, 300 for etcd as
+    /// kube-apiserver's `--etcd-compaction-interval`).
+    #[arg(long)]
+    pub compaction_interval_seconds: Option<u64>,
 
     /// Where to write the generated kubeconfig (default `<data-dir>/kubeconfig`).
     #[arg(long)]
@@ -71,13 +95,44 @@ pub struct Options {
     pub log_json: bool,
 }
 
+/// Seconds between compactions of the embedded store unless `--compaction-interval-seconds`.
+pub const EMBEDDED_COMPACTION_INTERVAL_SECONDS: u64 = 60;
+/// Seconds between compactions of etcd unless `--compaction-interval-seconds` (kube-apiserver's
+/// `--etcd-compaction-interval` default, 5m).
+pub const ETCD_COMPACTION_INTERVAL_SECONDS: u64 = 300;
+
+/// Where objects are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// The embedded single-file store.
+    Embedded {
+        /// The store file.
+        path: PathBuf,
+        /// Revisions of history kept.
+        compaction_history: u64,
+    },
+    /// An etcd v3 cluster.
+    Etcd(EtcdOptions),
+}
+
+/// How to reach etcd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdOptions {
+    /// Client URLs.
+    pub endpoints: Vec<String>,
+    /// CA bundle verifying the servers.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate and key.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+}
+
 /// The validated configuration the server is built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Data directory.
     pub data_dir: PathBuf,
-    /// Embedded store file.
-    pub store_path: PathBuf,
+    /// Where objects are kept.
+    pub storage: StorageConfig,
     /// Directory of generated certificates.
     pub cert_dir: PathBuf,
     /// HTTPS bind address and port.
@@ -92,8 +147,6 @@ pub struct Config {
     pub tls_sans: Vec<String>,
     /// Storage key prefix.
     pub storage_prefix: String,
-    /// Revisions of history kept.
-    pub compaction_history: u64,
     /// Seconds between compactions.
     pub compaction_interval_seconds: u64,
     /// Where the kubeconfig goes.
@@ -115,9 +168,10 @@ impl Options {
         if self.compaction_history == 0 {
             problems.push("--compaction-history must be at least 1".to_owned());
         }
-        if self.compaction_interval_seconds == 0 {
+        if self.compaction_interval_seconds == Some(0) {
             problems.push("--compaction-interval-seconds must be at least 1".to_owned());
         }
+        problems.extend(self.etcd_problems());
         if !self.storage_prefix.starts_with('/') || self.storage_prefix.ends_with('/') {
             problems.push(format!(
                 "--storage-prefix {:?} must start with '/' and not end with '/'",
@@ -129,6 +183,46 @@ impl Options {
             .is_some_and(|p| p == self.secure_port && p != 0)
         {
             problems.push("--http-port must differ from --secure-port".to_owned());
+        }
+        problems
+    }
+
+    /// The problems of the `--etcd-*` flags.
+    fn etcd_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for server in &self.etcd_servers {
+            let scheme_ok = ["http://", "https://"].iter().any(|s| {
+                server
+                    .strip_prefix(s)
+                    .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+            });
+            if !scheme_ok {
+                problems.push(format!(
+                    "--etcd-servers: {server:?} is not a URL like https://host:2379"
+                ));
+            }
+        }
+        let tls_flags = [
+            ("--etcd-cafile", self.etcd_cafile.is_some()),
+            ("--etcd-certfile", self.etcd_certfile.is_some()),
+            ("--etcd-keyfile", self.etcd_keyfile.is_some()),
+        ];
+        if self.etcd_servers.is_empty() {
+            for (flag, _) in tls_flags.iter().filter(|(_, given)| *given) {
+                problems.push(format!("{flag} needs --etcd-servers"));
+            }
+        } else if tls_flags.iter().any(|(_, given)| *given)
+            && self.etcd_servers.iter().all(|s| s.starts_with("http://"))
+        {
+            problems.push(
+                "--etcd-cafile/--etcd-certfile/--etcd-keyfile need https:// --etcd-servers"
+                    .to_owned(),
+            );
+        }
+        match (&self.etcd_certfile, &self.etcd_keyfile) {
+            (Some(_), None) => problems.push("--etcd-certfile needs --etcd-keyfile".to_owned()),
+            (None, Some(_)) => problems.push("--etcd-keyfile needs --etcd-certfile".to_owned()),
+            _ => {}
         }
         problems
     }
@@ -145,8 +239,22 @@ impl Options {
         let kubeconfig_path = self
             .kubeconfig_out
             .unwrap_or_else(|| self.data_dir.join("kubeconfig"));
+        let (storage, default_interval) = if self.etcd_servers.is_empty() {
+            let storage = StorageConfig::Embedded {
+                path: self.data_dir.join("store.redb"),
+                compaction_history: self.compaction_history,
+            };
+            (storage, EMBEDDED_COMPACTION_INTERVAL_SECONDS)
+        } else {
+            let storage = StorageConfig::Etcd(EtcdOptions {
+                endpoints: self.etcd_servers,
+                ca_file: self.etcd_cafile,
+                client_cert: self.etcd_certfile.zip(self.etcd_keyfile),
+            });
+            (storage, ETCD_COMPACTION_INTERVAL_SECONDS)
+        };
         Ok(Config {
-            store_path: self.data_dir.join("store.redb"),
+            storage,
             cert_dir: self.data_dir.join("certs"),
             data_dir: self.data_dir,
             bind_address: self.bind_address,
@@ -155,8 +263,9 @@ impl Options {
             tls_files: self.tls_cert_file.zip(self.tls_private_key_file),
             tls_sans: self.tls_sans,
             storage_prefix: self.storage_prefix,
-            compaction_history: self.compaction_history,
-            compaction_interval_seconds: self.compaction_interval_seconds,
+            compaction_interval_seconds: self
+                .compaction_interval_seconds
+                .unwrap_or(default_interval),
             kubeconfig_path,
             log_json: self.log_json,
         })
@@ -188,7 +297,14 @@ mod tests {
         let config = parse(&["--standalone", "--data-dir", "/tmp/nav"])
             .into_config()
             .unwrap();
-        assert_eq!(config.store_path, PathBuf::from("/tmp/nav/store.redb"));
+        assert_eq!(
+            config.storage,
+            StorageConfig::Embedded {
+                path: PathBuf::from("/tmp/nav/store.redb"),
+                compaction_history: 10_000
+            }
+        );
+        assert_eq!(config.compaction_interval_seconds, 60);
         assert_eq!(config.cert_dir, PathBuf::from("/tmp/nav/certs"));
         assert_eq!(config.kubeconfig_path, PathBuf::from("/tmp/nav/kubeconfig"));
         assert_eq!(config.secure_port, 6443);
@@ -201,6 +317,82 @@ mod tests {
             parse(&["--compaction-history", "0", "--storage-prefix", "registry/"]).validate();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].contains("--standalone"));
+    }
+
+    #[test]
+    fn etcd_servers_select_etcd_with_its_tls_files() {
+        let config = parse(&[
+            "--standalone",
+            "--etcd-servers",
+            "https://10.0.0.1:2379,https://10.0.0.2:2379",
+            "--etcd-cafile",
+            "ca.crt",
+            "--etcd-certfile",
+            "client.crt",
+            "--etcd-keyfile",
+            "client.key",
+            "--etcd-prefix",
+            "/registry/navigator.jetstack.io/navigator.jetstack.io",
+        ])
+        .into_config()
+        .unwrap();
+        assert_eq!(
+            config.storage,
+            StorageConfig::Etcd(EtcdOptions {
+                endpoints: vec![
+                    "https://10.0.0.1:2379".to_owned(),
+                    "https://10.0.0.2:2379".to_owned()
+                ],
+                ca_file: Some(PathBuf::from("ca.crt")),
+                client_cert: Some((PathBuf::from("client.crt"), PathBuf::from("client.key"))),
+            })
+        );
+        assert_eq!(config.compaction_interval_seconds, 300);
+        assert_eq!(
+            config.storage_prefix,
+            "/registry/navigator.jetstack.io/navigator.jetstack.io"
+        );
+    }
+
+    #[test]
+    fn etcd_flag_problems_are_all_reported() {
+        // (flags, expected problems — each a fragment of one message)
+        let cases: &[(&[&str], &[&str])] = &[
+            (
+                &["--etcd-servers", "https://e:2379", "--etcd-certfile", "c"],
+                &["--etcd-certfile needs --etcd-keyfile"],
+            ),
+            (
+                &["--etcd-servers", "https://e:2379", "--etcd-keyfile", "k"],
+                &["--etcd-keyfile needs --etcd-certfile"],
+            ),
+            (
+                &["--etcd-cafile", "ca", "--etcd-keyfile", "k"],
+                &[
+                    "--etcd-cafile needs --etcd-servers",
+                    "--etcd-keyfile needs --etcd-servers",
+                    "--etcd-keyfile needs --etcd-certfile",
+                ],
+            ),
+            (
+                &["--etcd-servers", "e:2379,https://"],
+                &["\"e:2379\" is not a URL", "\"https://\" is not a URL"],
+            ),
+            (
+                &["--etcd-servers", "http://e:2379", "--etcd-cafile", "ca"],
+                &["need https://"],
+            ),
+            (&["--etcd-servers", "http://127.0.0.1:2379"], &[]),
+        ];
+        for (flags, expected) in cases {
+            let mut args = vec!["--standalone"];
+            args.extend_from_slice(flags);
+            let problems = parse(&args).validate();
+            assert_eq!(problems.len(), expected.len(), "{flags:?}: {problems:?}");
+            for (p, e) in problems.iter().zip(expected.iter()) {
+                assert!(p.contains(e), "{flags:?}: {p:?} lacks {e:?}");
+            }
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use navigator_api::scheme::ApiVersion;
 use navigator_api::{GROUP, openapi, resources};
 
 use crate::metered::MeteredStore;
-use crate::options::{Config, standalone_kubeconfig};
+use crate::options::{Config, StorageConfig, standalone_kubeconfig};
 use crate::strategy::NavigatorStrategy;
 
 /// Why the server could not start or stopped with an error.
@@ -39,6 +39,9 @@ pub enum RunError {
         #[source]
         source: StoreError,
     },
+    /// etcd could not be reached or configured.
+    #[error("cannot use etcd: {0}")]
+    Etcd(String),
     /// The server could not be assembled.
     #[error("cannot build the server: {0}")]
     Build(#[from] apiserver::BuildError),
@@ -101,7 +104,7 @@ impl<St: Storage> HealthCheck for StoreCheck<St> {
     }
 }
 
-/// Runs the standalone server described by `config` until SIGTERM or ctrl-c.
+/// Runs the server described by `config` until SIGTERM or ctrl-c, over the store it names.
 ///
 /// # Errors
 /// [`RunError`] when the data directory, store, certificates, listeners or kubeconfig fail.
@@ -110,22 +113,44 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         path: config.data_dir.display().to_string(),
         source,
     })?;
-    let embedded = EmbeddedStore::open(&config.store_path).map_err(|source| RunError::Store {
-        path: config.store_path.display().to_string(),
-        source,
-    })?;
     let metrics = Metrics::new();
-    let store = Arc::new(MeteredStore::new(
-        embedded,
-        metrics.storage(),
-        config.storage_prefix.clone(),
-    ));
-    spawn_compactor(
-        Arc::clone(&store),
-        CompactionSchedule::KeepRevisions(config.compaction_history),
-        Duration::from_secs(config.compaction_interval_seconds),
-    );
+    let interval = Duration::from_secs(config.compaction_interval_seconds);
+    match &config.storage {
+        StorageConfig::Embedded {
+            path,
+            compaction_history,
+        } => {
+            let embedded = EmbeddedStore::open(path).map_err(|source| RunError::Store {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let store = Arc::new(MeteredStore::new(
+                embedded,
+                metrics.storage(),
+                config.storage_prefix.clone(),
+            ));
+            let compactor = spawn_compactor(
+                Arc::clone(&store),
+                CompactionSchedule::KeepRevisions(*compaction_history),
+                interval,
+            );
+            let served = serve(&config, metrics, store).await;
+            compactor.abort();
+            served
+        }
+        StorageConfig::Etcd(etcd) => Err(RunError::Etcd(format!(
+            "etcd storage is not wired yet ({:?})",
+            etcd.endpoints
+        ))),
+    }
+}
 
+/// Serves the navigator resources over `store` until SIGTERM or ctrl-c.
+async fn serve<St: Storage>(
+    config: &Config,
+    metrics: Metrics,
+    store: Arc<St>,
+) -> Result<(), RunError> {
     let mut builder = ApiServer::builder()
         .metrics(metrics)
         .openapi(openapi_input())
