@@ -1,0 +1,549 @@
+//! [`EtcdStore`]: the [`Storage`] contract on etcd v3.
+
+use crate::config::EtcdConfig;
+use crate::error::{EtcdStoreError, Failure, backend, classify, describe};
+use crate::keys::{self, prefix_range_end, rev_to_i64, rev_to_u64};
+use apimachinery::store::{
+    KeyValue, ListPage, ListRequest, Preconditions, Storage, StoreError, Watch,
+};
+use etcd_client::{
+    Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, Txn,
+    TxnOp, TxnOpResponse, WatchOptions,
+};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A watch key no object uses: watching it from a compacted revision makes etcd answer with
+/// its compacted revision, which no other API reports.
+const COMPACTION_PROBE_KEY: &str = "\u{0}etcd-store/compaction-probe";
+
+/// The [`Storage`] contract on etcd. Cheap to clone: clones share one gRPC connection (which
+/// reconnects by itself when etcd comes back) and one view of the compacted revision.
+///
+/// * Keys are used as given (the registry builds them with `object_key`, so the prefix is the
+///   caller's); values are the object bytes as they are (JSON), so data written by Go's
+///   generic registry reads back unchanged.
+/// * resourceVersion = etcd `mod_revision`; list revisions are etcd's header revision.
+/// * Reads are linearizable (etcd's default): a read sees every write acknowledged before it.
+/// * Create, update and delete are transactions guarded by `create_revision == 0` and
+///   `mod_revision == <the revision read>`; an update or delete without a caller revision
+///   retries when someone else wrote in between, one with a caller revision fails with
+///   [`StoreError::RevisionConflict`].
+#[derive(Clone)]
+pub struct EtcdStore {
+    client: Client,
+    request_timeout: Duration,
+    /// The highest compacted revision this store performed or observed.
+    compacted: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for EtcdStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdStore")
+            .field("request_timeout", &self.request_timeout)
+            .field("compacted", &self.compacted.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The etcd client options for `cfg`.
+fn connect_options(cfg: &EtcdConfig) -> Result<ConnectOptions, EtcdStoreError> {
+    let mut opts = ConnectOptions::new()
+        .with_connect_timeout(cfg.dial_timeout)
+        // HTTP/2 pings on open streams find a dead connection (a partitioned etcd) for the
+        // watches; etcd's default minimum ping interval is 5 s.
+        .with_keep_alive(Duration::from_secs(15), Duration::from_secs(10));
+    if let Some(tls) = &cfg.tls {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p)
+                .map_err(|e| EtcdStoreError::Config(format!("cannot read {}: {e}", p.display())))
+        };
+        let mut options = etcd_client::TlsOptions::new();
+        match &tls.ca_file {
+            Some(ca) => {
+                options = options.ca_certificate(etcd_client::Certificate::from_pem(read(ca)?));
+            }
+            None => options = options.with_enabled_roots(),
+        }
+        match (&tls.cert_file, &tls.key_file) {
+            (Some(cert), Some(key)) => {
+                options =
+                    options.identity(etcd_client::Identity::from_pem(read(cert)?, read(key)?));
+            }
+            (None, None) => {}
+            _ => {
+                return Err(EtcdStoreError::Config(
+                    "a client certificate needs both cert_file and key_file".to_owned(),
+                ));
+            }
+        }
+        opts = opts.with_tls(options);
+    }
+    Ok(opts)
+}
+
+impl EtcdStore {
+    /// Connects to etcd and checks it answers (one linearizable read within
+    /// `cfg.dial_timeout`), so a wrong address or a refused TLS handshake fails here with a
+    /// clear message rather than on the first request.
+    ///
+    /// # Errors
+    /// [`EtcdStoreError::Config`] for an unusable configuration, [`EtcdStoreError::Unreachable`]
+    /// when etcd does not answer.
+    pub async fn connect(cfg: EtcdConfig) -> Result<Self, EtcdStoreError> {
+        if cfg.endpoints.is_empty() {
+            return Err(EtcdStoreError::Config("no etcd endpoints".to_owned()));
+        }
+        let endpoints = cfg.endpoints.join(",");
+        let unreachable = |message: String| EtcdStoreError::Unreachable {
+            endpoints: endpoints.clone(),
+            message,
+        };
+        let opts = connect_options(&cfg)?;
+        let client = tokio::time::timeout(
+            cfg.dial_timeout,
+            Client::connect(cfg.endpoints.clone(), Some(opts)),
+        )
+        .await
+        .map_err(|_| unreachable(format!("no connection within {:?}", cfg.dial_timeout)))?
+        .map_err(|e| unreachable(describe(&e)))?;
+        let store = Self {
+            client,
+            request_timeout: cfg.request_timeout,
+            compacted: Arc::new(AtomicU64::new(0)),
+        };
+        let first = store.timed("status", cfg.dial_timeout, |mut c| async move {
+            c.get(
+                COMPACTION_PROBE_KEY,
+                Some(GetOptions::new().with_count_only()),
+            )
+            .await
+        });
+        first
+            .await
+            .map_err(|e| unreachable(e.into_backend().to_string()))?;
+        Ok(store)
+    }
+
+    /// The underlying etcd client (for tests and tools that write raw keys).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The per-request deadline.
+    pub(crate) fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// Runs one etcd request with a deadline; errors become [`Failure`]s.
+    async fn timed<T, F, Fut>(
+        &self,
+        what: &'static str,
+        timeout: Duration,
+        call: F,
+    ) -> Result<T, StoreFailure>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        match tokio::time::timeout(timeout, call(self.client.clone())).await {
+            Err(_) => Err(StoreFailure {
+                failure: Failure::Backend(format!("etcd {what}: no answer within {timeout:?}")),
+            }),
+            Ok(Err(e)) => Err(StoreFailure {
+                failure: match classify(&e) {
+                    Failure::Backend(_) => Failure::Backend(backend(what, &e)),
+                    other => other,
+                },
+            }),
+            Ok(Ok(v)) => Ok(v),
+        }
+    }
+
+    /// [`Self::timed`] with the configured request timeout.
+    async fn call<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T, StoreFailure>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        self.timed(what, self.request_timeout, call).await
+    }
+
+    /// Turns a failed read at `requested` into the contract's error, asking etcd for the
+    /// numbers its errors lack (the compacted or current revision).
+    async fn revision_error(&self, failure: StoreFailure, requested: u64) -> StoreError {
+        match failure.failure {
+            Failure::Compacted => StoreError::Compacted {
+                requested,
+                compacted: self.learn_compacted(requested).await,
+            },
+            Failure::FutureRevision => match self.current_revision().await {
+                Ok(current) => StoreError::FutureRevision { requested, current },
+                Err(e) => e,
+            },
+            Failure::Backend(msg) => StoreError::Backend(msg),
+        }
+    }
+
+    /// Records that etcd is compacted at least to `revision`.
+    pub(crate) fn observe_compacted(&self, revision: u64) {
+        self.compacted.fetch_max(revision, Ordering::Relaxed);
+    }
+
+    /// The compacted revision, given that `requested` is known to be compacted: etcd reports
+    /// it only to a watch started below it, so this opens one on a key nobody uses and reads
+    /// the cancellation (etcd sends it within its 100 ms watcher sync). Falls back to
+    /// `requested + 1`, the least it can be.
+    async fn learn_compacted(&self, requested: u64) -> u64 {
+        let floor = requested.saturating_add(1);
+        if requested == 0 {
+            // A watch from revision 0 means "from now": no probe possible.
+            self.observe_compacted(floor);
+            return self.compacted.load(Ordering::Relaxed);
+        }
+        let probe = async {
+            let mut watch_client = self.client.watch_client();
+            let opts = WatchOptions::new().with_start_revision(rev_to_i64(requested));
+            let mut stream = watch_client
+                .watch(COMPACTION_PROBE_KEY, Some(opts))
+                .await
+                .ok()?;
+            while let Ok(Some(resp)) = stream.message().await {
+                if resp.compact_revision() > 0 {
+                    return Some(rev_to_u64(resp.compact_revision()));
+                }
+                if resp.canceled() {
+                    return None;
+                }
+            }
+            None
+        };
+        let learned = tokio::time::timeout(self.request_timeout.min(Duration::from_secs(5)), probe)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(floor)
+            .max(floor);
+        self.observe_compacted(learned);
+        self.compacted.load(Ordering::Relaxed)
+    }
+
+    /// The value of `compact_rev_key`, the revision the last compaction by any kube-apiserver-
+    /// style compactor sharing this etcd (see [`crate::compactor`]) was made at.
+    async fn shared_compact_rev(&self) -> Result<u64, StoreError> {
+        let resp = self
+            .call("get", |mut c| async move {
+                c.get(crate::compactor::COMPACT_REV_KEY, None).await
+            })
+            .await
+            .map_err(StoreFailure::into_backend)?;
+        Ok(resp
+            .kvs()
+            .first()
+            .and_then(|kv| std::str::from_utf8(kv.value()).ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0))
+    }
+
+    /// Reads `key` at the latest revision (linearizable).
+    async fn read_current(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
+        let k = key.to_owned();
+        let resp = self
+            .call("get", |mut c| async move { c.get(k, None).await })
+            .await
+            .map_err(StoreFailure::into_backend)?;
+        resp.kvs().first().map(keys::key_value).transpose()
+    }
+
+    /// A guarded write: `op` runs if `key` is still at `current.mod_revision`. Returns the
+    /// write's revision, or on a lost race what the key holds now.
+    async fn cas(
+        &self,
+        key: &str,
+        current: &KeyValue,
+        op: TxnOp,
+    ) -> Result<CasOutcome, StoreError> {
+        let txn = Txn::new()
+            .when([Compare::mod_revision(
+                key,
+                CompareOp::Equal,
+                rev_to_i64(current.mod_revision),
+            )])
+            .and_then([op])
+            .or_else([TxnOp::get(key, None)]);
+        let resp = self
+            .call("txn", |mut c| async move { c.txn(txn).await })
+            .await
+            .map_err(StoreFailure::into_backend)?;
+        if resp.succeeded() {
+            let revision = resp.header().map(|h| rev_to_u64(h.revision())).unwrap_or(0);
+            let prev = resp.op_responses().into_iter().find_map(|r| match r {
+                TxnOpResponse::Delete(mut d) => d.take_prev_kvs().into_iter().next(),
+                _ => None,
+            });
+            let prev = prev.as_ref().map(keys::key_value).transpose()?;
+            return Ok(CasOutcome::Written { revision, prev });
+        }
+        let now = resp.op_responses().into_iter().find_map(|r| match r {
+            TxnOpResponse::Get(g) => g.kvs().first().cloned(),
+            _ => None,
+        });
+        Ok(CasOutcome::Lost(
+            now.as_ref().map(keys::key_value).transpose()?,
+        ))
+    }
+
+    /// The conflict (or absence) a lost compare-and-swap means, or `None` to retry: a caller
+    /// that gave no revision gets its write applied to whatever is current.
+    fn lost_race(
+        key: &str,
+        preconditions: &Preconditions,
+        now: Option<&KeyValue>,
+    ) -> Option<StoreError> {
+        match (now, preconditions.mod_revision) {
+            (None, _) => Some(StoreError::NotFound {
+                key: key.to_owned(),
+            }),
+            (Some(now), Some(expected)) => Some(StoreError::RevisionConflict {
+                key: key.to_owned(),
+                expected,
+                actual: now.mod_revision,
+            }),
+            (Some(_), None) => None,
+        }
+    }
+}
+
+/// What a guarded write did.
+enum CasOutcome {
+    /// Applied at `revision`; `prev` is the deleted object for a delete.
+    Written {
+        revision: u64,
+        prev: Option<KeyValue>,
+    },
+    /// Someone wrote first; the key now holds this (or is gone).
+    Lost(Option<KeyValue>),
+}
+
+/// A classified etcd failure, before the revision numbers are filled in.
+#[derive(Debug)]
+struct StoreFailure {
+    failure: Failure,
+}
+
+impl StoreFailure {
+    /// For requests that carry no revision: every failure is the backend's.
+    fn into_backend(self) -> StoreError {
+        match self.failure {
+            Failure::Backend(msg) => StoreError::Backend(msg),
+            Failure::Compacted => StoreError::Backend("etcd: unexpected compaction error".into()),
+            Failure::FutureRevision => {
+                StoreError::Backend("etcd: unexpected future revision error".into())
+            }
+        }
+    }
+}
+
+impl Storage for EtcdStore {
+    async fn current_revision(&self) -> Result<u64, StoreError> {
+        let resp = self
+            .call("get", |mut c| async move {
+                c.get(
+                    COMPACTION_PROBE_KEY,
+                    Some(GetOptions::new().with_count_only()),
+                )
+                .await
+            })
+            .await
+            .map_err(StoreFailure::into_backend)?;
+        resp.header()
+            .map(|h| rev_to_u64(h.revision()))
+            .ok_or_else(|| StoreError::Backend("etcd response without a header".to_owned()))
+    }
+
+    /// The highest of: compactions this store made, compactions it learned of from etcd's
+    /// errors and watch cancellations, and `compact_rev_key` (what kube-apiserver-style
+    /// compactors sharing this etcd last compacted to). etcd has no API for its compacted
+    /// revision; a compaction by someone else that none of these saw (e.g. `etcdctl compact`)
+    /// is learned when a read or watch first runs into it.
+    async fn compacted_revision(&self) -> Result<u64, StoreError> {
+        let shared = self.shared_compact_rev().await?;
+        self.observe_compacted(shared);
+        Ok(self.compacted.load(Ordering::Relaxed))
+    }
+
+    async fn get(&self, key: &str, revision: Option<u64>) -> Result<Option<KeyValue>, StoreError> {
+        let Some(rev) = revision.filter(|r| *r > 0) else {
+            return self.read_current(key).await;
+        };
+        let k = key.to_owned();
+        let opts = GetOptions::new().with_revision(rev_to_i64(rev));
+        match self
+            .call("get", |mut c| async move { c.get(k, Some(opts)).await })
+            .await
+        {
+            Ok(resp) => resp.kvs().first().map(keys::key_value).transpose(),
+            Err(f) => Err(self.revision_error(f, rev).await),
+        }
+    }
+
+    async fn list(&self, req: ListRequest) -> Result<ListPage, StoreError> {
+        let start = match &req.start {
+            Some(s) if s.as_str() > req.prefix.as_str() => s.clone(),
+            _ => req.prefix.clone(),
+        };
+        let mut opts = GetOptions::new().with_range(prefix_range_end(req.prefix.as_bytes()));
+        if let Some(limit) = req.limit.filter(|l| *l > 0) {
+            opts = opts.with_limit(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
+        if let Some(rev) = req.revision.filter(|r| *r > 0) {
+            opts = opts.with_revision(rev_to_i64(rev));
+        }
+        let resp = match self
+            .call(
+                "list",
+                |mut c| async move { c.get(start, Some(opts)).await },
+            )
+            .await
+        {
+            Ok(resp) => resp,
+            Err(f) => return Err(self.revision_error(f, req.revision.unwrap_or(0)).await),
+        };
+        let items = resp
+            .kvs()
+            .iter()
+            .map(keys::key_value)
+            .collect::<Result<Vec<_>, _>>()?;
+        let header_rev = resp.header().map(|h| rev_to_u64(h.revision())).unwrap_or(0);
+        Ok(ListPage {
+            revision: req.revision.filter(|r| *r > 0).unwrap_or(header_rev),
+            remaining: keys::remaining(resp.count(), items.len()),
+            items,
+        })
+    }
+
+    async fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue, StoreError> {
+        let txn = Txn::new()
+            .when([Compare::create_revision(key, CompareOp::Equal, 0)])
+            .and_then([TxnOp::put(key, value.clone(), None)]);
+        let resp = self
+            .call("txn", |mut c| async move { c.txn(txn).await })
+            .await
+            .map_err(StoreFailure::into_backend)?;
+        if !resp.succeeded() {
+            return Err(StoreError::AlreadyExists {
+                key: key.to_owned(),
+            });
+        }
+        let revision = resp.header().map(|h| rev_to_u64(h.revision())).unwrap_or(0);
+        Ok(KeyValue {
+            key: key.to_owned(),
+            value,
+            create_revision: revision,
+            mod_revision: revision,
+        })
+    }
+
+    async fn update(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        preconditions: &Preconditions,
+    ) -> Result<KeyValue, StoreError> {
+        loop {
+            let current = self
+                .read_current(key)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    key: key.to_owned(),
+                })?;
+            preconditions.check(&current)?;
+            if current.value == value {
+                return Ok(current);
+            }
+            let op = TxnOp::put(key, value.clone(), None);
+            match self.cas(key, &current, op).await? {
+                CasOutcome::Written { revision, .. } => {
+                    return Ok(KeyValue {
+                        key: key.to_owned(),
+                        value,
+                        create_revision: current.create_revision,
+                        mod_revision: revision,
+                    });
+                }
+                CasOutcome::Lost(now) => {
+                    if let Some(e) = Self::lost_race(key, preconditions, now.as_ref()) {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn delete(
+        &self,
+        key: &str,
+        preconditions: &Preconditions,
+    ) -> Result<(KeyValue, u64), StoreError> {
+        loop {
+            let current = self
+                .read_current(key)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    key: key.to_owned(),
+                })?;
+            preconditions.check(&current)?;
+            let op = TxnOp::delete(key, Some(DeleteOptions::new().with_prev_key()));
+            match self.cas(key, &current, op).await? {
+                CasOutcome::Written { revision, prev } => {
+                    return Ok((prev.unwrap_or(current), revision));
+                }
+                CasOutcome::Lost(now) => {
+                    if let Some(e) = Self::lost_race(key, preconditions, now.as_ref()) {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn watch(&self, prefix: &str, after: u64) -> Result<Watch, StoreError> {
+        let compacted = self.compacted.load(Ordering::Relaxed);
+        if after < compacted {
+            return Err(StoreError::Compacted {
+                requested: after,
+                compacted,
+            });
+        }
+        crate::watch::start(self.clone(), prefix.to_owned(), after).await
+    }
+
+    async fn compact(&self, revision: u64) -> Result<(), StoreError> {
+        if revision <= self.compacted.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let rev = rev_to_i64(revision);
+        let result = self
+            .call("compact", |mut c| async move {
+                c.compact(rev, Some(CompactionOptions::new().with_physical()))
+                    .await
+            })
+            .await;
+        match result {
+            Ok(_) => {
+                self.observe_compacted(revision);
+                Ok(())
+            }
+            // Already compacted at or past `revision` (by us or someone else): nothing to do.
+            Err(StoreFailure {
+                failure: Failure::Compacted,
+            }) => {
+                self.learn_compacted(revision.saturating_sub(1)).await;
+                Ok(())
+            }
+            Err(f) => Err(self.revision_error(f, revision).await),
+        }
+    }
+}
