@@ -48,6 +48,23 @@ impl std::fmt::Debug for EtcdStore {
     }
 }
 
+/// A connection failure's message, with what probably caused it when the configuration
+/// suggests it. Pure.
+fn with_hint(cfg: &EtcdConfig, message: String) -> String {
+    let https = cfg.endpoints.iter().any(|e| e.starts_with("https://"));
+    let hint = match &cfg.tls {
+        Some(tls) if tls.cert_file.is_none() && !message.contains("certificate") => {
+            " (no client certificate was offered: an etcd started with --client-cert-auth \
+             closes such connections; set the client certificate and key)"
+        }
+        None if !https && message.contains("broken pipe") => {
+            " (is etcd serving TLS? use an https:// endpoint and the TLS files)"
+        }
+        _ => "",
+    };
+    format!("{message}{hint}")
+}
+
 /// The etcd client options for `cfg`.
 fn connect_options(cfg: &EtcdConfig) -> Result<ConnectOptions, EtcdStoreError> {
     let mut opts = ConnectOptions::new()
@@ -121,9 +138,13 @@ impl EtcdStore {
             )
             .await
         });
-        first
-            .await
-            .map_err(|e| unreachable(e.into_backend().to_string()))?;
+        if let Err(f) = first.await {
+            let message = match f.failure {
+                Failure::Backend(m) => m,
+                other => format!("{other:?}"),
+            };
+            return Err(unreachable(with_hint(&cfg, message)));
+        }
         Ok(store)
     }
 
@@ -544,6 +565,50 @@ impl Storage for EtcdStore {
                 Ok(())
             }
             Err(f) => Err(self.revision_error(f, revision).await),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EtcdTls;
+
+    #[test]
+    fn connection_failures_name_the_likely_cause() {
+        let plain = EtcdConfig::new(["http://127.0.0.1:2379"]);
+        let no_cert = EtcdConfig::new(["https://127.0.0.1:2379"]).with_tls(EtcdTls {
+            ca_file: Some("ca.crt".into()),
+            cert_file: None,
+            key_file: None,
+        });
+        let with_cert = EtcdConfig::new(["https://127.0.0.1:2379"]).with_tls(EtcdTls {
+            ca_file: Some("ca.crt".into()),
+            cert_file: Some("c.crt".into()),
+            key_file: Some("c.key".into()),
+        });
+        let cases = [
+            (
+                &no_cert,
+                "connection closed",
+                "no client certificate was offered",
+            ),
+            (
+                &plain,
+                "stream closed because of a broken pipe",
+                "is etcd serving TLS?",
+            ),
+            (&with_cert, "invalid peer certificate: UnknownIssuer", ""),
+            (&plain, "Connection refused", ""),
+        ];
+        for (cfg, message, hint) in cases {
+            let got = with_hint(cfg, message.to_owned());
+            assert!(got.starts_with(message), "{got}");
+            if hint.is_empty() {
+                assert_eq!(got, message);
+            } else {
+                assert!(got.contains(hint), "{got}");
+            }
         }
     }
 }

@@ -91,7 +91,11 @@ pub fn etcd_binary() -> Result<PathBuf, TestingError> {
     }
 }
 
-fn free_port() -> Result<u16, TestingError> {
+/// A TCP port nothing listens on right now.
+///
+/// # Errors
+/// [`TestingError::Io`].
+pub fn free_port() -> Result<u16, TestingError> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| TestingError::Io("bind a free port".into(), e))?;
     l.local_addr()
@@ -305,6 +309,23 @@ impl EtcdServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Starts etcd again on the same data directory and peer port but the client port `port`
+    /// (clients of the old port keep failing meanwhile), and waits until it answers.
+    ///
+    /// # Errors
+    /// [`TestingError`].
+    pub async fn restart_on_port(&mut self, port: u16) -> Result<(), TestingError> {
+        self.kill();
+        self.client_port = port;
+        self.spawn()?;
+        self.wait_ready().await
+    }
+
+    /// The client port.
+    pub fn client_port(&self) -> u16 {
+        self.client_port
     }
 
     /// Starts etcd again on the same data directory and ports, and waits until it answers.
