@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!   Storage (trait, async) ──┬── embedded::EmbeddedStore   (redb file, this crate)
-//!                            └── etcd (later, same contract)
+//!                            └── etcd_store::EtcdStore    (crate etcd-store, same contract)
 //! ```
 //!
 //! Objects are opaque JSON bytes under keys `/<prefix>/<resource>/<namespace>/<name>`

@@ -7,13 +7,16 @@ use apimachinery::store::{
     KeyValue, ListPage, ListRequest, Preconditions, Storage, StoreError, Watch,
 };
 use etcd_client::{
-    Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, Txn,
-    TxnOp, TxnOpResponse, WatchOptions,
+    Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions,
+    KvClient, Txn, TxnOp, TxnOpResponse, WatchClient, WatchOptions,
 };
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// The largest etcd response accepted (Go's etcd client: `math.MaxInt32`).
+const MAX_RESPONSE_BYTES: usize = i32::MAX as usize;
 
 /// A watch key no object uses: watching it from a compacted revision makes etcd answer with
 /// its compacted revision, which no other API reports.
@@ -34,6 +37,11 @@ const COMPACTION_PROBE_KEY: &str = "\u{0}etcd-store/compaction-probe";
 #[derive(Clone)]
 pub struct EtcdStore {
     client: Client,
+    /// KV calls, without gRPC's 4 MiB response limit (a list of many objects exceeds it;
+    /// Go's client lifts it too).
+    kv: KvClient,
+    /// Watch calls, likewise.
+    watch: WatchClient,
     request_timeout: Duration,
     /// The highest compacted revision this store performed or observed.
     compacted: Arc<AtomicU64>,
@@ -57,7 +65,12 @@ fn with_hint(cfg: &EtcdConfig, message: String) -> String {
             " (no client certificate was offered: an etcd started with --client-cert-auth \
              closes such connections; set the client certificate and key)"
         }
-        None if !https && message.contains("broken pipe") => {
+        // A TLS server drops a plain-text client in several ways (reset, broken pipe, closed).
+        None if !https
+            && ["broken pipe", "ConnectionReset", "connection closed"]
+                .iter()
+                .any(|m| message.contains(m)) =>
+        {
             " (is etcd serving TLS? use an https:// endpoint and the TLS files)"
         }
         _ => "",
@@ -127,6 +140,12 @@ impl EtcdStore {
         .map_err(|_| unreachable(format!("no connection within {:?}", cfg.dial_timeout)))?
         .map_err(|e| unreachable(describe(&e)))?;
         let store = Self {
+            kv: client
+                .kv_client()
+                .max_decoding_message_size(MAX_RESPONSE_BYTES),
+            watch: client
+                .watch_client()
+                .max_decoding_message_size(MAX_RESPONSE_BYTES),
             client,
             request_timeout: cfg.request_timeout,
             compacted: Arc::new(AtomicU64::new(0)),
@@ -153,6 +172,11 @@ impl EtcdStore {
         &self.client
     }
 
+    /// The watch client (without the response size limit).
+    pub(crate) fn watch_client(&self) -> WatchClient {
+        self.watch.clone()
+    }
+
     /// The per-request deadline.
     pub(crate) fn request_timeout(&self) -> Duration {
         self.request_timeout
@@ -166,10 +190,10 @@ impl EtcdStore {
         call: F,
     ) -> Result<T, StoreFailure>
     where
-        F: FnOnce(Client) -> Fut,
+        F: FnOnce(KvClient) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
     {
-        match tokio::time::timeout(timeout, call(self.client.clone())).await {
+        match tokio::time::timeout(timeout, call(self.kv.clone())).await {
             Err(_) => Err(StoreFailure {
                 failure: Failure::Backend(format!("etcd {what}: no answer within {timeout:?}")),
             }),
@@ -186,7 +210,7 @@ impl EtcdStore {
     /// [`Self::timed`] with the configured request timeout.
     async fn call<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T, StoreFailure>
     where
-        F: FnOnce(Client) -> Fut,
+        F: FnOnce(KvClient) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
     {
         self.timed(what, self.request_timeout, call).await
@@ -225,7 +249,7 @@ impl EtcdStore {
             return self.compacted.load(Ordering::Relaxed);
         }
         let probe = async {
-            let mut watch_client = self.client.watch_client();
+            let mut watch_client = self.watch.clone();
             let opts = WatchOptions::new().with_start_revision(rev_to_i64(requested));
             let mut stream = watch_client
                 .watch(COMPACTION_PROBE_KEY, Some(opts))

@@ -130,7 +130,7 @@ async fn open(store: &EtcdStore, prefix: &str, start: u64) -> Result<Opened, Sto
         .with_start_revision(rev_to_i64(start.max(1)))
         .with_prev_key()
         .with_progress_notify();
-    let mut client = store.client().watch_client();
+    let mut client = store.watch_client();
     let prefix = prefix.to_owned();
     let attempt = async move {
         let mut stream = client.watch(prefix, Some(opts)).await?;

@@ -1,5 +1,5 @@
 //! A conformance suite for [`Storage`] implementations: every backend (the embedded store, and
-//! etcd when it comes) must pass the same checks. Each check needs a fresh, empty store at
+//! `etcd_store::EtcdStore`) must pass the same checks. Each check needs a fresh, empty store at
 //! revision 1 (as a new etcd is) and panics when the contract is broken. Enabled in tests and
 //! with the `testing` feature.
 
