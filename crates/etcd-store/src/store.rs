@@ -8,7 +8,7 @@ use apimachinery::store::{
 };
 use etcd_client::{
     Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions,
-    KvClient, Txn, TxnOp, TxnOpResponse, WatchClient, WatchOptions,
+    KvClient, PutOptions, Txn, TxnOp, TxnOpResponse, WatchClient, WatchOptions,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -302,19 +302,14 @@ impl EtcdStore {
         resp.kvs().first().map(keys::key_value).transpose()
     }
 
-    /// A guarded write: `op` runs if `key` is still at `current.mod_revision`. Returns the
+    /// A guarded write: `op` runs if `key` is still at revision `expected`. Returns the
     /// write's revision, or on a lost race what the key holds now.
-    async fn cas(
-        &self,
-        key: &str,
-        current: &KeyValue,
-        op: TxnOp,
-    ) -> Result<CasOutcome, StoreError> {
+    async fn cas(&self, key: &str, expected: u64, op: TxnOp) -> Result<CasOutcome, StoreError> {
         let txn = Txn::new()
             .when([Compare::mod_revision(
                 key,
                 CompareOp::Equal,
-                rev_to_i64(current.mod_revision),
+                rev_to_i64(expected),
             )])
             .and_then([op])
             .or_else([TxnOp::get(key, None)]);
@@ -338,6 +333,79 @@ impl EtcdStore {
         Ok(CasOutcome::Lost(
             now.as_ref().map(keys::key_value).transpose()?,
         ))
+    }
+
+    /// An update guarded only by a revision, in one round trip (the registry's
+    /// `guaranteed_update` has just read the object): `Txn(mod_revision == expected →
+    /// Txn(value == new → Get, else Put(prev_kv)), else Get)`. The inner transaction keeps the
+    /// contract's "identical bytes write nothing".
+    async fn update_at(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected: u64,
+    ) -> Result<KeyValue, StoreError> {
+        let inner = Txn::new()
+            .when([Compare::value(key, CompareOp::Equal, value.clone())])
+            .and_then([TxnOp::get(key, None)])
+            .or_else([TxnOp::put(
+                key,
+                value.clone(),
+                Some(PutOptions::new().with_prev_key()),
+            )]);
+        let txn = Txn::new()
+            .when([Compare::mod_revision(
+                key,
+                CompareOp::Equal,
+                rev_to_i64(expected),
+            )])
+            .and_then([TxnOp::txn(inner)])
+            .or_else([TxnOp::get(key, None)]);
+        let resp = self
+            .call("txn", |mut c| async move { c.txn(txn).await })
+            .await
+            .map_err(StoreFailure::into_backend)?;
+        let first = resp.op_responses().into_iter().next();
+        let unexpected = || StoreError::Backend("etcd txn: unexpected response".to_owned());
+        if !resp.succeeded() {
+            let now = match first {
+                Some(TxnOpResponse::Get(g)) => g.kvs().first().map(keys::key_value).transpose()?,
+                _ => return Err(unexpected()),
+            };
+            return Err(match now {
+                None => StoreError::NotFound {
+                    key: key.to_owned(),
+                },
+                Some(now) => StoreError::RevisionConflict {
+                    key: key.to_owned(),
+                    expected,
+                    actual: now.mod_revision,
+                },
+            });
+        }
+        let Some(TxnOpResponse::Txn(inner)) = first else {
+            return Err(unexpected());
+        };
+        match inner.op_responses().into_iter().next() {
+            // Identical bytes: the current object, unchanged.
+            Some(TxnOpResponse::Get(g)) => g
+                .kvs()
+                .first()
+                .map(keys::key_value)
+                .transpose()?
+                .ok_or_else(unexpected),
+            Some(TxnOpResponse::Put(mut p)) => {
+                let prev = p.take_prev_key().ok_or_else(unexpected)?;
+                let revision = resp.header().map_or(0, |h| rev_to_u64(h.revision()));
+                Ok(KeyValue {
+                    key: key.to_owned(),
+                    value,
+                    create_revision: rev_to_u64(prev.create_revision()),
+                    mod_revision: revision,
+                })
+            }
+            _ => Err(unexpected()),
+        }
     }
 
     /// The conflict (or absence) a lost compare-and-swap means, or `None` to retry: a caller
@@ -497,6 +565,9 @@ impl Storage for EtcdStore {
         value: Vec<u8>,
         preconditions: &Preconditions,
     ) -> Result<KeyValue, StoreError> {
+        if let (Some(expected), None) = (preconditions.mod_revision, &preconditions.uid) {
+            return self.update_at(key, value, expected).await;
+        }
         loop {
             let current = self
                 .read_current(key)
@@ -509,7 +580,7 @@ impl Storage for EtcdStore {
                 return Ok(current);
             }
             let op = TxnOp::put(key, value.clone(), None);
-            match self.cas(key, &current, op).await? {
+            match self.cas(key, current.mod_revision, op).await? {
                 CasOutcome::Written { revision, .. } => {
                     return Ok(KeyValue {
                         key: key.to_owned(),
@@ -532,6 +603,23 @@ impl Storage for EtcdStore {
         key: &str,
         preconditions: &Preconditions,
     ) -> Result<(KeyValue, u64), StoreError> {
+        if let (Some(expected), None) = (preconditions.mod_revision, &preconditions.uid) {
+            // Only a revision to check: one transaction, no read first.
+            let op = TxnOp::delete(key, Some(DeleteOptions::new().with_prev_key()));
+            return match self.cas(key, expected, op).await? {
+                CasOutcome::Written {
+                    revision,
+                    prev: Some(prev),
+                } => Ok((prev, revision)),
+                CasOutcome::Written { prev: None, .. } => Err(StoreError::Backend(
+                    "etcd delete returned no previous value".to_owned(),
+                )),
+                CasOutcome::Lost(now) => Err(Self::lost_race(key, preconditions, now.as_ref())
+                    .unwrap_or_else(|| StoreError::NotFound {
+                        key: key.to_owned(),
+                    })),
+            };
+        }
         loop {
             let current = self
                 .read_current(key)
@@ -541,7 +629,7 @@ impl Storage for EtcdStore {
                 })?;
             preconditions.check(&current)?;
             let op = TxnOp::delete(key, Some(DeleteOptions::new().with_prev_key()));
-            match self.cas(key, &current, op).await? {
+            match self.cas(key, current.mod_revision, op).await? {
                 CasOutcome::Written { revision, prev } => {
                     return Ok((prev.unwrap_or(current), revision));
                 }

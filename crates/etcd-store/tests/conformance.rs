@@ -81,3 +81,55 @@ async fn lists_larger_than_four_mebibytes() {
         );
     }
 }
+
+/// Updates and deletes guarded only by a revision go through one transaction (no read
+/// first); they keep the contract: identical bytes write nothing, a stale revision conflicts
+/// with the actual one, a missing key is NotFound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revision_only_preconditions_keep_the_contract() {
+    use apimachinery::store::{Preconditions, Storage, StoreError};
+    let (_etcd, store) = fresh().await;
+    let at = |r: u64| Preconditions {
+        mod_revision: Some(r),
+        uid: None,
+    };
+    let created = store.create("/r/a", b"1".to_vec()).await.unwrap();
+    assert_eq!(created.mod_revision, 2);
+    let same = store.update("/r/a", b"1".to_vec(), &at(2)).await.unwrap();
+    assert_eq!(same, created, "identical bytes: no write");
+    assert_eq!(store.current_revision().await, Ok(2));
+    let updated = store.update("/r/a", b"2".to_vec(), &at(2)).await.unwrap();
+    assert_eq!((updated.create_revision, updated.mod_revision), (2, 3));
+    assert_eq!(
+        store.update("/r/a", b"3".to_vec(), &at(2)).await,
+        Err(StoreError::RevisionConflict {
+            key: "/r/a".into(),
+            expected: 2,
+            actual: 3
+        })
+    );
+    assert_eq!(
+        store.update("/r/missing", b"3".to_vec(), &at(2)).await,
+        Err(StoreError::NotFound {
+            key: "/r/missing".into()
+        })
+    );
+    assert_eq!(
+        store.delete("/r/a", &at(2)).await,
+        Err(StoreError::RevisionConflict {
+            key: "/r/a".into(),
+            expected: 2,
+            actual: 3
+        })
+    );
+    assert_eq!(store.delete("/r/a", &at(3)).await, Ok((updated, 4)));
+    assert_eq!(
+        store.delete("/r/a", &at(3)).await,
+        Err(StoreError::NotFound { key: "/r/a".into() })
+    );
+    assert_eq!(
+        store.current_revision().await,
+        Ok(4),
+        "failed writes take no revision"
+    );
+}
