@@ -11,11 +11,12 @@ use apimachinery::store::{CompactionSchedule, Storage, StoreError, spawn_compact
 use apiserver::{
     ApiServer, CheckScope, HealthCheck, Metrics, OpenApiInput, ServingOptions, TlsSource,
 };
+use etcd_store::{EtcdConfig, EtcdStore, EtcdStoreError, EtcdTls};
 use navigator_api::scheme::ApiVersion;
 use navigator_api::{GROUP, openapi, resources};
 
 use crate::metered::MeteredStore;
-use crate::options::{Config, StorageConfig, standalone_kubeconfig};
+use crate::options::{Config, EtcdOptions, StorageConfig, standalone_kubeconfig};
 use crate::strategy::NavigatorStrategy;
 
 /// Why the server could not start or stopped with an error.
@@ -39,9 +40,9 @@ pub enum RunError {
         #[source]
         source: StoreError,
     },
-    /// etcd could not be reached or configured.
-    #[error("cannot use etcd: {0}")]
-    Etcd(String),
+    /// etcd could not be reached or its configuration is unusable.
+    #[error(transparent)]
+    Etcd(#[from] EtcdStoreError),
     /// The server could not be assembled.
     #[error("cannot build the server: {0}")]
     Build(#[from] apiserver::BuildError),
@@ -84,6 +85,20 @@ pub fn registries<St: Storage>(store: &Arc<St>, key_prefix: &str) -> Vec<Arc<dyn
             Arc::new(Registry::new(strategy, Arc::clone(store), config)) as Arc<dyn RestResource>
         })
         .collect()
+}
+
+/// The etcd client configuration of the `--etcd-*` options.
+pub fn etcd_config(options: &EtcdOptions) -> EtcdConfig {
+    let config = EtcdConfig::new(options.endpoints.iter().cloned());
+    let (cert_file, key_file) = options.client_cert.clone().unzip();
+    if options.ca_file.is_none() && cert_file.is_none() {
+        return config;
+    }
+    config.with_tls(EtcdTls {
+        ca_file: options.ca_file.clone(),
+        cert_file,
+        key_file,
+    })
 }
 
 /// `/readyz` check: the store answers.
@@ -138,10 +153,21 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             compactor.abort();
             served
         }
-        StorageConfig::Etcd(etcd) => Err(RunError::Etcd(format!(
-            "etcd storage is not wired yet ({:?})",
-            etcd.endpoints
-        ))),
+        StorageConfig::Etcd(options) => {
+            let etcd = EtcdStore::connect(etcd_config(options)).await?;
+            // Coordinated through etcd (kube-apiserver's compact_rev_key): servers sharing the
+            // etcd compact once per interval between them.
+            let compactor = etcd.spawn_compactor(interval);
+            tracing::info!(endpoints = ?options.endpoints, prefix = %config.storage_prefix, "storing in etcd");
+            let store = Arc::new(MeteredStore::new(
+                etcd,
+                metrics.storage(),
+                config.storage_prefix.clone(),
+            ));
+            let served = serve(&config, metrics, store).await;
+            compactor.abort();
+            served
+        }
     }
 }
 

@@ -11,15 +11,14 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use http::StatusCode;
-use support::{Server, collection};
+use support::{Backend, Server, collection};
 
 const WRITERS: usize = 16;
 const ATTEMPTS: usize = 1000;
 const COUNTER: &str = "navigator.jetstack.io/test-counter";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sixteen_writers_read_modify_write_without_lost_updates() {
-    let server = Server::start();
+async fn sixteen_writers_read_modify_write_without_lost_updates(backend: Backend) {
+    let server = Server::start_on(backend);
     let http = server.http().await;
     let ns = "concurrency";
     let base = collection(ns, "cassandraclusters");
@@ -112,3 +111,5 @@ async fn sixteen_writers_read_modify_write_without_lost_updates() {
     assert_eq!(final_obj["metadata"]["generation"], 1);
     eprintln!("{} landed, {conflicts} conflicts", landed.len());
 }
+
+support::on_both_backends!(async sixteen_writers_read_modify_write_without_lost_updates);

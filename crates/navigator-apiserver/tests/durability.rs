@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Http, Server, collection, wait_until};
+use support::{Backend, Http, Server, collection, wait_until};
 
 const NS: &str = "durability";
 const COUNTER: &str = "navigator.jetstack.io/test-counter";
@@ -109,9 +109,8 @@ async fn writer(http: Http, acked_count: Arc<AtomicUsize>) -> Outcome {
     unreachable!()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_writes_survive_kill_9_and_watches_resume() {
-    let mut server = Server::start();
+async fn acknowledged_writes_survive_kill_9_and_watches_resume(backend: Backend) {
+    let mut server = Server::start_on(backend);
     let http = server.http().await;
     let acked = Arc::new(AtomicUsize::new(0));
     let task = tokio::spawn(writer(http, acked.clone()));
@@ -251,3 +250,5 @@ async fn acknowledged_writes_survive_kill_9_and_watches_resume() {
         "only the in-flight write may precede it: {events:?}"
     );
 }
+
+support::on_both_backends!(async acknowledged_writes_survive_kill_9_and_watches_resume);

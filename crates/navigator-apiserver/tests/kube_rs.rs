@@ -19,7 +19,7 @@ use kube::core::GroupVersionKind;
 use kube::runtime::{reflector, watcher};
 use navigator_api::v1beta1::{CassandraCluster, Pilot};
 use serde_json::json;
-use support::Server;
+use support::{Backend, Server};
 
 fn typed_cassandra(ns: &str, name: &str) -> CassandraCluster {
     serde_json::from_value(support::cassandra(ns, name)).unwrap()
@@ -33,9 +33,8 @@ fn replicas(c: &CassandraCluster) -> Vec<(String, Option<i32>)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn typed_and_dynamic_crud() {
-    let server = Server::start();
+async fn typed_and_dynamic_crud(backend: Backend) {
+    let server = Server::start_on(backend);
     let client = server.kube_client().await;
     let ns = "kube-crud";
     let api: Api<CassandraCluster> = Api::namespaced(client.clone(), ns);
@@ -181,9 +180,8 @@ async fn typed_and_dynamic_crud() {
     assert_eq!((status.code, status.reason.as_str()), (404, "NotFound"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn streaming_list_watcher_feeds_a_reflector_that_sees_every_change() {
-    let server = Server::start();
+async fn streaming_list_watcher_feeds_a_reflector_that_sees_every_change(backend: Backend) {
+    let server = Server::start_on(backend);
     let client = server.kube_client().await;
     let ns = "kube-watch";
     let api: Api<CassandraCluster> = Api::namespaced(client.clone(), ns);
@@ -312,3 +310,5 @@ async fn streaming_list_watcher_feeds_a_reflector_that_sees_every_change() {
         "{log:?}"
     );
 }
+
+support::on_both_backends!(async typed_and_dynamic_crud, streaming_list_watcher_feeds_a_reflector_that_sees_every_change);

@@ -16,7 +16,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Server, wait_until};
+use support::{Backend, Server, wait_until};
 
 const V1ALPHA1_CASSANDRA: &str =
     include_str!("../../navigator-api/tests/fixtures/original/quick-start-cassandra-cluster.yaml");
@@ -176,9 +176,8 @@ impl Drop for Background {
     }
 }
 
-#[test]
-fn create_in_both_versions_and_every_get_output() {
-    let s = Server::start();
+fn create_in_both_versions_and_every_get_output(backend: Backend) {
+    let s = Server::start_on(backend);
     let ns = "kc-get";
     let alpha = s.write_file("alpha.yaml", V1ALPHA1_CASSANDRA);
     let out = s.kubectl_ok(&["create", "-n", ns, "-f", alpha.to_str().unwrap()]);
@@ -437,9 +436,8 @@ fn create_in_both_versions_and_every_get_output() {
     assert_eq!(out.stdout.trim(), "");
 }
 
-#[test]
-fn client_side_apply_sends_a_strategic_merge_patch_merging_pools_by_name() {
-    let s = Server::start();
+fn client_side_apply_sends_a_strategic_merge_patch_merging_pools_by_name(backend: Backend) {
+    let s = Server::start_on(backend);
     let ns = "kc-apply";
     let f1 = s.write_file("c1.yaml", &cassandra_yaml(ns, "demo", 3));
     let out = s.kubectl_ok(&["apply", "-f", f1.to_str().unwrap()]);
@@ -493,9 +491,8 @@ fn client_side_apply_sends_a_strategic_merge_patch_merging_pools_by_name() {
     assert_eq!(again["metadata"]["generation"], 3);
 }
 
-#[test]
-fn server_side_apply_reports_conflicts_and_force_takes_ownership() {
-    let s = Server::start();
+fn server_side_apply_reports_conflicts_and_force_takes_ownership(backend: Backend) {
+    let s = Server::start_on(backend);
     let ns = "kc-ssa";
     let f1 = s.write_file("c1.yaml", &cassandra_yaml(ns, "demo", 3));
     let out = s.kubectl_ok(&["apply", "--server-side", "-f", f1.to_str().unwrap()]);
@@ -576,9 +573,8 @@ fn server_side_apply_reports_conflicts_and_force_takes_ownership() {
     }
 }
 
-#[test]
-fn get_watch_sees_a_later_change() {
-    let s = Server::start();
+fn get_watch_sees_a_later_change(backend: Backend) {
+    let s = Server::start_on(backend);
     let ns = "kc-watch";
     let f = s.write_file("c.yaml", &cassandra_yaml(ns, "demo", 3));
     s.kubectl_ok(&["create", "-f", f.to_str().unwrap()]);
@@ -629,9 +625,8 @@ fn get_watch_sees_a_later_change() {
     );
 }
 
-#[test]
-fn describe_edit_patch_label_annotate() {
-    let s = Server::start();
+fn describe_edit_patch_label_annotate(backend: Backend) {
+    let s = Server::start_on(backend);
     let ns = "kc-edit";
     let f = s.write_file("c.yaml", &cassandra_yaml(ns, "demo", 3));
     s.kubectl_ok(&["create", "-f", f.to_str().unwrap()]);
@@ -785,9 +780,8 @@ fn describe_edit_patch_label_annotate() {
     );
 }
 
-#[test]
-fn delete_waits_for_a_held_finalizer() {
-    let s = Server::start();
+fn delete_waits_for_a_held_finalizer(backend: Backend) {
+    let s = Server::start_on(backend);
     let ns = "kc-delete";
     let manifest = cassandra_yaml(ns, "demo", 3).replace(
         "  labels:\n",
@@ -875,9 +869,8 @@ fn delete_waits_for_a_held_finalizer() {
     assert_eq!(out.stdout.trim(), "");
 }
 
-#[test]
-fn wait_for_a_condition_and_a_jsonpath() {
-    let s = Server::start();
+fn wait_for_a_condition_and_a_jsonpath(backend: Backend) {
+    let s = Server::start_on(backend);
     let ns = "kc-wait";
     let f = s.write_file("c.yaml", &cassandra_yaml(ns, "demo", 3));
     s.kubectl_ok(&["create", "-f", f.to_str().unwrap()]);
@@ -986,9 +979,8 @@ fn wait_for_a_condition_and_a_jsonpath() {
     assert!(out.stderr.contains("timed out"), "{}", out.stderr);
 }
 
-#[test]
-fn explain_in_both_versions() {
-    let s = Server::start();
+fn explain_in_both_versions(backend: Backend) {
+    let s = Server::start_on(backend);
     let out = s.kubectl_ok(&["explain", "cassandraclusters", "--recursive"]);
     assert!(out.stdout.contains("CassandraCluster"), "{}", out.stdout);
     for field in [
@@ -1034,9 +1026,8 @@ fn explain_in_both_versions() {
     assert!(out.stdout.contains("requestedState"), "{}", out.stdout);
 }
 
-#[test]
-fn diff_is_a_dry_run() {
-    let s = Server::start();
+fn diff_is_a_dry_run(backend: Backend) {
+    let s = Server::start_on(backend);
     let ns = "kc-diff";
     let f1 = s.write_file("c1.yaml", &cassandra_yaml(ns, "demo", 3));
     s.kubectl_ok(&["apply", "-f", f1.to_str().unwrap()]);
@@ -1067,9 +1058,8 @@ fn diff_is_a_dry_run() {
     );
 }
 
-#[test]
-fn discovery_api_resources_api_versions_and_raw() {
-    let s = Server::start();
+fn discovery_api_resources_api_versions_and_raw(backend: Backend) {
+    let s = Server::start_on(backend);
     let out = s.kubectl_ok(&["api-versions"]);
     let versions = sorted_lines(&out.stdout);
     assert!(
@@ -1206,3 +1196,16 @@ fn discovery_api_resources_api_versions_and_raw() {
     );
     assert!(v3["paths"]["apis/navigator.jetstack.io/v1alpha1"].is_object());
 }
+
+support::on_both_backends!(
+    create_in_both_versions_and_every_get_output,
+    client_side_apply_sends_a_strategic_merge_patch_merging_pools_by_name,
+    server_side_apply_reports_conflicts_and_force_takes_ownership,
+    get_watch_sees_a_later_change,
+    describe_edit_patch_label_annotate,
+    delete_waits_for_a_held_finalizer,
+    wait_for_a_condition_and_a_jsonpath,
+    explain_in_both_versions,
+    diff_is_a_dry_run,
+    discovery_api_resources_api_versions_and_raw
+);

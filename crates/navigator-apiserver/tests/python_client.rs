@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{Server, run_bounded};
+use support::{Backend, Server, run_bounded};
 
 fn venv_python() -> PathBuf {
     let venv = std::env::var_os("NAVIGATOR_VENV")
@@ -65,19 +65,25 @@ fn pytest(server: &Server, selection: &str) {
     assert!(!out.stdout.contains("no tests ran"), "{}", out.stdout);
 }
 
-#[test]
-fn python_dynamic_client() {
-    let server = Server::start();
+fn python_dynamic_client(backend: Backend) {
+    let server = Server::start_on(backend);
     pytest(&server, "not gone");
 }
 
-#[test]
-fn python_dynamic_client_410_after_compaction() {
-    let server = Server::start_with(&[
-        "--compaction-history",
-        "5",
-        "--compaction-interval-seconds",
-        "1",
-    ]);
+fn python_dynamic_client_410_after_compaction(backend: Backend) {
+    let server = Server::start_on_with(
+        backend,
+        &[
+            "--compaction-history",
+            "5",
+            "--compaction-interval-seconds",
+            "1",
+        ],
+    );
     pytest(&server, "gone");
 }
+
+support::on_both_backends!(
+    python_dynamic_client,
+    python_dynamic_client_410_after_compaction
+);

@@ -200,14 +200,15 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
         }
     }
 
-    /// Decodes stored bytes (storage version) and sets the resourceVersion.
+    /// Decodes stored bytes and sets the resourceVersion. Like Kubernetes' storage codec, the
+    /// object's own `apiVersion` decides how it is read when it names a served version of this
+    /// group (objects written before the storage version changed, e.g. a Go Navigator's
+    /// v1alpha1 objects); otherwise the storage version.
     fn decode_stored(&self, bytes: &[u8], revision: u64) -> Result<S::Object, ApiError> {
         let v: Value = serde_json::from_slice(bytes)
             .map_err(|e| ApiError::internal(format!("decoding stored object: {e}")))?;
-        let mut obj = self
-            .strategy
-            .decode(&self.descriptor().storage_version, v)?
-            .object;
+        let version = stored_version(self.descriptor(), &v);
+        let mut obj = self.strategy.decode(&version, v)?.object;
         self.strategy.metadata_mut(&mut obj).resource_version = Some(revision.to_string());
         Ok(obj)
     }
@@ -376,6 +377,22 @@ impl<S: Strategy, St: Storage> RestResource for Registry<S, St> {
     ) -> Result<Response, ApiError> {
         self.inner.delete_collection(ctx, list, opts).await
     }
+}
+
+/// The served version a stored object is in: its `apiVersion`'s version when that is
+/// `<group>/<served version>`, otherwise the storage version.
+fn stored_version(descriptor: &ResourceDescriptor, object: &Value) -> String {
+    object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .and_then(|av| av.split_once('/'))
+        .filter(|(group, version)| {
+            *group == descriptor.group && descriptor.versions.iter().any(|v| v == version)
+        })
+        .map_or_else(
+            || descriptor.storage_version.clone(),
+            |(_, version)| version.to_owned(),
+        )
 }
 
 #[cfg(test)]

@@ -3,7 +3,12 @@
 //! things real clients need (kubeconfig, CA, base URL, a `kubectl` runner, a kube-rs client, a raw
 //! HTTP client). The server is killed when the handle is dropped, so no test leaves a process
 //! behind; `kill9`/`restart` drive the crash tests.
-#![allow(dead_code)]
+//!
+//! Every scenario runs against both stores ([`Backend`]): the embedded one in the data directory,
+//! and a real etcd ([`Etcd`], the Go-built binary, started per test on free ports in its own
+//! temporary directory). [`on_both_backends!`] turns each scenario `fn(Backend)` into the tests
+//! `embedded::<name>` and `etcd::<name>`, so plain `cargo test` covers both.
+#![allow(dead_code, unused_macros, unused_imports)]
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
@@ -27,6 +32,213 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_navigator-apiserver")
 }
 
+/// Where the server under test keeps its objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded store in the data directory.
+    Embedded,
+    /// A real etcd started for the test.
+    Etcd,
+}
+
+/// Runs each scenario `fn(Backend)` (or `async fn(Backend)` after `async`) as two tests,
+/// `embedded::<name>` and `etcd::<name>`.
+macro_rules! on_both_backends {
+    (async $($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Embedded).await
+                }
+            )*
+        }
+        mod etcd {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Etcd).await
+                }
+            )*
+        }
+    };
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($crate::support::Backend::Embedded)
+                }
+            )*
+        }
+        mod etcd {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($crate::support::Backend::Etcd)
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
+/// The etcd binary: `$NAVIGATOR_ETCD`, else `$DEVENV_BIN_DIR/etcd`, else the newest one built
+/// under `$HOME/.cache/navigator/k8s/<version>/`.
+pub fn etcd_path() -> PathBuf {
+    let from_env = std::env::var_os("NAVIGATOR_ETCD")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("DEVENV_BIN_DIR").map(|d| PathBuf::from(d).join("etcd")))
+        .filter(|p| p.is_file());
+    let cached = || {
+        let home = std::env::var_os("HOME")?;
+        let mut found: Vec<PathBuf> = fs::read_dir(Path::new(&home).join(".cache/navigator/k8s"))
+            .ok()?
+            .filter_map(Result::ok)
+            .flat_map(|e| [e.path().join("bin/etcd"), e.path().join("etcd")])
+            .filter(|p| p.is_file())
+            .collect();
+        found.sort();
+        found.pop()
+    };
+    from_env.or_else(cached).unwrap_or_else(|| {
+        panic!("no etcd binary: set NAVIGATOR_ETCD or DEVENV_BIN_DIR, or run hack/build-k8s")
+    })
+}
+
+/// A real single-member etcd on free loopback ports with a temporary data directory; killed
+/// (SIGKILL) when dropped.
+pub struct Etcd {
+    dir: tempfile::TempDir,
+    /// Client port (`http://127.0.0.1:<port>`).
+    pub client_port: u16,
+    peer_port: u16,
+    child: Option<Child>,
+}
+
+impl Etcd {
+    /// Starts etcd and waits until `/health` says so.
+    pub fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("navigator-etcd-test-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let mut etcd = Etcd {
+            dir,
+            client_port: 0,
+            peer_port: 0,
+            child: None,
+        };
+        let mut last = String::new();
+        for _ in 0..3 {
+            etcd.client_port = free_port();
+            etcd.peer_port = free_port();
+            match etcd.spawn_and_wait() {
+                Ok(()) => return etcd,
+                Err(e) => last = e,
+            }
+        }
+        panic!("etcd did not start: {last}");
+    }
+
+    /// `http://127.0.0.1:<client port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.client_port)
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("etcd.log")
+    }
+
+    fn spawn_and_wait(&mut self) -> Result<(), String> {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(|e| e.to_string())?;
+        let peer = format!("http://127.0.0.1:{}", self.peer_port);
+        let child = Command::new(etcd_path())
+            .arg("--name=test")
+            .arg(format!(
+                "--data-dir={}",
+                self.dir.path().join("data").display()
+            ))
+            .arg(format!("--listen-client-urls={}", self.url()))
+            .arg(format!("--advertise-client-urls={}", self.url()))
+            .arg(format!("--listen-peer-urls={peer}"))
+            .arg(format!("--initial-advertise-peer-urls={peer}"))
+            .arg(format!("--initial-cluster=test={peer}"))
+            .arg("--log-level=warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("spawning etcd: {e}"))?;
+        self.child = Some(child);
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                let log = fs::read_to_string(self.log_path()).unwrap_or_default();
+                return Err(format!("etcd exited with {status}:\n{log}"));
+            }
+            if self.healthy() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                self.kill9();
+                return Err(format!("etcd not healthy within {READY_TIMEOUT:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `GET /health` answers `"health":"true"`.
+    fn healthy(&self) -> bool {
+        use std::io::Read as _;
+        let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", self.client_port)) else {
+            return false;
+        };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+        if conn
+            .write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .is_err()
+        {
+            return false;
+        }
+        let mut answer = String::new();
+        let _ = conn.read_to_string(&mut answer);
+        answer.contains("\"health\":\"true\"")
+    }
+
+    /// SIGKILL by pid, then reap.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts etcd again on the same data directory and ports.
+    pub fn restart(&mut self) {
+        self.kill9();
+        if let Err(e) = self.spawn_and_wait() {
+            panic!("etcd restart failed: {e}");
+        }
+    }
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
 /// A running standalone server (or one that was killed and can be restarted).
 pub struct Server {
     data_dir: tempfile::TempDir,
@@ -35,6 +247,8 @@ pub struct Server {
     extra_args: Vec<String>,
     child: Option<Child>,
     starts: u32,
+    /// The etcd the server stores in (dropped after the server).
+    etcd: Option<Etcd>,
 }
 
 /// Picks a port nobody listens on right now.
@@ -53,6 +267,29 @@ impl Server {
 
     /// Starts a server with extra command-line arguments (e.g. `--compaction-history 5`).
     pub fn start_with(extra: &[&str]) -> Self {
+        Self::start_on_with(Backend::Embedded, extra)
+    }
+
+    /// Starts a server on `backend` with default options.
+    pub fn start_on(backend: Backend) -> Self {
+        Self::start_on_with(backend, &[])
+    }
+
+    /// Starts a server on `backend` (a fresh etcd for [`Backend::Etcd`]) with extra arguments.
+    pub fn start_on_with(backend: Backend, extra: &[&str]) -> Self {
+        let etcd = match backend {
+            Backend::Embedded => None,
+            Backend::Etcd => Some(Etcd::start()),
+        };
+        Self::start_with_store(etcd, extra)
+    }
+
+    /// Starts a server storing in `etcd` (already running, maybe with objects in it).
+    pub fn start_on_etcd(etcd: Etcd, extra: &[&str]) -> Self {
+        Self::start_with_store(Some(etcd), extra)
+    }
+
+    fn start_with_store(etcd: Option<Etcd>, extra: &[&str]) -> Self {
         let data_dir = tempfile::Builder::new()
             .prefix("navigator-apiserver-test-")
             .tempdir()
@@ -60,9 +297,14 @@ impl Server {
         let mut server = Server {
             data_dir,
             port: 0,
-            extra_args: extra.iter().map(|s| (*s).to_owned()).collect(),
+            extra_args: etcd
+                .iter()
+                .flat_map(|e| ["--etcd-servers".to_owned(), e.url()])
+                .chain(extra.iter().map(|s| (*s).to_owned()))
+                .collect(),
             child: None,
             starts: 0,
+            etcd,
         };
         // A free port can be taken between our probe and the server's bind: try a few.
         let mut last = String::new();
@@ -74,6 +316,16 @@ impl Server {
             }
         }
         panic!("navigator-apiserver did not start: {last}");
+    }
+
+    /// The etcd this server stores in, if any.
+    pub fn etcd(&self) -> Option<&Etcd> {
+        self.etcd.as_ref()
+    }
+
+    /// The etcd this server stores in, to kill or restart it.
+    pub fn etcd_mut(&mut self) -> Option<&mut Etcd> {
+        self.etcd.as_mut()
     }
 
     /// The data directory (store, certificates, kubeconfig, server log).

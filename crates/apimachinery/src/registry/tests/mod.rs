@@ -294,3 +294,21 @@ mod delete;
 mod list;
 mod update;
 mod watch;
+
+#[test]
+fn stored_objects_are_read_in_their_own_served_version() {
+    let mut d = WidgetStrategy::new().descriptor;
+    d.versions = vec!["v1".into(), "v1alpha1".into()];
+    let cases = [
+        (json!({"apiVersion": "test.io/v1alpha1"}), "v1alpha1"),
+        (json!({"apiVersion": "test.io/v1"}), "v1"),
+        // Not a served version, another group, no group, none at all: the storage version.
+        (json!({"apiVersion": "test.io/v2"}), "v1"),
+        (json!({"apiVersion": "other.io/v1alpha1"}), "v1"),
+        (json!({"apiVersion": "v1alpha1"}), "v1"),
+        (json!({"kind": "Widget"}), "v1"),
+    ];
+    for (object, expected) in cases {
+        assert_eq!(super::stored_version(&d, &object), expected, "{object}");
+    }
+}
