@@ -93,11 +93,13 @@ impl EtcdStore {
                 None,
             )])
             .or_else([TxnOp::get(COMPACT_REV_KEY, None)]);
-        let timeout = self.request_timeout();
-        let resp = tokio::time::timeout(timeout, self.client().clone().txn(txn))
+        let resp = self
+            .call("txn", |mut c| {
+                let txn = txn.clone();
+                async move { c.txn(txn).await }
+            })
             .await
-            .map_err(|_| StoreError::Backend(format!("etcd txn: no answer within {timeout:?}")))?
-            .map_err(|e| StoreError::Backend(crate::error::backend("txn", &e)))?;
+            .map_err(crate::store::StoreFailure::into_backend)?;
         let revision = resp.header().map_or(0, |h| rev_to_u64(h.revision()));
         let outcome = if resp.succeeded() {
             TickOutcome::Won { revision }

@@ -12,7 +12,7 @@ use etcd_client::{
 };
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// The largest etcd response accepted (Go's etcd client: `math.MaxInt32`).
@@ -34,26 +34,54 @@ const COMPACTION_PROBE_KEY: &str = "\u{0}etcd-store/compaction-probe";
 ///   `mod_revision == <the revision read>`; an update or delete without a caller revision
 ///   retries when someone else wrote in between, one with a caller revision fails with
 ///   [`StoreError::RevisionConflict`].
+///
+/// With several endpoints, requests go to one member (the last that answered) and move to the
+/// next when a connection to it cannot be made (the request was not sent, so even a write is
+/// safe to send elsewhere), as gRPC-Go's client skips unreachable members.
 #[derive(Clone)]
 pub struct EtcdStore {
+    shared: Arc<Shared>,
+}
+
+/// What all clones share.
+struct Shared {
+    /// One connection per endpoint, in configuration order.
+    members: Vec<Member>,
+    /// The member requests go to first.
+    preferred: AtomicUsize,
+    request_timeout: Duration,
+    /// The highest compacted revision this store performed or observed.
+    compacted: AtomicU64,
+}
+
+/// The connection to one etcd endpoint.
+#[derive(Clone)]
+pub(crate) struct Member {
     client: Client,
     /// KV calls, without gRPC's 4 MiB response limit (a list of many objects exceeds it;
     /// Go's client lifts it too).
-    kv: KvClient,
+    pub(crate) kv: KvClient,
     /// Watch calls, likewise.
-    watch: WatchClient,
-    request_timeout: Duration,
-    /// The highest compacted revision this store performed or observed.
-    compacted: Arc<AtomicU64>,
+    pub(crate) watch: WatchClient,
 }
 
 impl std::fmt::Debug for EtcdStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EtcdStore")
-            .field("request_timeout", &self.request_timeout)
-            .field("compacted", &self.compacted.load(Ordering::Relaxed))
+            .field("members", &self.shared.members.len())
+            .field("preferred", &self.shared.preferred.load(Ordering::Relaxed))
+            .field("request_timeout", &self.shared.request_timeout)
+            .field("compacted", &self.shared.compacted.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
+}
+
+/// Whether a failed request never reached etcd (no connection could be made), so sending it
+/// to another member cannot apply it twice. Pure.
+pub(crate) fn not_sent(message: &str) -> bool {
+    ["tcp connect error", "ConnectError", "Connection refused"]
+        .iter()
+        .any(|m| message.contains(m))
 }
 
 /// A connection failure's message, with what probably caused it when the configuration
@@ -132,30 +160,43 @@ impl EtcdStore {
             message,
         };
         let opts = connect_options(&cfg)?;
-        let client = tokio::time::timeout(
-            cfg.dial_timeout,
-            Client::connect(cfg.endpoints.clone(), Some(opts)),
-        )
-        .await
-        .map_err(|_| unreachable(format!("no connection within {:?}", cfg.dial_timeout)))?
-        .map_err(|e| unreachable(describe(&e)))?;
-        let store = Self {
-            kv: client
-                .kv_client()
-                .max_decoding_message_size(MAX_RESPONSE_BYTES),
-            watch: client
-                .watch_client()
-                .max_decoding_message_size(MAX_RESPONSE_BYTES),
-            client,
-            request_timeout: cfg.request_timeout,
-            compacted: Arc::new(AtomicU64::new(0)),
-        };
-        let first = store.timed("status", cfg.dial_timeout, |mut c| async move {
-            c.get(
-                COMPACTION_PROBE_KEY,
-                Some(GetOptions::new().with_count_only()),
+        let mut members = Vec::with_capacity(cfg.endpoints.len());
+        for endpoint in &cfg.endpoints {
+            // Lazy: no connection is made until the first request.
+            let client = tokio::time::timeout(
+                cfg.dial_timeout,
+                Client::connect([endpoint.as_str()], Some(opts.clone())),
             )
             .await
+            .map_err(|_| unreachable(format!("no connection within {:?}", cfg.dial_timeout)))?
+            .map_err(|e| unreachable(describe(&e)))?;
+            members.push(Member {
+                kv: client
+                    .kv_client()
+                    .max_decoding_message_size(MAX_RESPONSE_BYTES),
+                watch: client
+                    .watch_client()
+                    .max_decoding_message_size(MAX_RESPONSE_BYTES),
+                client,
+            });
+        }
+        let store = Self {
+            shared: Arc::new(Shared {
+                members,
+                preferred: AtomicUsize::new(0),
+                request_timeout: cfg.request_timeout,
+                compacted: AtomicU64::new(0),
+            }),
+        };
+        let first = store.timed("status", cfg.dial_timeout, |m| {
+            let mut c = m.kv.clone();
+            async move {
+                c.get(
+                    COMPACTION_PROBE_KEY,
+                    Some(GetOptions::new().with_count_only()),
+                )
+                .await
+            }
         });
         if let Err(f) = first.await {
             let message = match f.failure {
@@ -167,53 +208,81 @@ impl EtcdStore {
         Ok(store)
     }
 
-    /// The underlying etcd client (for tests and tools that write raw keys).
+    /// The etcd client of the member requests currently go to (for tests and tools that
+    /// write raw keys).
     pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The watch client (without the response size limit).
-    pub(crate) fn watch_client(&self) -> WatchClient {
-        self.watch.clone()
+        let i = self.shared.preferred.load(Ordering::Relaxed) % self.shared.members.len();
+        &self.shared.members[i].client
     }
 
     /// The per-request deadline.
     pub(crate) fn request_timeout(&self) -> Duration {
-        self.request_timeout
+        self.shared.request_timeout
     }
 
-    /// Runs one etcd request with a deadline; errors become [`Failure`]s.
-    async fn timed<T, F, Fut>(
+    /// Runs `call` against the preferred member within `timeout`, moving on to the next
+    /// members while no connection can be made to one; the member that answers becomes the
+    /// preferred one. Errors become [`Failure`]s.
+    pub(crate) async fn timed<T, F, Fut>(
         &self,
         what: &'static str,
         timeout: Duration,
         call: F,
     ) -> Result<T, StoreFailure>
     where
-        F: FnOnce(KvClient) -> Fut,
+        F: Fn(&Member) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
     {
-        match tokio::time::timeout(timeout, call(self.kv.clone())).await {
-            Err(_) => Err(StoreFailure {
-                failure: Failure::Backend(format!("etcd {what}: no answer within {timeout:?}")),
-            }),
-            Ok(Err(e)) => Err(StoreFailure {
-                failure: match classify(&e) {
-                    Failure::Backend(_) => Failure::Backend(backend(what, &e)),
-                    other => other,
-                },
-            }),
-            Ok(Ok(v)) => Ok(v),
+        let members = &self.shared.members;
+        let first = self.shared.preferred.load(Ordering::Relaxed) % members.len();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut attempt = 0;
+        loop {
+            let i = (first + attempt) % members.len();
+            match tokio::time::timeout_at(deadline, call(&members[i])).await {
+                Err(_) => {
+                    return Err(StoreFailure {
+                        failure: Failure::Backend(format!(
+                            "etcd {what}: no answer within {timeout:?}"
+                        )),
+                    });
+                }
+                Ok(Ok(v)) => {
+                    if i != first {
+                        self.shared.preferred.store(i, Ordering::Relaxed);
+                    }
+                    return Ok(v);
+                }
+                Ok(Err(e)) => {
+                    let failure = match classify(&e) {
+                        Failure::Backend(_) => Failure::Backend(backend(what, &e)),
+                        other => other,
+                    };
+                    if attempt + 1 < members.len()
+                        && matches!(&failure, Failure::Backend(m) if not_sent(m))
+                    {
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(StoreFailure { failure });
+                }
+            }
         }
     }
 
-    /// [`Self::timed`] with the configured request timeout.
-    async fn call<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T, StoreFailure>
+    /// A KV request with the configured timeout (see [`Self::timed`]); `call` gets a KV
+    /// client and may run more than once (on different members, only when unsent).
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        what: &'static str,
+        call: F,
+    ) -> Result<T, StoreFailure>
     where
-        F: FnOnce(KvClient) -> Fut,
+        F: Fn(KvClient) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
     {
-        self.timed(what, self.request_timeout, call).await
+        self.timed(what, self.shared.request_timeout, |m| call(m.kv.clone()))
+            .await
     }
 
     /// Turns a failed read at `requested` into the contract's error, asking etcd for the
@@ -234,7 +303,7 @@ impl EtcdStore {
 
     /// Records that etcd is compacted at least to `revision`.
     pub(crate) fn observe_compacted(&self, revision: u64) {
-        self.compacted.fetch_max(revision, Ordering::Relaxed);
+        self.shared.compacted.fetch_max(revision, Ordering::Relaxed);
     }
 
     /// The compacted revision, given that `requested` is known to be compacted: etcd reports
@@ -246,33 +315,28 @@ impl EtcdStore {
         if requested == 0 {
             // A watch from revision 0 means "from now": no probe possible.
             self.observe_compacted(floor);
-            return self.compacted.load(Ordering::Relaxed);
+            return self.shared.compacted.load(Ordering::Relaxed);
         }
-        let probe = async {
-            let mut watch_client = self.watch.clone();
-            let opts = WatchOptions::new().with_start_revision(rev_to_i64(requested));
-            let mut stream = watch_client
-                .watch(COMPACTION_PROBE_KEY, Some(opts))
-                .await
-                .ok()?;
-            while let Ok(Some(resp)) = stream.message().await {
-                if resp.compact_revision() > 0 {
-                    return Some(rev_to_u64(resp.compact_revision()));
+        let opts = WatchOptions::new().with_start_revision(rev_to_i64(requested));
+        let timeout = self.request_timeout().min(Duration::from_secs(5));
+        let probe = self.timed("watch", timeout, |m| {
+            let (mut watch_client, opts) = (m.watch.clone(), opts.clone());
+            async move {
+                let mut stream = watch_client.watch(COMPACTION_PROBE_KEY, Some(opts)).await?;
+                while let Some(resp) = stream.message().await? {
+                    if resp.compact_revision() > 0 {
+                        return Ok(Some(rev_to_u64(resp.compact_revision())));
+                    }
+                    if resp.canceled() {
+                        return Ok(None);
+                    }
                 }
-                if resp.canceled() {
-                    return None;
-                }
+                Ok(None)
             }
-            None
-        };
-        let learned = tokio::time::timeout(self.request_timeout.min(Duration::from_secs(5)), probe)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(floor)
-            .max(floor);
+        });
+        let learned = probe.await.ok().flatten().unwrap_or(floor).max(floor);
         self.observe_compacted(learned);
-        self.compacted.load(Ordering::Relaxed)
+        self.shared.compacted.load(Ordering::Relaxed)
     }
 
     /// The value of `compact_rev_key`, the revision the last compaction by any kube-apiserver-
@@ -296,7 +360,10 @@ impl EtcdStore {
     async fn read_current(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
         let k = key.to_owned();
         let resp = self
-            .call("get", |mut c| async move { c.get(k, None).await })
+            .call("get", |mut c| {
+                let k = k.clone();
+                async move { c.get(k, None).await }
+            })
             .await
             .map_err(StoreFailure::into_backend)?;
         resp.kvs().first().map(keys::key_value).transpose()
@@ -314,7 +381,10 @@ impl EtcdStore {
             .and_then([op])
             .or_else([TxnOp::get(key, None)]);
         let resp = self
-            .call("txn", |mut c| async move { c.txn(txn).await })
+            .call("txn", |mut c| {
+                let txn = txn.clone();
+                async move { c.txn(txn).await }
+            })
             .await
             .map_err(StoreFailure::into_backend)?;
         if resp.succeeded() {
@@ -362,7 +432,10 @@ impl EtcdStore {
             .and_then([TxnOp::txn(inner)])
             .or_else([TxnOp::get(key, None)]);
         let resp = self
-            .call("txn", |mut c| async move { c.txn(txn).await })
+            .call("txn", |mut c| {
+                let txn = txn.clone();
+                async move { c.txn(txn).await }
+            })
             .await
             .map_err(StoreFailure::into_backend)?;
         let first = resp.op_responses().into_iter().next();
@@ -442,13 +515,13 @@ enum CasOutcome {
 
 /// A classified etcd failure, before the revision numbers are filled in.
 #[derive(Debug)]
-struct StoreFailure {
+pub(crate) struct StoreFailure {
     failure: Failure,
 }
 
 impl StoreFailure {
     /// For requests that carry no revision: every failure is the backend's.
-    fn into_backend(self) -> StoreError {
+    pub(crate) fn into_backend(self) -> StoreError {
         match self.failure {
             Failure::Backend(msg) => StoreError::Backend(msg),
             Failure::Compacted => StoreError::Backend("etcd: unexpected compaction error".into()),
@@ -484,7 +557,7 @@ impl Storage for EtcdStore {
     async fn compacted_revision(&self) -> Result<u64, StoreError> {
         let shared = self.shared_compact_rev().await?;
         self.observe_compacted(shared);
-        Ok(self.compacted.load(Ordering::Relaxed))
+        Ok(self.shared.compacted.load(Ordering::Relaxed))
     }
 
     async fn get(&self, key: &str, revision: Option<u64>) -> Result<Option<KeyValue>, StoreError> {
@@ -494,7 +567,10 @@ impl Storage for EtcdStore {
         let k = key.to_owned();
         let opts = GetOptions::new().with_revision(rev_to_i64(rev));
         match self
-            .call("get", |mut c| async move { c.get(k, Some(opts)).await })
+            .call("get", |mut c| {
+                let (k, opts) = (k.clone(), opts.clone());
+                async move { c.get(k, Some(opts)).await }
+            })
             .await
         {
             Ok(resp) => resp.kvs().first().map(keys::key_value).transpose(),
@@ -515,10 +591,10 @@ impl Storage for EtcdStore {
             opts = opts.with_revision(rev_to_i64(rev));
         }
         let resp = match self
-            .call(
-                "list",
-                |mut c| async move { c.get(start, Some(opts)).await },
-            )
+            .call("list", |mut c| {
+                let (start, opts) = (start.clone(), opts.clone());
+                async move { c.get(start, Some(opts)).await }
+            })
             .await
         {
             Ok(resp) => resp,
@@ -542,7 +618,10 @@ impl Storage for EtcdStore {
             .when([Compare::create_revision(key, CompareOp::Equal, 0)])
             .and_then([TxnOp::put(key, value.clone(), None)]);
         let resp = self
-            .call("txn", |mut c| async move { c.txn(txn).await })
+            .call("txn", |mut c| {
+                let txn = txn.clone();
+                async move { c.txn(txn).await }
+            })
             .await
             .map_err(StoreFailure::into_backend)?;
         if !resp.succeeded() {
@@ -643,7 +722,7 @@ impl Storage for EtcdStore {
     }
 
     async fn watch(&self, prefix: &str, after: u64) -> Result<Watch, StoreError> {
-        let compacted = self.compacted.load(Ordering::Relaxed);
+        let compacted = self.shared.compacted.load(Ordering::Relaxed);
         if after < compacted {
             return Err(StoreError::Compacted {
                 requested: after,
@@ -654,7 +733,7 @@ impl Storage for EtcdStore {
     }
 
     async fn compact(&self, revision: u64) -> Result<(), StoreError> {
-        if revision <= self.compacted.load(Ordering::Relaxed) {
+        if revision <= self.shared.compacted.load(Ordering::Relaxed) {
             return Ok(());
         }
         let rev = rev_to_i64(revision);
@@ -685,6 +764,30 @@ impl Storage for EtcdStore {
 mod tests {
     use super::*;
     use crate::EtcdTls;
+
+    #[test]
+    fn only_connection_failures_count_as_unsent() {
+        let cases = [
+            (
+                "etcd txn: grpc request error: code: 'The service is currently unavailable', \
+                 message: \"tcp connect error\", source: tonic::transport::Error(Transport, \
+                 ConnectError(ConnectError(\"tcp connect error\", 127.0.0.1:1, Os { code: 111, \
+                 kind: ConnectionRefused, message: \"Connection refused\" })))",
+                true,
+            ),
+            // Reset or closed mid-request: etcd may have applied it.
+            (
+                "etcd txn: grpc request error: code: 'Unknown error', message: \"transport error\", \
+                 source: tonic::transport::Error(Transport, hyper::Error(Io, Kind(ConnectionReset)))",
+                false,
+            ),
+            ("etcd txn: no answer within 5s", false),
+            ("etcdserver: no leader", false),
+        ];
+        for (message, want) in cases {
+            assert_eq!(not_sent(message), want, "{message}");
+        }
+    }
 
     #[test]
     fn connection_failures_name_the_likely_cause() {

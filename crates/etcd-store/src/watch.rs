@@ -130,17 +130,17 @@ async fn open(store: &EtcdStore, prefix: &str, start: u64) -> Result<Opened, Sto
         .with_start_revision(rev_to_i64(start.max(1)))
         .with_prev_key()
         .with_progress_notify();
-    let mut client = store.watch_client();
-    let prefix = prefix.to_owned();
-    let attempt = async move {
-        let mut stream = client.watch(prefix, Some(opts)).await?;
-        let first = stream.message().await?;
-        Ok::<_, etcd_client::Error>((stream, first))
-    };
-    let (stream, first) = tokio::time::timeout(store.request_timeout(), attempt)
+    let (stream, first) = store
+        .timed("watch", store.request_timeout(), |m| {
+            let (mut client, opts, prefix) = (m.watch.clone(), opts.clone(), prefix.to_owned());
+            async move {
+                let mut stream = client.watch(prefix, Some(opts)).await?;
+                let first = stream.message().await?;
+                Ok((stream, first))
+            }
+        })
         .await
-        .map_err(|_| StoreError::Backend("etcd watch: no answer".to_owned()))?
-        .map_err(|e| StoreError::Backend(crate::error::backend("watch", &e)))?;
+        .map_err(crate::store::StoreFailure::into_backend)?;
     match first {
         None => Err(StoreError::Backend(
             "etcd watch: stream closed before it was created".to_owned(),
