@@ -76,6 +76,30 @@ impl std::fmt::Debug for EtcdStore {
     }
 }
 
+/// Pause before retrying a request a member refused for want of a leader.
+const NO_LEADER_PAUSE: Duration = Duration::from_millis(50);
+
+/// Whether etcd refused a request because its member has no leader (with the require-leader
+/// option this happens before the request is processed, so a retry cannot apply it twice).
+/// Pure.
+pub(crate) fn no_leader(message: &str) -> bool {
+    message.contains("etcdserver: no leader")
+}
+
+/// Whether a failure is the connection's (the member is unreachable or went away) rather than
+/// an answer from etcd. Pure.
+pub(crate) fn connection_lost(message: &str) -> bool {
+    not_sent(message)
+        || [
+            "transport error",
+            "connection closed",
+            "broken pipe",
+            "ConnectionReset",
+        ]
+        .iter()
+        .any(|m| message.contains(m))
+}
+
 /// Whether a failed request never reached etcd (no connection could be made), so sending it
 /// to another member cannot apply it twice. Pure.
 pub(crate) fn not_sent(message: &str) -> bool {
@@ -112,7 +136,10 @@ fn connect_options(cfg: &EtcdConfig) -> Result<ConnectOptions, EtcdStoreError> {
         .with_connect_timeout(cfg.dial_timeout)
         // HTTP/2 pings on open streams find a dead connection (a partitioned etcd) for the
         // watches; etcd's default minimum ping interval is 5 s.
-        .with_keep_alive(Duration::from_secs(15), Duration::from_secs(10));
+        .with_keep_alive(Duration::from_secs(15), Duration::from_secs(10))
+        // A member without a leader refuses requests at once ("no leader") instead of
+        // dropping the proposal and timing out; refused requests are retried (below).
+        .with_require_leader(true);
     if let Some(tls) = &cfg.tls {
         let read = |p: &std::path::Path| {
             std::fs::read(p)
@@ -241,6 +268,7 @@ impl EtcdStore {
             let i = (first + attempt) % members.len();
             match tokio::time::timeout_at(deadline, call(&members[i])).await {
                 Err(_) => {
+                    self.avoid(i);
                     return Err(StoreFailure {
                         failure: Failure::Backend(format!(
                             "etcd {what}: no answer within {timeout:?}"
@@ -258,15 +286,43 @@ impl EtcdStore {
                         Failure::Backend(_) => Failure::Backend(backend(what, &e)),
                         other => other,
                     };
-                    if attempt + 1 < members.len()
-                        && matches!(&failure, Failure::Backend(m) if not_sent(m))
+                    if let Failure::Backend(m) = &failure
+                        && no_leader(m)
+                        && tokio::time::Instant::now() + NO_LEADER_PAUSE < deadline
                     {
+                        // Refused before it was processed: try again (elsewhere) while the
+                        // members elect a leader.
+                        self.avoid(i);
+                        tokio::time::sleep(NO_LEADER_PAUSE).await;
                         attempt += 1;
                         continue;
+                    }
+                    if let Failure::Backend(m) = &failure
+                        && connection_lost(m)
+                    {
+                        // Later requests go elsewhere; this one is retried only if unsent.
+                        self.avoid(i);
+                        if attempt + 1 < members.len() && not_sent(m) {
+                            attempt += 1;
+                            continue;
+                        }
                     }
                     return Err(StoreFailure { failure });
                 }
             }
+        }
+    }
+
+    /// Moves requests off member `i` (if they still go there) to the next one.
+    fn avoid(&self, i: usize) {
+        let n = self.shared.members.len();
+        if n > 1 {
+            let _ = self.shared.preferred.compare_exchange(
+                i,
+                (i + 1) % n,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
         }
     }
 
@@ -787,6 +843,18 @@ mod tests {
         for (message, want) in cases {
             assert_eq!(not_sent(message), want, "{message}");
         }
+        assert!(connection_lost(
+            "hyper::Error(Canceled, \"connection closed\")"
+        ));
+        assert!(connection_lost("hyper::Error(Io, Kind(ConnectionReset))"));
+        assert!(!connection_lost(
+            "etcdserver: mvcc: required revision has been compacted"
+        ));
+        assert!(no_leader(
+            "etcd txn: grpc request error: code: 'The service is currently unavailable', \
+             message: \"etcdserver: no leader\""
+        ));
+        assert!(!no_leader("etcdserver: leader changed"));
     }
 
     #[test]

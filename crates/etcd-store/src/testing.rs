@@ -70,6 +70,9 @@ pub struct EtcdServer {
     options: EtcdServerOptions,
     tls: Option<TlsFiles>,
     child: Option<Child>,
+    /// Member name and `--initial-cluster` (a cluster's members share it).
+    name: String,
+    initial_cluster: Option<String>,
 }
 
 /// The etcd binary tests use.
@@ -169,6 +172,19 @@ impl EtcdServer {
     /// # Errors
     /// [`TestingError`].
     pub async fn start_with(options: EtcdServerOptions) -> Result<Self, TestingError> {
+        let mut server = Self::prepare(options, "test".to_owned(), free_port()?, None)?;
+        server.spawn()?;
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    /// A member not yet started.
+    fn prepare(
+        options: EtcdServerOptions,
+        name: String,
+        peer_port: u16,
+        initial_cluster: Option<String>,
+    ) -> Result<Self, TestingError> {
         let binary = etcd_binary()?;
         let dir = tempfile::Builder::new()
             .prefix("etcd-store-test-")
@@ -179,18 +195,17 @@ impl EtcdServer {
         } else {
             None
         };
-        let mut server = Self {
+        Ok(Self {
             binary,
             dir,
             client_port: free_port()?,
-            peer_port: free_port()?,
+            peer_port,
             options,
             tls,
             child: None,
-        };
-        server.spawn()?;
-        server.wait_ready().await?;
-        Ok(server)
+            name,
+            initial_cluster,
+        })
     }
 
     /// The client URL.
@@ -244,7 +259,11 @@ impl EtcdServer {
             .try_clone()
             .map_err(|e| TestingError::Io("etcd log".into(), e))?;
         let mut cmd = Command::new(&self.binary);
-        cmd.arg("--name=test")
+        let initial_cluster = self
+            .initial_cluster
+            .clone()
+            .unwrap_or_else(|| format!("{}={peer_url}", self.name));
+        cmd.arg(format!("--name={}", self.name))
             .arg(format!(
                 "--data-dir={}",
                 self.dir.path().join("data").display()
@@ -253,7 +272,7 @@ impl EtcdServer {
             .arg(format!("--advertise-client-urls={client_url}"))
             .arg(format!("--listen-peer-urls={peer_url}"))
             .arg(format!("--initial-advertise-peer-urls={peer_url}"))
-            .arg(format!("--initial-cluster=test={peer_url}"))
+            .arg(format!("--initial-cluster={initial_cluster}"))
             .arg("--log-level=warn")
             .stdin(Stdio::null())
             .stdout(log)
@@ -342,5 +361,54 @@ impl EtcdServer {
 impl Drop for EtcdServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Several etcd members forming one cluster (plain HTTP, `--unsafe-no-fsync`), each killable
+/// and restartable on its own.
+#[derive(Debug)]
+pub struct EtcdCluster {
+    /// The members, in `--initial-cluster` order.
+    pub members: Vec<EtcdServer>,
+}
+
+impl EtcdCluster {
+    /// Starts `n` members and waits until each answers (which needs a quorum).
+    ///
+    /// # Errors
+    /// [`TestingError`].
+    pub async fn start(n: usize) -> Result<Self, TestingError> {
+        let options = EtcdServerOptions {
+            tls: false,
+            unsafe_no_fsync: true,
+        };
+        let peers = (0..n)
+            .map(|i| free_port().map(|p| (format!("m{i}"), p)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let initial = peers
+            .iter()
+            .map(|(name, port)| format!("{name}=http://127.0.0.1:{port}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut members = Vec::with_capacity(n);
+        for (name, port) in peers {
+            let mut m = EtcdServer::prepare(options, name, port, Some(initial.clone()))?;
+            m.spawn()?;
+            members.push(m);
+        }
+        for m in &members {
+            m.wait_ready().await?;
+        }
+        Ok(Self { members })
+    }
+
+    /// A store configuration listing every member.
+    pub fn config(&self) -> EtcdConfig {
+        let mut cfg = self
+            .members
+            .first()
+            .map_or_else(|| EtcdConfig::new(Vec::<String>::new()), EtcdServer::config);
+        cfg.endpoints = self.members.iter().map(EtcdServer::endpoint).collect();
+        cfg
     }
 }
