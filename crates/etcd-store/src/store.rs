@@ -22,8 +22,9 @@ const MAX_RESPONSE_BYTES: usize = i32::MAX as usize;
 /// its compacted revision, which no other API reports.
 const COMPACTION_PROBE_KEY: &str = "\u{0}etcd-store/compaction-probe";
 
-/// The [`Storage`] contract on etcd. Cheap to clone: clones share one gRPC connection (which
-/// reconnects by itself when etcd comes back) and one view of the compacted revision.
+/// The [`Storage`] contract on etcd. Cheap to clone: clones share the gRPC connections (one
+/// per endpoint, each reconnecting by itself when its member comes back) and one view of the
+/// compacted revision.
 ///
 /// * Keys are used as given (the registry builds them with `object_key`, so the prefix is the
 ///   caller's); values are the object bytes as they are (JSON), so data written by Go's
@@ -35,9 +36,12 @@ const COMPACTION_PROBE_KEY: &str = "\u{0}etcd-store/compaction-probe";
 ///   retries when someone else wrote in between, one with a caller revision fails with
 ///   [`StoreError::RevisionConflict`].
 ///
-/// With several endpoints, requests go to one member (the last that answered) and move to the
-/// next when a connection to it cannot be made (the request was not sent, so even a write is
-/// safe to send elsewhere), as gRPC-Go's client skips unreachable members.
+/// With several endpoints, requests go to one member (the last that answered). A request that
+/// cannot be sent to it (no connection) goes to the next member at once — safe even for a
+/// write, etcd never saw it; after a connection breaks mid-request (the request may have been
+/// applied: it fails) later requests go to the next member. Requests carry etcd's
+/// require-leader flag; a member's "no leader" refusal (made before processing) is retried,
+/// elsewhere, until the request timeout — so an election costs latency, not errors.
 #[derive(Clone)]
 pub struct EtcdStore {
     shared: Arc<Shared>,
