@@ -2,8 +2,9 @@
 //! optional TLS with client-certificate auth, SIGKILL and restart on the same data and ports,
 //! killed on drop.
 //!
-//! The binary is `$DEVENV_BIN_DIR/etcd`, else `$HOME/.cache/navigator/k8s/v1.37.2/etcd` (what
-//! `hack/build-k8s` builds); starting fails (tests fail, they do not skip) when it is missing.
+//! The binary is `$DEVENV_BIN_DIR/etcd`, else `${NAVIGATOR_CACHE:-$HOME/.cache/navigator}/k8s/
+//! <version>/etcd` (what `hack/build-k8s` builds, version from `tools/k8s/go.mod`); starting
+//! fails (tests fail, they do not skip) when it is missing.
 
 use crate::{EtcdConfig, EtcdStore, EtcdTls};
 use std::path::{Path, PathBuf};
@@ -75,22 +76,56 @@ pub struct EtcdServer {
     initial_cluster: Option<String>,
 }
 
-/// The etcd binary tests use.
+/// The Go tools module pinning the Kubernetes release whose etcd `hack/build-k8s` builds.
+const TOOLS_GO_MOD: &str = include_str!("../../../tools/k8s/go.mod");
+
+/// The `k8s.io/kubernetes` version the tools module requires. Pure.
+fn pinned_k8s_version(go_mod: &str) -> Option<&str> {
+    go_mod.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        let first = words.next()?;
+        let (module, version) = if first == "require" {
+            (words.next()?, words.next()?)
+        } else {
+            (first, words.next()?)
+        };
+        (module == "k8s.io/kubernetes" && version.starts_with('v')).then_some(version)
+    })
+}
+
+/// The etcd binary tests use: `$DEVENV_BIN_DIR/etcd`, else
+/// `${NAVIGATOR_CACHE:-$HOME/.cache/navigator}/k8s/<pinned version>/etcd` (where
+/// `hack/build-k8s` puts it).
 ///
 /// # Errors
 /// [`TestingError::NoBinary`] when it is not there.
 pub fn etcd_binary() -> Result<PathBuf, TestingError> {
-    let path = match std::env::var_os("DEVENV_BIN_DIR") {
+    let nonempty = |v: &str| std::env::var_os(v).filter(|s| !s.is_empty());
+    let path = match nonempty("DEVENV_BIN_DIR") {
         Some(dir) => PathBuf::from(dir).join("etcd"),
         None => {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(home).join(".cache/navigator/k8s/v1.37.2/etcd")
+            let cache = nonempty("NAVIGATOR_CACHE").map_or_else(
+                || PathBuf::from(nonempty("HOME").unwrap_or_default()).join(".cache/navigator"),
+                PathBuf::from,
+            );
+            let version = pinned_k8s_version(TOOLS_GO_MOD).unwrap_or("v1.37.2");
+            cache.join("k8s").join(version).join("etcd")
         }
     };
     if path.is_file() {
         Ok(path)
     } else {
         Err(TestingError::NoBinary(path.display().to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_pinned_version_comes_from_the_tools_module() {
+        assert!(
+            super::pinned_k8s_version(super::TOOLS_GO_MOD).is_some_and(|v| v.starts_with("v1."))
+        );
     }
 }
 
