@@ -377,6 +377,20 @@ impl EtcdServer {
         self.wait_ready().await
     }
 
+    /// Kills etcd, deletes its data and starts it again on the same ports: a new, empty etcd
+    /// (what restoring nothing, or an old backup, looks like to clients).
+    ///
+    /// # Errors
+    /// [`TestingError`].
+    pub async fn restart_wiped(&mut self) -> Result<(), TestingError> {
+        self.kill();
+        let data = self.dir.path().join("data");
+        std::fs::remove_dir_all(&data)
+            .map_err(|e| TestingError::Io(format!("remove {}", data.display()), e))?;
+        self.spawn()?;
+        self.wait_ready().await
+    }
+
     /// The client port.
     pub fn client_port(&self) -> u16 {
         self.client_port

@@ -117,9 +117,10 @@ fn response(resp: &WatchResponse) -> Response<'_> {
     }
 }
 
-/// An etcd watch that was set up, or refused because its start is compacted.
+/// An etcd watch that was set up (with etcd's current revision then), or refused because its
+/// start is compacted.
 enum Opened {
-    Stream(Box<WatchStream>),
+    Stream(Box<WatchStream>, u64),
     Compacted(u64),
 }
 
@@ -152,7 +153,10 @@ async fn open(store: &EtcdStore, prefix: &str, start: u64) -> Result<Opened, Sto
             "etcd watch refused: {}",
             r.cancel_reason()
         ))),
-        Some(_) => Ok(Opened::Stream(Box::new(stream))),
+        Some(r) => Ok(Opened::Stream(
+            Box::new(stream),
+            r.header().map_or(0, |h| rev_to_u64(h.revision())),
+        )),
     }
 }
 
@@ -171,7 +175,7 @@ pub(crate) async fn start(
                 compacted,
             });
         }
-        Opened::Stream(stream) => {
+        Opened::Stream(stream, _) => {
             tokio::spawn(run(store, prefix, after, *stream, tx));
         }
     }
@@ -212,7 +216,19 @@ async fn run(
                 () = tokio::time::sleep(backoff) => {}
             }
             match open(&store, &prefix, position.saturating_add(1)).await {
-                Ok(Opened::Stream(s)) => break *s,
+                // etcd is behind what this watch already delivered: its data was wiped or
+                // restored from an older backup, so the history the consumer holds is gone.
+                Ok(Opened::Stream(_, current)) if current < position => {
+                    tracing::warn!(%prefix, position, current, "etcd's revision went backwards; ending the watch");
+                    let _ = tx
+                        .send(Err(StoreError::Compacted {
+                            requested: position,
+                            compacted: current,
+                        }))
+                        .await;
+                    return;
+                }
+                Ok(Opened::Stream(s, _)) => break *s,
                 Ok(Opened::Compacted(compacted)) => {
                     store.observe_compacted(compacted);
                     let _ = tx

@@ -293,3 +293,40 @@ async fn a_watch_whose_history_is_compacted_while_disconnected_gets_compacted() 
             .is_some()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_across_an_etcd_that_lost_its_data_ends_with_compacted() {
+    let mut etcd = EtcdServer::start_with(EtcdServerOptions {
+        tls: false,
+        unsafe_no_fsync: true,
+    })
+    .await
+    .unwrap();
+    let store = etcd.store().await.unwrap();
+    let start = store.current_revision().await.unwrap();
+    let mut watch = store.watch(PREFIX, start).await.unwrap();
+    for i in 0..5 {
+        store
+            .create(&format!("{PREFIX}k{i}"), b"{}".to_vec())
+            .await
+            .unwrap();
+    }
+    for _ in 0..5 {
+        watch.next().await.unwrap().unwrap();
+    }
+    // A new, empty etcd on the same address: revision 1 again. Resuming at the old position
+    // would wait for revisions the new etcd will give to other writes: the watch must end.
+    etcd.restart_wiped().await.unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(15), watch.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(next, Some(Err(StoreError::Compacted { .. }))),
+        "{next:?}"
+    );
+    assert_eq!(
+        store.current_revision().await,
+        Ok(1),
+        "the same store serves the new etcd"
+    );
+}
