@@ -115,6 +115,12 @@ pub enum Decision {
         /// Appended to the Forbidden message after `: ` when non-empty.
         reason: String,
     },
+    /// The authorizer could not decide (e.g. kube-apiserver unreachable): 500, as Go's
+    /// authorization filter answers an authorizer error.
+    Error {
+        /// Logged and sent as the internal error's message.
+        message: String,
+    },
 }
 
 /// Decides whether a user may do something.
@@ -135,6 +141,7 @@ pub fn anonymous_admin() -> UserInfo {
         name: "system:anonymous-admin".to_owned(),
         groups: vec![SYSTEM_MASTERS.to_owned(), "system:authenticated".to_owned()],
         uid: None,
+        extra: Default::default(),
     }
 }
 
@@ -149,6 +156,41 @@ impl Authenticator for AllowAll {
 impl Authorizer for AllowAll {
     async fn authorize(&self, _attrs: &Attributes) -> Decision {
         Decision::Allow
+    }
+}
+
+/// Paths and groups allowed without asking the authorizer (Go's `path.NewAuthorizer` over
+/// `--authorization-always-allow-paths` and `authorizerfactory.NewPrivilegedGroups` for
+/// `system:masters`). A path ending in `*` is a prefix; others match exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlwaysAllow {
+    /// The paths.
+    pub paths: Vec<String>,
+}
+
+impl Default for AlwaysAllow {
+    /// The health paths and their individual checks.
+    fn default() -> Self {
+        Self {
+            paths: ALWAYS_ALLOW_PATHS
+                .iter()
+                .flat_map(|p| [(*p).to_owned(), format!("{p}/*")])
+                .collect(),
+        }
+    }
+}
+
+impl AlwaysAllow {
+    /// Whether `attrs` needs no authorizer.
+    pub fn allows(&self, attrs: &Attributes) -> bool {
+        if attrs.user.groups.iter().any(|g| g == SYSTEM_MASTERS) {
+            return true;
+        }
+        !attrs.resource_request
+            && self.paths.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => attrs.path.starts_with(prefix),
+                None => attrs.path == *p,
+            })
     }
 }
 
@@ -213,5 +255,26 @@ mod tests {
         let mut b = attrs("ns", "", true);
         b.user = anonymous_admin();
         assert!(always_allowed(&b));
+    }
+
+    #[test]
+    fn configured_always_allow_paths_match_as_go() {
+        let go = AlwaysAllow {
+            paths: vec!["/healthz".into(), "/metrics/*".into()],
+        };
+        let mut a = attrs("", "", false);
+        a.path = "/healthz".into();
+        assert!(go.allows(&a));
+        a.path = "/healthz/ping".into();
+        assert!(!go.allows(&a));
+        a.path = "/metrics/x".into();
+        assert!(go.allows(&a));
+        let mut r = attrs("ns", "", true);
+        r.path = "/healthz".into();
+        assert!(!go.allows(&r));
+        a.path = "/readyz/ping".into();
+        assert!(AlwaysAllow::default().allows(&a));
+        r.user.groups = vec![SYSTEM_MASTERS.into()];
+        assert!(go.allows(&r));
     }
 }

@@ -19,7 +19,8 @@ use http_body_util::BodyExt as _;
 use rustls::pki_types::CertificateDer;
 use serde_json::Value;
 
-use crate::auth::{Attributes, AuthRequest, Decision, always_allowed};
+use crate::admission::{AdmissionRequest, Operation};
+use crate::auth::{Attributes, AuthRequest, Decision};
 use crate::discovery;
 use crate::health::Endpoint;
 use crate::metrics::RequestKindLabels;
@@ -228,23 +229,37 @@ async fn handle_inner(state: Arc<State>, req: Request<Body>, conn: ConnInfo) -> 
         }
     };
     let attrs = attributes(&info, &user, &path, &parts.method);
-    if !always_allowed(&attrs)
-        && let Decision::Deny { reason } = state.authorizer.authorize(&attrs).await
-    {
-        let mut message = attrs.forbidden_message();
-        if !reason.is_empty() {
-            message = format!("{message}: {reason}");
+    let decision = if state.always_allow.allows(&attrs) {
+        Decision::Allow
+    } else {
+        state.authorizer.authorize(&attrs).await
+    };
+    let refusal = match decision {
+        Decision::Allow => None,
+        Decision::Deny { reason } => {
+            let mut message = attrs.forbidden_message();
+            if !reason.is_empty() {
+                message = format!("{message}: {reason}");
+            }
+            Some(ApiError::Forbidden {
+                resource: match &info {
+                    RequestInfo::Resource(r) => {
+                        apimachinery::status::GroupResource::new(&r.group, &r.resource)
+                    }
+                    RequestInfo::NonResource { .. } => {
+                        apimachinery::status::GroupResource::new("", "")
+                    }
+                },
+                name: attrs.name.clone(),
+                reason: message,
+            })
         }
-        let err = ApiError::Forbidden {
-            resource: match &info {
-                RequestInfo::Resource(r) => {
-                    apimachinery::status::GroupResource::new(&r.group, &r.resource)
-                }
-                RequestInfo::NonResource { .. } => apimachinery::status::GroupResource::new("", ""),
-            },
-            name: attrs.name.clone(),
-            reason: message,
-        };
+        Decision::Error { message } => {
+            tracing::warn!(error = %message, user = %user.name, "authorization failed");
+            Some(ApiError::internal(message))
+        }
+    };
+    if let Some(err) = refusal {
         let resp = error_response(&err, Format::Json);
         return finish(
             &state,
@@ -625,6 +640,15 @@ async fn run_verb(
             ctx.dry_run = w.dry_run;
             ctx.field_manager = w.field_manager;
             ctx.field_validation = w.field_validation;
+            let operation = if r.verb == Verb::Create {
+                Operation::Create
+            } else {
+                Operation::Update
+            };
+            let value = match admit(state, r, &ctx, operation, Some(value)).await {
+                Ok(v) => v.unwrap_or(Value::Null),
+                Err(s) => return Ok(status_response(&s, output.format)),
+            };
             if r.verb == Verb::Create {
                 resource.create(&ctx, value).await
             } else {
@@ -642,6 +666,9 @@ async fn run_verb(
             ctx.dry_run = w.dry_run;
             ctx.field_manager = w.field_manager;
             ctx.field_validation = w.field_validation;
+            if let Err(s) = admit(state, r, &ctx, Operation::Update, None).await {
+                return Ok(status_response(&s, output.format));
+            }
             resource
                 .patch(&ctx, &name, subresource, patch_type, &bytes)
                 .await
@@ -657,6 +684,9 @@ async fn run_verb(
             };
             let (opts, dry_run) = query::delete_options(&query, body_value).map_err(fail)?;
             ctx.dry_run = dry_run;
+            if let Err(s) = admit(state, r, &ctx, Operation::Delete, None).await {
+                return Ok(status_response(&s, output.format));
+            }
             if r.verb == Verb::Delete {
                 resource.delete(&ctx, &name, &opts).await
             } else {
@@ -679,6 +709,34 @@ async fn run_verb(
         }
     }
     Ok(resp)
+}
+
+/// Runs the admission chain on a write; returns the (possibly mutated) object.
+async fn admit(
+    state: &State,
+    r: &ResourceRequest,
+    ctx: &RequestContext,
+    operation: Operation,
+    object: Option<Value>,
+) -> Result<Option<Value>, Status> {
+    if state.admission.is_empty() {
+        return Ok(object);
+    }
+    let mut req = AdmissionRequest {
+        operation,
+        group: r.group.clone(),
+        version: r.version.clone(),
+        resource: r.resource.clone(),
+        subresource: r.subresource.clone().unwrap_or_default(),
+        namespace: r.namespace.clone().unwrap_or_default(),
+        name: r.name.clone().unwrap_or_default(),
+        object,
+        old_object: None,
+        user: ctx.user.clone(),
+        dry_run: ctx.dry_run,
+    };
+    state.admission.run(&mut req).await?;
+    Ok(req.object)
 }
 
 /// `299 - "<text>"`, with the text escaped like Go's `strconv.Quote` (but keeping it ASCII,

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!  TCP ─► TLS (rustls, ALPN h2/http1.1) ─► hyper ─► handler:
-//!     request_info (URL → verb/resource)  ─► auth (Authenticator, Authorizer)
+//!     request_info (URL → verb/resource)  ─► auth (Authenticator: authn; Authorizer: authz)
 //!       ├─ /apis, /apis/<g>, /apis/<g>/<v>, /api ─► discovery (legacy + aggregated v2, ETags)
 //!       ├─ /openapi/v2, /openapi/v3[/apis/<g>/<v>] ─► openapi (given schemas + generated paths;
 //!       │                                           v2 also as gnostic protobuf: openapi_proto)
@@ -34,7 +34,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admission;
 pub mod auth;
+pub mod authn;
+pub mod authz;
+pub mod cache;
 pub mod discovery;
 pub mod handler;
 pub mod health;
@@ -49,7 +53,10 @@ pub mod server;
 pub mod tls;
 pub mod watch;
 
-pub use auth::{AllowAll, Attributes, AuthRequest, Authenticator, Authorizer, Decision};
+pub use admission::{AdmissionChain, AdmissionPlugin, AdmissionRequest};
+pub use auth::{
+    AllowAll, AlwaysAllow, Attributes, AuthRequest, Authenticator, Authorizer, Decision,
+};
 pub use health::{CheckScope, HealthCheck};
 pub use metrics::{Metrics, StorageMetrics};
 pub use openapi::OpenApiInput;

@@ -21,7 +21,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::handler::{ConnInfo, handle};
 use crate::server::{ApiServer, State};
-use crate::tls::{ServingCerts, TlsError, TlsSource, load_or_generate, server_config};
+use crate::tls::{
+    Reload, ServingCertResolver, ServingCerts, TlsError, TlsSource, load_or_generate,
+    server_config_with,
+};
 
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +66,16 @@ pub struct ServingOptions {
     pub http2_max_streams: u32,
     /// TLS handshake timeout.
     pub handshake_timeout: Duration,
+    /// How often certificate files ([`TlsSource::Files`]) are checked for changes.
+    pub cert_reload_interval: Duration,
+    /// The subjects of the CAs client certificates are verified against (client CA and
+    /// front-proxy CA), sent as hints in the TLS `CertificateRequest`; they may change while the
+    /// server runs (e.g. [`crate::authn::DynamicClientAuth::hints`]).
+    pub client_ca_hints: Option<ClientCaHints>,
 }
+
+/// The CA subjects offered to clients, kept current by whoever owns the CA bundles.
+pub type ClientCaHints = tokio::sync::watch::Receiver<Vec<rustls::DistinguishedName>>;
 
 impl ServingOptions {
     /// HTTPS on `addr` with a self-signed certificate in `cert_dir`, no plain-HTTP listener.
@@ -78,6 +90,8 @@ impl ServingOptions {
             shutdown_timeout: Duration::from_secs(60),
             http2_max_streams: 1000,
             handshake_timeout: Duration::from_secs(10),
+            cert_reload_interval: Duration::from_secs(5),
+            client_ca_hints: None,
         }
     }
 }
@@ -88,7 +102,7 @@ pub struct BoundServer {
     secure: TcpListener,
     secure_addr: SocketAddr,
     insecure: Option<(TcpListener, SocketAddr)>,
-    acceptor: TlsAcceptor,
+    tls: Arc<DynamicTls>,
     certs: ServingCerts,
     options: ServingOptions,
     stop: CancellationToken,
@@ -106,7 +120,18 @@ impl ApiServer {
             return Err(ServeError::InsecureNotLoopback(addr));
         }
         let certs = load_or_generate(&options.tls)?;
-        let acceptor = TlsAcceptor::from(server_config(&certs)?);
+        let resolver = Arc::new(ServingCertResolver::new(&options.tls, certs.clone())?);
+        let hints = options
+            .client_ca_hints
+            .as_ref()
+            .map(|h| h.borrow().clone())
+            .unwrap_or_default();
+        let config = server_config_with(resolver.clone(), hints.clone())?;
+        let tls = Arc::new(DynamicTls {
+            resolver,
+            hints: options.client_ca_hints.clone(),
+            config: std::sync::Mutex::new((hints, config)),
+        });
         let bind = |addr: SocketAddr| async move {
             TcpListener::bind(addr)
                 .await
@@ -132,7 +157,7 @@ impl ApiServer {
             secure,
             secure_addr,
             insecure,
-            acceptor,
+            tls,
             certs,
             options,
             stop: CancellationToken::new(),
@@ -171,9 +196,14 @@ impl BoundServer {
         self.insecure.as_ref().map(|(_, a)| *a)
     }
 
-    /// The serving certificate (with the generated CA, for clients).
+    /// The serving certificate at start (with the generated CA, for clients).
     pub fn certs(&self) -> &ServingCerts {
         &self.certs
+    }
+
+    /// The serving certificate, swappable while the server runs.
+    pub fn cert_resolver(&self) -> Arc<ServingCertResolver> {
+        self.tls.resolver.clone()
     }
 
     /// A handle that begins graceful shutdown.
@@ -211,9 +241,14 @@ impl BoundServer {
             .max_concurrent_streams(self.options.http2_max_streams);
         let builder = Arc::new(builder);
         tracing::info!(addr = %self.secure_addr, "serving securely");
+        let reloader = tokio::spawn(reload_loop(
+            self.tls.resolver.clone(),
+            self.options.cert_reload_interval,
+            self.stop.clone(),
+        ));
         let mut tasks: Vec<JoinHandle<()>> = vec![tokio::spawn(accept_loop(
             self.secure,
-            Some((self.acceptor, self.options.handshake_timeout)),
+            Some((self.tls.clone(), self.options.handshake_timeout)),
             state.clone(),
             builder.clone(),
             graceful.clone(),
@@ -233,6 +268,7 @@ impl BoundServer {
         self.stop.cancelled().await;
         tracing::info!("shutting down: no new connections, ending watches");
         self.server.begin_shutdown();
+        reloader.abort();
         for t in tasks {
             let _ = t.await;
         }
@@ -247,9 +283,63 @@ impl BoundServer {
     }
 }
 
+/// The TLS side of the listener: the serving certificate (reloadable) and the client-CA hints
+/// (which may change, so the rustls configuration is rebuilt when they do).
+struct DynamicTls {
+    resolver: Arc<ServingCertResolver>,
+    hints: Option<ClientCaHints>,
+    config: std::sync::Mutex<(Vec<rustls::DistinguishedName>, Arc<rustls::ServerConfig>)>,
+}
+
+impl DynamicTls {
+    /// An acceptor with the current configuration.
+    fn acceptor(&self) -> TlsAcceptor {
+        let mut guard = match self.config.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(h) = &self.hints {
+            let now = h.borrow().clone();
+            if !same_names(&now, &guard.0) {
+                match server_config_with(self.resolver.clone(), now.clone()) {
+                    Ok(c) => *guard = (now, c),
+                    Err(e) => tracing::warn!(error = %e, "client CA hints not updated"),
+                }
+            }
+        }
+        TlsAcceptor::from(guard.1.clone())
+    }
+}
+
+fn same_names(a: &[rustls::DistinguishedName], b: &[rustls::DistinguishedName]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.as_ref() == y.as_ref())
+}
+
+/// Rereads the certificate files every `interval`; a bad pair is logged and the old
+/// certificate kept.
+async fn reload_loop(
+    resolver: Arc<ServingCertResolver>,
+    interval: Duration,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+        match resolver.reload() {
+            Ok(Reload::Unchanged) => {}
+            Ok(Reload::Swapped) => tracing::info!("serving certificate reloaded from its files"),
+            Err(e) => {
+                tracing::warn!(error = %e, "serving certificate files not reloaded; keeping the previous certificate")
+            }
+        }
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
-    tls: Option<(TlsAcceptor, Duration)>,
+    tls: Option<(Arc<DynamicTls>, Duration)>,
     state: Arc<State>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     graceful: Arc<GracefulShutdown>,
@@ -274,7 +364,8 @@ async fn accept_loop(
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                Some((acceptor, timeout)) => {
+                Some((tls, timeout)) => {
+                    let acceptor = tls.acceptor();
                     let stream = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
                         Ok(Ok(s)) => s,
                         Ok(Err(e)) => {

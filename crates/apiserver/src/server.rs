@@ -11,7 +11,8 @@ use http::{Request, Response};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{AllowAll, Authenticator, Authorizer};
+use crate::admission::AdmissionChain;
+use crate::auth::{AllowAll, AlwaysAllow, Authenticator, Authorizer};
 use crate::discovery::Discovery;
 use crate::health::{CheckScope, HealthCheck, HealthChecks, Ping, ShutdownCheck};
 use crate::metrics::Metrics;
@@ -98,6 +99,8 @@ pub(crate) struct State {
     pub(crate) metrics: Metrics,
     pub(crate) authenticator: Arc<dyn Authenticator>,
     pub(crate) authorizer: Arc<dyn Authorizer>,
+    pub(crate) always_allow: AlwaysAllow,
+    pub(crate) admission: AdmissionChain,
     pub(crate) version: VersionInfo,
     pub(crate) request_timeout: Duration,
     pub(crate) min_watch_timeout: Duration,
@@ -112,6 +115,8 @@ pub struct ApiServerBuilder {
     health: HealthChecks,
     authenticator: Arc<dyn Authenticator>,
     authorizer: Arc<dyn Authorizer>,
+    always_allow: AlwaysAllow,
+    admission: AdmissionChain,
     version: VersionInfo,
     request_timeout: Duration,
     min_watch_timeout: Duration,
@@ -161,6 +166,21 @@ impl ApiServerBuilder {
     #[must_use]
     pub fn authorizer(mut self, a: Arc<dyn Authorizer>) -> Self {
         self.authorizer = a;
+        self
+    }
+
+    /// Paths allowed without the authorizer (default: the health paths and their checks;
+    /// `system:masters` is always allowed).
+    #[must_use]
+    pub fn always_allow(mut self, a: AlwaysAllow) -> Self {
+        self.always_allow = a;
+        self
+    }
+
+    /// The admission plugins run on writes (default: none).
+    #[must_use]
+    pub fn admission(mut self, chain: AdmissionChain) -> Self {
+        self.admission = chain;
         self
     }
 
@@ -237,6 +257,8 @@ impl ApiServerBuilder {
                 metrics: self.metrics,
                 authenticator: self.authenticator,
                 authorizer: self.authorizer,
+                always_allow: self.always_allow,
+                admission: self.admission,
                 version: self.version,
                 request_timeout: self.request_timeout,
                 min_watch_timeout: self.min_watch_timeout,
@@ -270,6 +292,8 @@ impl ApiServer {
             health: HealthChecks::default(),
             authenticator: Arc::new(AllowAll),
             authorizer: Arc::new(AllowAll),
+            always_allow: AlwaysAllow::default(),
+            admission: AdmissionChain::new(),
             version: VersionInfo::default(),
             request_timeout: Duration::from_secs(60),
             min_watch_timeout: Duration::from_secs(1800),

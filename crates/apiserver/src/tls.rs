@@ -4,7 +4,7 @@
 //! and `http/1.1`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -12,6 +12,7 @@ use rcgen::{
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
 
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
@@ -218,14 +219,25 @@ pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
+/// Makes [`crypto_provider`] the process-wide rustls default, for libraries (such as the kube
+/// client) that build their TLS configurations with the default provider. Idempotent.
+pub fn install_default_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    }
+}
+
 /// Asks every client for a certificate but requires none, and accepts whatever chain is
 /// presented (Go's `tls.RequestClientCert`): deciding whether a chain is trusted, and by which
 /// CA pool (client CA or front-proxy CA), is the [`crate::Authenticator`]'s job, which gets the
 /// chain in [`crate::AuthRequest::peer_certificates`]. The handshake signature is still checked,
-/// so the client does hold the certificate's key.
+/// so the client does hold the certificate's key. The `CertificateRequest` names the subjects
+/// of the CAs the authenticators trust (`hints`), so clients with several certificates pick the
+/// right one.
 #[derive(Debug)]
 struct RequestClientCert {
     provider: Arc<rustls::crypto::CryptoProvider>,
+    hints: Vec<rustls::DistinguishedName>,
 }
 
 impl rustls::server::danger::ClientCertVerifier for RequestClientCert {
@@ -238,7 +250,7 @@ impl rustls::server::danger::ClientCertVerifier for RequestClientCert {
     }
 
     fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
-        &[]
+        &self.hints
     }
 
     fn verify_client_cert(
@@ -285,40 +297,176 @@ impl rustls::server::danger::ClientCertVerifier for RequestClientCert {
     }
 }
 
-/// A rustls server configuration for `certs`: TLS 1.2 and 1.3, ALPN `h2` then `http/1.1`,
-/// client certificates requested but not required (see `RequestClientCert`: the chain is
-/// handed to the authenticator unverified).
-///
-/// # Errors
-/// [`TlsError::Pem`] for unparsable PEM, [`TlsError::Rustls`] if rustls rejects the pair.
-pub fn server_config(certs: &ServingCerts) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-    let chain = CertificateDer::pem_slice_iter(certs.cert_pem.as_bytes())
+fn parse_chain(pem: &str, what: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let chain = CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TlsError::Pem {
-            what: "serving certificate",
+            what,
             message: e.to_string(),
         })?;
     if chain.is_empty() {
         return Err(TlsError::Pem {
-            what: "serving certificate",
+            what,
             message: "no CERTIFICATE block".to_owned(),
         });
     }
+    Ok(chain)
+}
+
+/// The certificate and key as rustls serves them, checked to belong together.
+///
+/// # Errors
+/// [`TlsError::Pem`] for unparsable PEM, [`TlsError::Rustls`] for an unusable key or a key that
+/// does not match the certificate.
+pub fn certified_key(certs: &ServingCerts) -> Result<Arc<CertifiedKey>, TlsError> {
+    let chain = parse_chain(&certs.cert_pem, "serving certificate")?;
     let key =
         PrivateKeyDer::from_pem_slice(certs.key_pem.as_bytes()).map_err(|e| TlsError::Pem {
             what: "serving key",
             message: e.to_string(),
         })?;
     let provider = crypto_provider();
+    let key = CertifiedKey::from_der(chain, key, &provider)?;
+    Ok(Arc::new(key))
+}
+
+/// The subjects of every certificate in a PEM CA bundle, as sent in a TLS
+/// `CertificateRequest` (`certificate_authorities`).
+///
+/// # Errors
+/// [`TlsError::Pem`] if the bundle holds no parsable certificate.
+pub fn ca_subjects(pem: &str) -> Result<Vec<rustls::DistinguishedName>, TlsError> {
+    let certs = parse_chain(pem, "CA bundle")?;
+    let mut roots = rustls::RootCertStore::empty();
+    let (_, bad) = roots.add_parsable_certificates(certs);
+    if roots.is_empty() {
+        return Err(TlsError::Pem {
+            what: "CA bundle",
+            message: format!("{bad} certificate(s), none usable as a CA"),
+        });
+    }
+    Ok(roots.subjects())
+}
+
+/// The serving certificate, swappable while the server runs (Go's `DynamicServingCertificate`
+/// controller): every handshake takes the current one. For [`TlsSource::Files`],
+/// [`ServingCertResolver::reload`] rereads the files; a pair that does not load is logged and
+/// the previous certificate stays in use.
+#[derive(Debug)]
+pub struct ServingCertResolver {
+    current: RwLock<(ServingCerts, Arc<CertifiedKey>)>,
+    files: Option<(PathBuf, PathBuf)>,
+}
+
+/// What [`ServingCertResolver::reload`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reload {
+    /// The files hold what is being served already (or the certificate is not from files).
+    Unchanged,
+    /// A new certificate is served to new connections.
+    Swapped,
+}
+
+impl ServingCertResolver {
+    /// Serves `certs`; reloads from `source` when it names files.
+    ///
+    /// # Errors
+    /// [`TlsError`] if `certs` is not a usable certificate and key.
+    pub fn new(source: &TlsSource, certs: ServingCerts) -> Result<Self, TlsError> {
+        let key = certified_key(&certs)?;
+        let files = match source {
+            TlsSource::Files { cert, key } => Some((cert.clone(), key.clone())),
+            TlsSource::SelfSigned { .. } => None,
+        };
+        Ok(Self {
+            current: RwLock::new((certs, key)),
+            files,
+        })
+    }
+
+    /// The certificate served now.
+    pub fn current(&self) -> ServingCerts {
+        match self.current.read() {
+            Ok(g) => g.0.clone(),
+            Err(p) => p.into_inner().0.clone(),
+        }
+    }
+
+    /// Rereads the certificate files and swaps the served certificate if they changed.
+    ///
+    /// # Errors
+    /// [`TlsError`] when the files cannot be read or do not form a usable pair; the previous
+    /// certificate is kept.
+    pub fn reload(&self) -> Result<Reload, TlsError> {
+        let Some((cert, key)) = &self.files else {
+            return Ok(Reload::Unchanged);
+        };
+        let next = ServingCerts {
+            cert_pem: read(cert)?,
+            key_pem: read(key)?,
+            ca_pem: None,
+            ca_path: None,
+        };
+        {
+            let now = self.current();
+            if now.cert_pem == next.cert_pem && now.key_pem == next.key_pem {
+                return Ok(Reload::Unchanged);
+            }
+        }
+        let key = certified_key(&next)?;
+        let mut guard = match self.current.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *guard = (next, key);
+        Ok(Reload::Swapped)
+    }
+}
+
+impl rustls::server::ResolvesServerCert for ServingCertResolver {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(match self.current.read() {
+            Ok(g) => g.1.clone(),
+            Err(p) => p.into_inner().1.clone(),
+        })
+    }
+}
+
+/// A rustls server configuration serving whatever `resolver` holds: TLS 1.2 and 1.3, ALPN `h2`
+/// then `http/1.1`, client certificates requested but not required (see `RequestClientCert`:
+/// the chain is handed to the authenticator unverified), with `hints` as the acceptable CA
+/// subjects.
+///
+/// # Errors
+/// [`TlsError::Rustls`] if rustls rejects the configuration.
+pub fn server_config_with(
+    resolver: Arc<ServingCertResolver>,
+    hints: Vec<rustls::DistinguishedName>,
+) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let provider = crypto_provider();
     let verifier = Arc::new(RequestClientCert {
         provider: provider.clone(),
+        hints,
     });
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)?;
+        .with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// A rustls server configuration for a fixed `certs` (no hints, no reloading).
+///
+/// # Errors
+/// [`TlsError::Pem`] for unparsable PEM, [`TlsError::Rustls`] if rustls rejects the pair.
+pub fn server_config(certs: &ServingCerts) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let source = TlsSource::SelfSigned {
+        cert_dir: PathBuf::new(),
+        extra_sans: Vec::new(),
+    };
+    let resolver = Arc::new(ServingCertResolver::new(&source, certs.clone())?);
+    server_config_with(resolver, Vec::new())
 }
 
 #[cfg(test)]

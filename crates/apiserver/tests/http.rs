@@ -604,6 +604,7 @@ impl apiserver::Authenticator for Alice {
             name: "alice".into(),
             groups: vec!["system:authenticated".into()],
             uid: None,
+            extra: Default::default(),
         })
     }
 }
@@ -693,6 +694,7 @@ impl apiserver::Authenticator for ByCertificate {
             name,
             groups: vec!["system:masters".into()],
             uid: None,
+            extra: Default::default(),
         })
     }
 }

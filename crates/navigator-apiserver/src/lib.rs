@@ -4,6 +4,8 @@
 //! * [`options`] — command-line options validated into a [`options::Config`].
 //! * [`run`] — builds the server (registries over the embedded store, the HTTP layer, OpenAPI,
 //!   certificates, kubeconfig) and runs it until a signal.
+//! * [`security`] — delegated mode's flags and parts: front-proxy/x509/TokenReview
+//!   authentication, SubjectAccessReview authorization, NamespaceLifecycle admission.
 //! * [`strategy`] — one [`apimachinery::registry::Strategy`] per kind, over the hub types of
 //!   `navigator-api`: decoding, defaulting and conversion through `navigator_api::scheme`, the
 //!   create/update/status rules, validation, printer columns, selectable fields, and the patch
@@ -12,4 +14,5 @@
 pub mod metered;
 pub mod options;
 pub mod run;
+pub mod security;
 pub mod strategy;

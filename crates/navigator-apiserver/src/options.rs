@@ -93,6 +93,10 @@ pub struct Options {
     /// Log as JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
+
+    /// Delegated security flags (not used with `--standalone`).
+    #[command(flatten)]
+    pub security: crate::security::SecurityOptions,
 }
 
 /// Seconds between compactions of the embedded store unless `--compaction-interval-seconds`.
@@ -153,6 +157,8 @@ pub struct Config {
     pub kubeconfig_path: PathBuf,
     /// JSON logs.
     pub log_json: bool,
+    /// Delegated security; `None` with `--standalone` (everyone allowed).
+    pub security: Option<crate::security::SecurityOptions>,
 }
 
 impl Options {
@@ -160,10 +166,7 @@ impl Options {
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if !self.standalone {
-            problems.push(
-                "only --standalone mode is available in this release (etcd storage and delegated authentication come next)"
-                    .to_owned(),
-            );
+            problems.extend(self.security.validate());
         }
         if self.compaction_history == 0 {
             problems.push("--compaction-history must be at least 1".to_owned());
@@ -268,6 +271,7 @@ impl Options {
                 .unwrap_or(default_interval),
             kubeconfig_path,
             log_json: self.log_json,
+            security: (!self.standalone).then_some(self.security),
         })
     }
 }
@@ -313,10 +317,17 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported() {
-        let problems =
-            parse(&["--compaction-history", "0", "--storage-prefix", "registry/"]).validate();
+        let problems = parse(&[
+            "--compaction-history",
+            "0",
+            "--storage-prefix",
+            "registry/",
+            "--authorization-always-allow-paths",
+            "healthz",
+        ])
+        .validate();
         assert_eq!(problems.len(), 3, "{problems:?}");
-        assert!(problems[0].contains("--standalone"));
+        assert!(problems[0].contains("--authorization-always-allow-paths"));
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub enum RunError {
     /// The server could not be assembled.
     #[error("cannot build the server: {0}")]
     Build(#[from] apiserver::BuildError),
+    /// Delegated authentication or authorization could not be set up.
+    #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
     /// Binding or serving failed.
     #[error(transparent)]
     Serve(#[from] apiserver::ServeError),
@@ -187,6 +190,13 @@ async fn serve<St: Storage>(
     for resource in registries(&store, &config.storage_prefix) {
         builder = builder.resource(resource);
     }
+    let delegated = match &config.security {
+        Some(options) => Some(crate::security::delegated(options).await?),
+        None => None,
+    };
+    if let Some(d) = &delegated {
+        builder = d.apply(builder);
+    }
     let tls = match &config.tls_files {
         Some((cert, key)) => TlsSource::Files {
             cert: cert.clone(),
@@ -203,6 +213,7 @@ async fn serve<St: Storage>(
     );
     serving.tls = tls;
     serving.insecure_addr = config.http_port.map(apiserver::serve::loopback);
+    serving.client_ca_hints = delegated.map(|d| d.hints);
     let bound = builder.build()?.bind(serving).await?;
 
     let secure = bound.secure_addr();

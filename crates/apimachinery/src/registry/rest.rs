@@ -20,6 +20,9 @@ pub struct UserInfo {
     pub groups: Vec<String>,
     /// UID, if known.
     pub uid: Option<String>,
+    /// Extra attributes from the authenticator (Go's `user.Info.GetExtra`), e.g. the
+    /// front-proxy's `X-Remote-Extra-*` headers or a TokenReview's `status.user.extra`.
+    pub extra: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// `fieldValidation`: what to do about unknown or duplicate fields in a body.
