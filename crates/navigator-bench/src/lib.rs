@@ -3,12 +3,24 @@
 //! JSON). The binary (`src/main.rs`) does the I/O: it starts the server, drives the requests and
 //! prints what these helpers compute.
 
+pub mod compare;
+pub mod crd;
 pub mod kubeconfig;
 pub mod objects;
 pub mod procfs;
+pub mod promtext;
 pub mod report;
 pub mod stats;
 pub mod watch;
+
+static UPDATE_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A number no earlier call in this process returned: the value every update writes, so that no
+/// update is a no-op (a server answers a no-op update without writing, and no watch event
+/// follows).
+pub fn next_update_seq() -> u64 {
+    UPDATE_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
 
 /// A small deterministic pseudo-random generator (xorshift64*), enough to pick random names.
 #[derive(Debug, Clone)]

@@ -1,6 +1,13 @@
 //! `navigator-bench`: drives create, get, list (1k and 10k objects), update and a watch fan-out
 //! against `navigator-apiserver` over HTTPS and prints throughput, p50/p99 latency and the
 //! server's RSS. See `docs/benchmarks.md`.
+//!
+//! With `--compare` it runs the same phases, in one invocation, against navigator-apiserver on
+//! etcd, kube-apiserver serving the navigator kinds as a CRD on the same etcd, and raw etcd
+//! transactions, and prints them side by side.
+
+mod peers;
+mod raw_etcd;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,9 +24,11 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use navigator_bench::Rng;
+use navigator_bench::compare::{self, Breakdown, Target};
 use navigator_bench::kubeconfig::{self, CaSource};
 use navigator_bench::objects::{self, Kind};
 use navigator_bench::procfs::{self, MemStatus};
+use navigator_bench::promtext;
 use navigator_bench::report::{MemorySample, PhaseResult, Report, WatchResult, render_table};
 use navigator_bench::stats::{LatencySummary, throughput};
 use navigator_bench::watch::{LineBuffer, match_events, parse_event};
@@ -91,9 +100,10 @@ struct Args {
     /// Page size of the paginated lists.
     #[arg(long, default_value_t = 500)]
     page_size: usize,
-    /// Concurrent watchers of the fan-out (0 skips it).
-    #[arg(long, default_value_t = 100)]
-    watchers: usize,
+    /// Concurrent watchers of each fan-out, comma-separated (0 skips it; default 100, and
+    /// 100,1000 with --compare).
+    #[arg(long, value_delimiter = ',')]
+    watchers: Vec<usize>,
     /// Updates made while they watch (each on a different object).
     #[arg(long, default_value_t = 100)]
     watch_updates: usize,
@@ -112,6 +122,43 @@ struct Args {
     /// Keep the started server's data directory (its path is printed).
     #[arg(long)]
     keep_data: bool,
+    /// Side by side in one run: navigator-apiserver on etcd, kube-apiserver serving a CRD of the
+    /// same schema on the same etcd, and raw etcd transactions (see --targets).
+    #[arg(long)]
+    compare: bool,
+    /// With --compare: which targets, in this order.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "navigator,kube-apiserver,etcd"
+    )]
+    targets: Vec<TargetKind>,
+    /// With --compare: the etcd binary (default: next to --kube-apiserver-bin).
+    #[arg(long)]
+    etcd_bin: Option<PathBuf>,
+    /// With --compare: the kube-apiserver binary (default
+    /// `$HOME/.cache/navigator/k8s/v1.37.2/kube-apiserver`).
+    #[arg(long)]
+    kube_apiserver_bin: Option<PathBuf>,
+    /// With --compare: run etcd with `--unsafe-no-fsync` (as devenv does) instead of fsyncing.
+    #[arg(long)]
+    etcd_no_fsync: bool,
+    /// Small sizes for a smoke run: 200 and 1000 objects, 200 gets, 100 updates, 3 list runs,
+    /// watchers 10 and 50 with 20 updates (explicit options still win).
+    #[arg(long)]
+    quick: bool,
+}
+
+/// A target of `--compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TargetKind {
+    /// navigator-apiserver with `--etcd-servers`.
+    Navigator,
+    /// kube-apiserver serving the kind as a CRD.
+    KubeApiserver,
+    /// Raw etcd v3 requests.
+    Etcd,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,7 +404,7 @@ impl ServerProc {
 
     /// Starts `bin --standalone` on a temporary data dir and a free port; returns once its
     /// kubeconfig is written and `/readyz` answers 200.
-    async fn start(bin: &Path, args: &Args) -> anyhow::Result<(Self, Endpoint)> {
+    async fn start(bin: &Path, args: &Args, extra: &[String]) -> anyhow::Result<(Self, Endpoint)> {
         if !bin.exists() {
             bail!(
                 "server binary {} not found: build it with `cargo build --release -p navigator-apiserver` or pass --server-bin",
@@ -375,6 +422,7 @@ impl ServerProc {
             .arg("--data-dir")
             .arg(&data)
             .args(["--bind-address", "127.0.0.1", "--secure-port", "0"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -483,20 +531,14 @@ struct Ctx {
     tag: String,
 }
 
-async fn run_op(client: &mut Client, ctx: &Ctx, op: Op, i: usize, k: usize) -> Outcome {
-    match op_inner(client, ctx, op, i, k).await {
+async fn run_op(client: &mut Client, ctx: &Ctx, op: Op, i: usize) -> Outcome {
+    match op_inner(client, ctx, op, i).await {
         Ok(o) => o,
         Err(e) => Outcome::Error(format!("{e:#}")),
     }
 }
 
-async fn op_inner(
-    client: &mut Client,
-    ctx: &Ctx,
-    op: Op,
-    i: usize,
-    k: usize,
-) -> anyhow::Result<Outcome> {
+async fn op_inner(client: &mut Client, ctx: &Ctx, op: Op, i: usize) -> anyhow::Result<Outcome> {
     let name = objects::name(i);
     let path = objects::object_path(ctx.kind, &ctx.namespace, &name);
     match op {
@@ -524,7 +566,10 @@ async fn op_inner(
                 return Ok(Outcome::Error(resp.describe(&Method::GET, &path)));
             }
             let mut object: Value = serde_json::from_slice(&resp.body)?;
-            if !objects::touch(&mut object, &format!("{}-{k}", ctx.tag)) {
+            if !objects::touch(
+                &mut object,
+                &format!("{}-{}", ctx.tag, navigator_bench::next_update_seq()),
+            ) {
                 bail!("GET {path} returned an object without metadata");
             }
             let resp = client
@@ -578,7 +623,7 @@ async fn run_pool(
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&i) = indices.get(k) else { break };
                 let t0 = Instant::now();
-                let outcome = run_op(&mut client, &ctx, op, i, k).await;
+                let outcome = run_op(&mut client, &ctx, op, i).await;
                 out.push((t0.elapsed(), outcome));
             }
             out
@@ -830,6 +875,7 @@ async fn watch_phase(
     base: &Client,
     ctx: &Arc<Ctx>,
     args: &Args,
+    watchers: usize,
     objects_stored: usize,
 ) -> anyhow::Result<WatchResult> {
     let collection = objects::collection_path(ctx.kind, &ctx.namespace);
@@ -855,7 +901,7 @@ async fn watch_phase(
     ));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.watchers {
+    for _ in 0..watchers {
         tasks.push(tokio::spawn(watcher(
             client.ep.clone(),
             path.clone(),
@@ -867,7 +913,7 @@ async fn watch_phase(
     }
     // Every watch must be established before the first write.
     let establish_deadline = Instant::now() + Duration::from_secs(args.request_timeout);
-    while established.load(Ordering::SeqCst) < args.watchers
+    while established.load(Ordering::SeqCst) < watchers
         && Instant::now() < establish_deadline
         && !tasks.iter().all(tokio::task::JoinHandle::is_finished)
     {
@@ -893,13 +939,14 @@ async fn watch_phase(
     }
 
     let mut result = WatchResult {
-        watchers: args.watchers,
+        watchers,
         watchers_established: 0,
         updates: count,
         updates_landed: landed,
         establish_s,
-        expected_events: landed * args.watchers,
+        expected_events: landed * watchers,
         update_latency: LatencySummary::from_samples(pool.latencies),
+        update_throughput_per_s: pool.phase.throughput_per_s,
         first_error: pool.phase.first_error,
         ..WatchResult::default()
     };
@@ -1029,17 +1076,17 @@ async fn bench(
         });
     }
 
-    if args.watchers > 0 {
+    for &watchers in args.watchers.iter().filter(|w| **w > 0) {
         if !args.json {
             eprintln!(
                 "  watch fan-out: {} watchers, {} updates…",
-                args.watchers, args.watch_updates
+                watchers, args.watch_updates
             );
         }
-        let w = watch_phase(&base, &ctx, args, small).await?;
+        let w = watch_phase(&base, &ctx, args, watchers, small).await?;
         if !w.complete() {
             report.problems.push(format!(
-                "watch fan-out incomplete: {} of {} events matched ({} received, {} unmatched, {} duplicates, {}/{} watchers established); first error: {}",
+                "watch fan-out ×{watchers} incomplete: {} of {} events matched ({} received, {} unmatched, {} duplicates, {}/{} watchers established); first error: {}",
                 w.matched_events,
                 w.expected_events,
                 w.received_events,
@@ -1050,10 +1097,10 @@ async fn bench(
                 w.first_error.as_deref().unwrap_or("-")
             ));
         }
-        report.watch = Some(w);
+        report.watches.push(w);
         if let Some(status) = memory(pid) {
             report.memory.push(MemorySample {
-                after: "watch fan-out".to_owned(),
+                after: format!("watch fan-out ×{watchers}"),
                 objects: small,
                 status,
             });
@@ -1120,13 +1167,8 @@ async fn external_endpoint(url: &str, args: &Args) -> anyhow::Result<Endpoint> {
     )
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    if args.small == 0 {
-        bail!("--small must be at least 1");
-    }
-    let mut report = Report {
+fn new_report(args: &Args) -> Report {
+    Report {
         server: String::new(),
         protocol: match args.protocol {
             Protocol::Http1 => "HTTP/1.1",
@@ -1138,10 +1180,81 @@ async fn main() -> anyhow::Result<()> {
         load_average: vec![load_average()],
         cpus: std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         phases: Vec::new(),
-        watch: None,
+        watches: Vec::new(),
         memory: Vec::new(),
         problems: Vec::new(),
-    };
+    }
+}
+
+/// Runs [`bench`] bounded by `--deadline`, recording failures as problems.
+async fn run_bounded(ep: Endpoint, pid: Option<u32>, args: &Args, report: &mut Report) {
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(args.deadline),
+        bench(ep, pid, args, report),
+    )
+    .await;
+    match outcome {
+        Err(_) => report.problems.push(format!(
+            "the run passed its --deadline of {} s",
+            args.deadline
+        )),
+        Ok(Err(e)) => report.problems.push(format!("the run stopped: {e:#}")),
+        Ok(Ok(())) => {}
+    }
+    report.load_average.push(load_average());
+}
+
+/// Parses the arguments and applies `--quick` and the mode's default watcher counts to what the
+/// command line left at its defaults.
+fn parse_args() -> anyhow::Result<Args> {
+    use clap::{CommandFactory as _, FromArgMatches as _, parser::ValueSource};
+    let matches = Args::command().get_matches();
+    let mut args = Args::from_arg_matches(&matches)?;
+    let defaulted = |id: &str| matches.value_source(id) != Some(ValueSource::CommandLine);
+    if args.quick {
+        if defaulted("small") {
+            args.small = 200;
+        }
+        if defaulted("large") {
+            args.large = 1000;
+        }
+        if defaulted("gets") {
+            args.gets = 200;
+        }
+        if defaulted("updates") {
+            args.updates = 100;
+        }
+        if defaulted("list_runs") {
+            args.list_runs = 3;
+        }
+        if defaulted("watch_updates") {
+            args.watch_updates = 20;
+        }
+    }
+    if args.watchers.is_empty() {
+        args.watchers = match (args.quick, args.compare) {
+            (true, _) => vec![10, 50],
+            (false, true) => vec![100, 1000],
+            (false, false) => vec![100],
+        };
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    if args.small == 0 {
+        bail!("--small must be at least 1");
+    }
+    if args.compare {
+        let ok = run_compare(&args).await?;
+        if !ok {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
+    let mut report = new_report(&args);
 
     let url = match (&args.url, &args.kubeconfig) {
         (Some(url), _) => Some(url.clone()),
@@ -1156,7 +1269,7 @@ async fn main() -> anyhow::Result<()> {
     let (server, ep, pid) = match url {
         Some(url) => (None, external_endpoint(&url, &args).await?, args.server_pid),
         None => {
-            let (server, ep) = ServerProc::start(&args.server_bin, &args).await?;
+            let (server, ep) = ServerProc::start(&args.server_bin, &args, &[]).await?;
             let pid = server.pid;
             (Some(server), ep, pid)
         }
@@ -1171,20 +1284,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    let outcome = tokio::time::timeout(
-        Duration::from_secs(args.deadline),
-        bench(ep, pid, &args, &mut report),
-    )
-    .await;
-    match outcome {
-        Err(_) => report.problems.push(format!(
-            "the run passed its --deadline of {} s",
-            args.deadline
-        )),
-        Ok(Err(e)) => report.problems.push(format!("the run stopped: {e:#}")),
-        Ok(Ok(())) => {}
-    }
-    report.load_average.push(load_average());
+    run_bounded(ep, pid, &args, &mut report).await;
     if let Some(mut server) = server {
         if let Ok(Some(status)) = server.child.try_wait() {
             report.problems.push(format!(
@@ -1205,4 +1305,370 @@ async fn main() -> anyhow::Result<()> {
     } else {
         std::process::exit(1)
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// --compare: navigator-apiserver on etcd, kube-apiserver with a CRD, raw etcd, side by side.
+
+/// Key prefix of navigator-apiserver's objects (its default `--storage-prefix`).
+const NAVIGATOR_PREFIX: &str = "/registry/navigator.jetstack.io";
+/// kube-apiserver's `--etcd-prefix` (its objects and the CRs under `<prefix>/<group>/…`).
+const KUBE_PREFIX: &str = "/kube-apiserver-bench";
+/// Root of the raw etcd keys.
+const RAW_PREFIX: &str = "/raw-etcd";
+
+fn default_kube_bin() -> PathBuf {
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+    home.join(".cache/navigator/k8s/v1.37.2/kube-apiserver")
+}
+
+/// Where a server keeps object `name` of the benchmark's collection, without the name.
+fn stored_prefix(root: &str, kind: Kind, namespace: &str) -> String {
+    format!("{root}/{}/{namespace}/", kind.plural())
+}
+
+/// The server's own time breakdown from its `/metrics`.
+async fn scrape_breakdown(ep: &Endpoint, kind: Kind) -> anyhow::Result<Breakdown> {
+    let mut c = Client::connect(ep).await?;
+    let resp = c.call(Method::GET, "/metrics", None).await?;
+    if resp.status != StatusCode::OK {
+        bail!("{}", resp.describe(&Method::GET, "/metrics"));
+    }
+    let samples = promtext::parse(&String::from_utf8_lossy(&resp.body));
+    let plural = kind.plural();
+    Ok(Breakdown {
+        request: promtext::histogram_means(
+            &samples,
+            "apiserver_request_duration_seconds",
+            "verb",
+            |s| s.label("resource") == Some(plural),
+        ),
+        storage: promtext::histogram_means(
+            &samples,
+            "etcd_request_duration_seconds",
+            "operation",
+            |s| s.label("type").is_some_and(|t| t.contains(plural)),
+        ),
+    })
+}
+
+/// Deletes every key under `prefix` (so the next target starts from the same etcd content).
+async fn delete_prefix(url: &str, prefix: &str) -> anyhow::Result<()> {
+    let mut c = etcd_client::Client::connect([url], None).await?;
+    c.delete(
+        prefix,
+        Some(etcd_client::DeleteOptions::new().with_prefix()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A stand-in for a stored object when no server ran first: the object as created plus the
+/// metadata a server adds.
+fn synthetic_stored(kind: Kind, namespace: &str) -> Value {
+    let mut o = objects::object(kind, namespace, 0);
+    if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert(
+            "uid".to_owned(),
+            Value::String("8c3f4f3e-2f4a-4d38-9a57-3f0c3e1f2b6d".to_owned()),
+        );
+        meta.insert(
+            "creationTimestamp".to_owned(),
+            Value::String("2026-11-25T12:00:00Z".to_owned()),
+        );
+        meta.insert("generation".to_owned(), Value::from(1));
+    }
+    o
+}
+
+async fn finish_target(
+    name: &str,
+    auth: &str,
+    setup: String,
+    report: Report,
+    etcd: &peers::EtcdProc,
+    stored: Option<(u64, Vec<u8>)>,
+    breakdown: Option<Breakdown>,
+) -> Target {
+    Target {
+        name: name.to_owned(),
+        auth: auth.to_owned(),
+        setup,
+        report,
+        etcd_memory: memory(etcd.pid).map(|status| MemorySample {
+            after: format!("{name} run"),
+            objects: 0,
+            status,
+        }),
+        stored_bytes: stored.map(|(b, _)| b),
+        breakdown,
+    }
+}
+
+async fn navigator_target(
+    args: &Args,
+    etcd: &peers::EtcdProc,
+    template: &mut Option<Vec<u8>>,
+) -> Target {
+    let mut report = new_report(args);
+    eprintln!("navigator-bench: navigator-apiserver on etcd {}…", etcd.url);
+    let extra = vec![
+        format!("--etcd-servers={}", etcd.url),
+        format!("--storage-prefix={NAVIGATOR_PREFIX}"),
+    ];
+    let mut breakdown = None;
+    match ServerProc::start(&args.server_bin, args, &extra).await {
+        Err(e) => report
+            .problems
+            .push(format!("navigator-apiserver did not start: {e:#}")),
+        Ok((mut server, ep)) => {
+            report.server = ep.base.clone();
+            run_bounded(ep.clone(), server.pid, args, &mut report).await;
+            match scrape_breakdown(&ep, args.kind).await {
+                Ok(b) => breakdown = Some(b),
+                Err(e) => report.problems.push(format!("/metrics: {e:#}")),
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                report.problems.push(format!(
+                    "the server exited during the run ({status}):\n{}",
+                    server.log_tail()
+                ));
+            }
+            if let Err(e) = server.stop(args.keep_data).await {
+                report.problems.push(format!("stopping the server: {e:#}"));
+            }
+        }
+    }
+    let prefix = stored_prefix(NAVIGATOR_PREFIX, args.kind, &args.namespace);
+    let stored = peers::stored_values(&etcd.url, &prefix, 20)
+        .await
+        .ok()
+        .flatten();
+    if let Some((_, first)) = &stored {
+        template.get_or_insert_with(|| first.clone());
+    }
+    let target = finish_target(
+        "navigator",
+        "standalone mode: every request is system:anonymous-admin (AllowAll); the bearer token is sent but not checked; no authorization",
+        format!("navigator-apiserver --standalone --etcd-servers=<shared etcd> --storage-prefix={NAVIGATOR_PREFIX}"),
+        report,
+        etcd,
+        stored,
+        breakdown,
+    )
+    .await;
+    let _ = delete_prefix(&etcd.url, NAVIGATOR_PREFIX).await;
+    target
+}
+
+async fn kube_target(
+    args: &Args,
+    dir: &Path,
+    etcd: &peers::EtcdProc,
+    template: &mut Option<Vec<u8>>,
+) -> Target {
+    let mut report = new_report(args);
+    let bin = args
+        .kube_apiserver_bin
+        .clone()
+        .unwrap_or_else(default_kube_bin);
+    eprintln!(
+        "navigator-bench: kube-apiserver {} on etcd {}…",
+        bin.display(),
+        etcd.url
+    );
+    let mut breakdown = None;
+    let started = peers::KubeApiserverProc::start(
+        &bin,
+        dir,
+        &etcd.url,
+        KUBE_PREFIX,
+        args.protocol,
+        Duration::from_secs(args.request_timeout),
+    )
+    .await;
+    match started {
+        Err(e) => report
+            .problems
+            .push(format!("kube-apiserver did not start: {e:#}")),
+        Ok((mut kube, ep)) => {
+            report.server = ep.base.clone();
+            let setup = async {
+                let mut c = Client::connect(&ep).await?;
+                peers::ensure_namespace(&mut c, &args.namespace).await?;
+                let version = navigator_api::scheme::ApiVersion::V1beta1;
+                let doc = navigator_api::openapi::v3_document(version);
+                let definition = format!("io.jetstack.navigator.v1beta1.{}", args.kind.kind());
+                let crd =
+                    navigator_bench::crd::crd_manifest(&doc, &definition, args.kind.plural())?;
+                peers::install_crd(
+                    &mut c,
+                    &crd,
+                    &objects::collection_path(args.kind, &args.namespace),
+                )
+                .await
+            };
+            match setup.await {
+                Err(e) => report
+                    .problems
+                    .push(format!("kube-apiserver setup (namespace, CRD): {e:#}")),
+                Ok(()) => {
+                    eprintln!("navigator-bench: CRD established at {}", ep.base);
+                    run_bounded(ep.clone(), kube.pid, args, &mut report).await;
+                    match scrape_breakdown(&ep, args.kind).await {
+                        Ok(b) => breakdown = Some(b),
+                        Err(e) => report.problems.push(format!("/metrics: {e:#}")),
+                    }
+                }
+            }
+            if let Some(exit) = kube.exited() {
+                report.problems.push(exit);
+            } else if !report.problems.is_empty() {
+                eprintln!(
+                    "navigator-bench: kube-apiserver log tail:\n{}",
+                    kube.log_tail()
+                );
+            }
+            kube.stop().await;
+        }
+    }
+    let root = format!("{KUBE_PREFIX}/navigator.jetstack.io");
+    let prefix = stored_prefix(&root, args.kind, &args.namespace);
+    let stored = peers::stored_values(&etcd.url, &prefix, 20)
+        .await
+        .ok()
+        .flatten();
+    if let Some((_, first)) = &stored {
+        template.get_or_insert_with(|| first.clone());
+    }
+    let target = finish_target(
+        "kube-apiserver",
+        &format!("--token-auth-file (static bearer token, checked on every request) and --authorization-mode=AlwaysAllow; anonymous disabled; user {} (not system:masters: priority and fairness applies)", peers::KUBE_USER),
+        peers::KubeApiserverProc::describe(KUBE_PREFIX),
+        report,
+        etcd,
+        stored,
+        breakdown,
+    )
+    .await;
+    let _ = delete_prefix(&etcd.url, &root).await;
+    target
+}
+
+async fn raw_target(args: &Args, etcd: &peers::EtcdProc, template: Option<&[u8]>) -> Target {
+    let mut report = new_report(args);
+    report.server = etcd.url.clone();
+    eprintln!("navigator-bench: raw etcd {}…", etcd.url);
+    let template = template
+        .and_then(|t| serde_json::from_slice::<Value>(t).ok())
+        .unwrap_or_else(|| synthetic_stored(args.kind, &args.namespace));
+    let prefix = stored_prefix(RAW_PREFIX, args.kind, &args.namespace);
+    let cfg = raw_etcd::RawConfig {
+        url: etcd.url.clone(),
+        prefix: prefix.clone(),
+        template,
+        concurrency: args.concurrency,
+        small: args.small,
+        large: args.large,
+        gets: args.gets,
+        updates: args.updates,
+        list_runs: args.list_runs,
+        page_size: args.page_size,
+        watchers: args.watchers.clone(),
+        watch_updates: args.watch_updates,
+        watch_timeout: args.watch_timeout,
+        etcd_pid: etcd.pid,
+    };
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(args.deadline),
+        raw_etcd::bench(cfg, &mut report),
+    )
+    .await;
+    match outcome {
+        Err(_) => report.problems.push(format!(
+            "the run passed its --deadline of {} s",
+            args.deadline
+        )),
+        Ok(Err(e)) => report.problems.push(format!("the run stopped: {e:#}")),
+        Ok(Ok(())) => {}
+    }
+    report.load_average.push(load_average());
+    let stored = peers::stored_values(&etcd.url, &prefix, 20)
+        .await
+        .ok()
+        .flatten();
+    let target = finish_target(
+        "raw etcd",
+        "none: etcd v3 gRPC in plaintext on 127.0.0.1 (one HTTP/2 connection for the workers, one per 100 watchers)",
+        "etcd-client: txn create (create_revision == 0), range get, range list (full; limit + next key at the first page's revision), range + txn update (mod_revision), watch on the prefix; values: the JSON navigator stored (or kube-apiserver, or a synthetic one)".to_owned(),
+        report,
+        etcd,
+        stored,
+        None,
+    )
+    .await;
+    let _ = delete_prefix(&etcd.url, RAW_PREFIX).await;
+    target
+}
+
+/// The side-by-side run; `Ok(false)` when some target had problems.
+async fn run_compare(args: &Args) -> anyhow::Result<bool> {
+    let dir = tempfile::Builder::new()
+        .prefix("navigator-bench-compare-")
+        .tempdir()
+        .context("temporary dir")?;
+    let kube_bin = args
+        .kube_apiserver_bin
+        .clone()
+        .unwrap_or_else(default_kube_bin);
+    let etcd_bin = args
+        .etcd_bin
+        .clone()
+        .unwrap_or_else(|| kube_bin.with_file_name("etcd"));
+    let start = Instant::now();
+    let load_start = load_average();
+    let mut etcd = peers::EtcdProc::start(&etcd_bin, dir.path(), !args.etcd_no_fsync).await?;
+    eprintln!(
+        "navigator-bench --compare: etcd {} (pid {}), fsync {}, load average {load_start}",
+        etcd.url,
+        etcd.pid.unwrap_or_default(),
+        if args.etcd_no_fsync { "off" } else { "on" }
+    );
+    let mut template: Option<Vec<u8>> = None;
+    let mut targets = Vec::new();
+    for t in &args.targets {
+        let target = match t {
+            TargetKind::Navigator => navigator_target(args, &etcd, &mut template).await,
+            TargetKind::KubeApiserver => kube_target(args, dir.path(), &etcd, &mut template).await,
+            TargetKind::Etcd => raw_target(args, &etcd, template.as_deref()).await,
+        };
+        targets.push(target);
+        if let Some(exit) = etcd.exited() {
+            bail!("{exit}");
+        }
+    }
+    etcd.stop().await;
+    if args.keep_data {
+        let kept = dir.keep();
+        eprintln!("navigator-bench: logs kept in {}", kept.display());
+    }
+    let ok = targets.iter().all(|t| t.report.problems.is_empty());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&targets)?);
+    } else {
+        println!(
+            "navigator-bench --compare: {} objects over {} (concurrency {}, {} CPUs), one etcd (fsync {}) shared by all targets, each under its own key prefix, targets run one after another (only etcd and the target running); load average {load_start} → {}; {:.0} s in all\n",
+            args.kind.kind(),
+            targets
+                .first()
+                .map_or("HTTP/2", |t| t.report.protocol.as_str()),
+            args.concurrency,
+            std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+            if args.etcd_no_fsync { "off" } else { "on" },
+            load_average(),
+            start.elapsed().as_secs_f64()
+        );
+        print!("{}", compare::render(&targets));
+    }
+    Ok(ok)
 }

@@ -66,6 +66,8 @@ pub struct WatchResult {
     pub delivery: LatencySummary,
     /// Latency of the updates themselves (GET + PUT).
     pub update_latency: LatencySummary,
+    /// Updates per second while the watchers were attached.
+    pub update_throughput_per_s: f64,
     /// The first error seen.
     pub first_error: Option<String>,
 }
@@ -108,8 +110,8 @@ pub struct Report {
     pub cpus: usize,
     /// The measured phases, in order.
     pub phases: Vec<PhaseResult>,
-    /// The watch fan-out, when run.
-    pub watch: Option<WatchResult>,
+    /// The watch fan-outs, one per watcher count.
+    pub watches: Vec<WatchResult>,
     /// Server memory samples (only when the server's pid is known).
     pub memory: Vec<MemorySample>,
     /// Anything wrong the run noticed (errors, incomplete watches, wrong list sizes).
@@ -158,15 +160,16 @@ pub fn render_table(report: &Report) -> String {
             opt(p.requests_per_op),
         );
     }
-    if let Some(w) = &report.watch {
+    for w in &report.watches {
         let _ = writeln!(
             out,
-            "\nwatch fan-out: {}/{} watchers established in {:.2} s; {}/{} updates landed (update p50 {:.2} ms, p99 {:.2} ms)",
+            "\nwatch fan-out: {}/{} watchers established in {:.2} s; {}/{} updates landed, {:.0}/s (update p50 {:.2} ms, p99 {:.2} ms)",
             w.watchers_established,
             w.watchers,
             w.establish_s,
             w.updates_landed,
             w.updates,
+            w.update_throughput_per_s,
             w.update_latency.p50_ms,
             w.update_latency.p99_ms
         );
@@ -250,7 +253,7 @@ mod tests {
                 },
                 ..PhaseResult::default()
             }],
-            watch: Some(WatchResult {
+            watches: vec![WatchResult {
                 watchers: 2,
                 watchers_established: 2,
                 updates: 3,
@@ -260,7 +263,7 @@ mod tests {
                 matched_events: 6,
                 watchers_complete: 2,
                 ..WatchResult::default()
-            }),
+            }],
             memory: vec![MemorySample {
                 after: "1k".into(),
                 objects: 1000,
@@ -290,7 +293,7 @@ mod tests {
     #[test]
     fn incomplete_watch_and_problems_are_shown() {
         let mut r = sample();
-        if let Some(w) = r.watch.as_mut() {
+        if let Some(w) = r.watches.first_mut() {
             w.matched_events = 5;
         }
         r.problems.push("list returned 999 items".into());
