@@ -15,7 +15,7 @@
 # The pod's IP is POD_IP if set (Navigator sets it from status.podIP), else the first
 # non-loopback IPv4 address of `hostname -i`. Data lives in $CASSANDRA_DATA (/var/lib/cassandra).
 # If $CASSANDRA_CONF has no cassandra.yaml yet, the templates from $CASSANDRA_HOME/conf are
-# copied there first. Unlike the official image it does not switch users (the pod's runAsUser
+# copied there first; if it is read-only, it is copied to /run/cassandra/conf and rendered there. Unlike the official image it does not switch users (the pod's runAsUser
 # applies).
 set -euo pipefail
 
@@ -50,6 +50,14 @@ set_key() {
 }
 
 if [ "$1" = cassandra ]; then
+  # A read-only configuration directory (an image directory shared by several pods, as devenv's
+  # pod runner binds it) is rendered as a private copy in /run/cassandra/conf instead.
+  if [ -e "$CASSANDRA_CONF/cassandra.yaml" ] && [ ! -w "$CASSANDRA_CONF/cassandra.yaml" ]; then
+    mkdir -p /run/cassandra/conf
+    cp -r "$CASSANDRA_CONF/." /run/cassandra/conf/
+    chmod -R u+w /run/cassandra/conf
+    export CASSANDRA_CONF=/run/cassandra/conf
+  fi
   mkdir -p "$CASSANDRA_CONF"
   if [ ! -e "$CASSANDRA_CONF/cassandra.yaml" ]; then
     cp -r "$CASSANDRA_HOME/conf/." "$CASSANDRA_CONF/"
