@@ -17,11 +17,15 @@
 
 pub mod binaries;
 pub mod cli;
+pub mod cluster_watch;
 pub mod components;
+pub mod dns;
 pub mod kubeconfig;
 pub mod layout;
 pub mod pki;
 pub mod probe;
 pub mod process;
+pub mod provisioner;
+pub mod service_proxy;
 pub mod state;
 pub mod supervisor;
