@@ -577,6 +577,52 @@ fn opensearch_env(node: &Node, all: &[Node], data: &Path) -> Vec<(String, String
     .collect()
 }
 
+/// Indexes a document through the first node (one primary, two replicas: every node holds a
+/// copy) and finds it through the others.
+fn index_and_find(nodes: &[Node]) {
+    let first = nodes[0].ip;
+    // Index through node 0 (one primary, two replicas: every node holds a copy), then read
+    // through the others.
+    let created = curl_json(&[
+        "-X",
+        "PUT",
+        &format!("http://{first}:9200/navtest"),
+        "-d",
+        r#"{"settings":{"number_of_shards":1,"number_of_replicas":2}}"#,
+    ]);
+    assert_eq!(created["acknowledged"], true, "{created}");
+    let indexed = curl_json(&[
+        "-X",
+        "PUT",
+        &format!("http://{first}:9200/navtest/_doc/1?refresh=true&wait_for_active_shards=all"),
+        "-d",
+        r#"{"msg":"hello from navigator"}"#,
+    ]);
+    assert_eq!(indexed["result"], "created", "{indexed}");
+    assert_eq!(indexed["_shards"]["successful"], 3, "{indexed}");
+    for n in &nodes[1..] {
+        let ip = n.ip;
+        let found = curl_json(&[&format!(
+            "http://{ip}:9200/navtest/_search?q=msg:hello&preference=_local"
+        )]);
+        assert_eq!(
+            found["hits"]["total"]["value"], 1,
+            "search through {}: {found}",
+            n.name
+        );
+        assert_eq!(
+            found["hits"]["hits"][0]["_source"]["msg"], "hello from navigator",
+            "{found}"
+        );
+        let got = curl_json(&[&format!("http://{ip}:9200/navtest/_doc/1")]);
+        assert_eq!(got["found"], true, "get through {}: {got}", n.name);
+        println!(
+            "found through {} ({ip}): {}",
+            n.name, found["hits"]["hits"][0]["_source"]
+        );
+    }
+}
+
 /// Three OpenSearch 2.19 nodes (all cluster-manager-eligible, started together like a
 /// StatefulSet with Parallel pod management) form one cluster with health green despite the
 /// open-file limit of 20000; a document indexed through one node is found through the others.
@@ -658,47 +704,8 @@ fn opensearch_three_node_cluster() {
         );
     }
 
-    // Index through node 0 (one primary, two replicas: every node holds a copy), then read
-    // through the others.
     let t = Instant::now();
-    let created = curl_json(&[
-        "-X",
-        "PUT",
-        &format!("http://{first}:9200/navtest"),
-        "-d",
-        r#"{"settings":{"number_of_shards":1,"number_of_replicas":2}}"#,
-    ]);
-    assert_eq!(created["acknowledged"], true, "{created}");
-    let indexed = curl_json(&[
-        "-X",
-        "PUT",
-        &format!("http://{first}:9200/navtest/_doc/1?refresh=true&wait_for_active_shards=all"),
-        "-d",
-        r#"{"msg":"hello from navigator"}"#,
-    ]);
-    assert_eq!(indexed["result"], "created", "{indexed}");
-    assert_eq!(indexed["_shards"]["successful"], 3, "{indexed}");
-    for n in &net.nodes[1..] {
-        let ip = n.ip;
-        let found = curl_json(&[&format!(
-            "http://{ip}:9200/navtest/_search?q=msg:hello&preference=_local"
-        )]);
-        assert_eq!(
-            found["hits"]["total"]["value"], 1,
-            "search through {}: {found}",
-            n.name
-        );
-        assert_eq!(
-            found["hits"]["hits"][0]["_source"]["msg"], "hello from navigator",
-            "{found}"
-        );
-        let got = curl_json(&[&format!("http://{ip}:9200/navtest/_doc/1")]);
-        assert_eq!(got["found"], true, "get through {}: {got}", n.name);
-        println!(
-            "found through {} ({ip}): {}",
-            n.name, found["hits"]["hits"][0]["_source"]
-        );
-    }
+    index_and_find(&net.nodes);
     println!(
         "TIMING opensearch index+search round trip {:.1}s",
         t.elapsed().as_secs_f64()
@@ -720,6 +727,420 @@ fn opensearch_three_node_cluster() {
     }
     drop(procs);
     drop(net);
+}
+
+// ------------------------------------------------------------------------------------------------
+// The same clusters as StatefulSets on devenv's pod runner
+
+const NS: &str = "db-test";
+
+/// A devenv environment in a temporary state dir; `devenv down` on drop.
+struct Devenv {
+    state: tempfile::TempDir,
+    bins: devenv::binaries::Binaries,
+}
+
+impl Devenv {
+    fn devenv(&self, args: &[&str]) -> std::process::Output {
+        run(Command::new(env!("CARGO_BIN_EXE_devenv"))
+            .arg("--state-dir")
+            .arg(self.state.path())
+            .args(args)
+            .env("DEVENV_BIN_DIR", self.bins.dir())
+            .stdin(Stdio::null()))
+    }
+
+    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+        use std::io::Write as _;
+        let kubeconfig = devenv::layout::Layout::new(self.state.path().canonicalize().unwrap())
+            .admin_kubeconfig();
+        let mut child = Command::new(self.bins.kubectl())
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+        drop(input);
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    fn apply(&self, manifest: &Value) {
+        self.kubectl(&["apply", "-f", "-"], Some(&manifest.to_string()))
+            .unwrap_or_else(|e| panic!("kubectl apply: {e}\n{manifest:#}"));
+    }
+
+    fn get(&self, args: &[&str]) -> Result<Value, String> {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        serde_json::from_str(&self.kubectl(&a, None)?).map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for Devenv {
+    fn drop(&mut self) {
+        let _ = self.devenv(&["down"]);
+    }
+}
+
+fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(e) if Instant::now() >= deadline => panic!("{what}: not within {timeout:?}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_secs(1)),
+        }
+    }
+}
+
+/// The pods of a StatefulSet as nodes: name, pod IP and the runner's network namespace
+/// (`nav-` + the first 12 hex digits of the pod's UID).
+fn sts_nodes(env: &Devenv, app: &str) -> Vec<Node> {
+    let pods = env
+        .get(&["get", "pods", "-n", NS, "-l", &format!("app={app}")])
+        .unwrap();
+    let mut nodes: Vec<Node> = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let hex: String = p["metadata"]["uid"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(12)
+                .collect();
+            Node {
+                name: p["metadata"]["name"].as_str().unwrap().to_owned(),
+                ip: p["status"]["podIP"].as_str().unwrap().parse().unwrap(),
+                netns: format!("nav-{hex}"),
+            }
+        })
+        .collect();
+    nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    nodes
+}
+
+/// RSS in KiB of the `java` processes in a network namespace.
+fn java_rss_in_netns(netns: &str) -> Vec<u64> {
+    let out = run(Command::new("ip").args(["netns", "pids", netns]));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "java")
+        })
+        .filter_map(|pid| vm_rss_kib(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?))
+        .collect()
+}
+
+/// Pre-provisioned hostPath PVs, one per ordinal, bound to the StatefulSet's claims by claimRef
+/// (only kube-controller-manager's binder is involved).
+fn persistent_volumes(env: &Devenv, scratch: &Path, claim_prefix: &str) {
+    for i in 0..3 {
+        let dir = scratch.join(format!("{claim_prefix}-{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        env.apply(&serde_json::json!({
+            "apiVersion": "v1", "kind": "PersistentVolume",
+            "metadata": {"name": format!("{NS}-{claim_prefix}-{i}")},
+            "spec": {
+                "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Delete", "storageClassName": NS,
+                "hostPath": {"path": dir.to_string_lossy(), "type": "DirectoryOrCreate"},
+                "claimRef": {"namespace": NS, "name": format!("{claim_prefix}-{i}")},
+            }
+        }));
+    }
+}
+
+fn headless_service(env: &Devenv, app: &str, ports: &[(&str, u16)]) {
+    let ports: Vec<Value> = ports
+        .iter()
+        .map(|(n, p)| serde_json::json!({"name": n, "port": p}))
+        .collect();
+    env.apply(&serde_json::json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": app, "namespace": NS},
+        "spec": {"clusterIP": "None", "publishNotReadyAddresses": true,
+                 "selector": {"app": app}, "ports": ports}
+    }));
+}
+
+fn wait_ready(env: &Devenv, app: &str, timeout: Duration) -> Duration {
+    let t = Instant::now();
+    eventually(&format!("StatefulSet {app} 3/3 ready"), timeout, || {
+        let s = env.get(&["get", "statefulset", app, "-n", NS])?;
+        (s["status"]["readyReplicas"] == 3)
+            .then_some(())
+            .ok_or(format!("{}", s["status"]))
+    });
+    t.elapsed()
+}
+
+fn delete_app(env: &Devenv, app: &str) {
+    let t = Instant::now();
+    let _ = env.kubectl(
+        &["delete", "statefulset", app, "-n", NS, "--wait=true"],
+        None,
+    );
+    eventually(
+        &format!("{app} pods gone"),
+        Duration::from_secs(180),
+        || {
+            let p = env.get(&["get", "pods", "-n", NS, "-l", &format!("app={app}")])?;
+            p["items"]
+                .as_array()
+                .is_some_and(Vec::is_empty)
+                .then_some(())
+                .ok_or_else(|| "pods remain".to_owned())
+        },
+    );
+    println!(
+        "TIMING {app} StatefulSet deleted, pods gone {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn cassandra_statefulset(env: &Devenv, scratch: &Path, image: &Path, python: &Path) {
+    persistent_volumes(env, scratch, "data-cassandra");
+    headless_service(env, "cassandra", &[("cql", 9042), ("intra-node", 7000)]);
+    let env_var = |k: &str, v: &str| serde_json::json!({"name": k, "value": v});
+    let sts = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "cassandra", "namespace": NS},
+        "spec": {
+            "serviceName": "cassandra", "replicas": 3, "podManagementPolicy": "OrderedReady",
+            "selector": {"matchLabels": {"app": "cassandra"}},
+            "template": {
+                "metadata": {"labels": {"app": "cassandra"}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 60,
+                    "containers": [{
+                        "name": "cassandra", "image": "cassandra:5.0.8",
+                        "env": [
+                            env_var("MAX_HEAP_SIZE", "512M"), env_var("HEAP_NEWSIZE", "100M"),
+                            env_var("CASSANDRA_LISTEN_ADDRESS", " "),
+                            env_var("CASSANDRA_BROADCAST_ADDRESS", " "),
+                            env_var("CASSANDRA_RPC_ADDRESS", " "),
+                            env_var("CASSANDRA_SEEDS", &format!("cassandra-0.cassandra.{NS}.svc.cluster.local")),
+                            env_var("CASSANDRA_ENDPOINT_SNITCH", "GossipingPropertyFileSnitch"),
+                            env_var("CASSANDRA_CLUSTER_NAME", "navtest"),
+                            env_var("CASSANDRA_DC", DC), env_var("CASSANDRA_RACK", "rack1"),
+                            {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                        ],
+                        "ports": [{"name": "cql", "containerPort": 9042},
+                                  {"name": "intra-node", "containerPort": 7000}],
+                        "readinessProbe": {"tcpSocket": {"port": 9042}, "periodSeconds": 2},
+                        "volumeMounts": [{"name": "data-cassandra", "mountPath": "/var/lib/cassandra"}],
+                    }],
+                }
+            },
+            "volumeClaimTemplates": [{
+                "metadata": {"name": "data-cassandra"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": NS,
+                         "resources": {"requests": {"storage": "1Gi"}}}
+            }]
+        }
+    });
+    env.apply(&sts);
+    let ready = wait_ready(env, "cassandra", Duration::from_secs(600));
+    println!(
+        "TIMING cassandra StatefulSet 3/3 Ready (OrderedReady) {:.1}s",
+        ready.as_secs_f64()
+    );
+    let nodes = sts_nodes(env, "cassandra");
+    let t = Instant::now();
+    for node in &nodes {
+        let status = eventually(
+            &format!("3 × UN in {}'s nodetool status", node.name),
+            Duration::from_secs(180),
+            || {
+                let s = nodetool_status(image, node)?;
+                (count_status(&s) == (3, 3)).then_some(s.clone()).ok_or(s)
+            },
+        );
+        println!("nodetool status on {}:\n{status}", node.name);
+    }
+    println!(
+        "TIMING cassandra ring (3 UN everywhere) {:.1}s after Ready",
+        t.elapsed().as_secs_f64()
+    );
+    let ips: Vec<String> = nodes.iter().map(|n| n.ip.to_string()).collect();
+    let out = run(Command::new(python)
+        .arg("-c")
+        .arg(CQL_SCRIPT)
+        .arg(DC)
+        .args(&ips));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success() && stdout.contains("CQL OK"),
+        "CQL round trip failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for node in &nodes {
+        assert!(
+            stdout.contains(&format!("READ through {}:9042 at ALL", node.ip)),
+            "{stdout}"
+        );
+        println!(
+            "TIMING cassandra pod {} RSS {:?} MiB (MAX_HEAP_SIZE=512M)",
+            node.name,
+            java_rss_in_netns(&node.netns)
+                .iter()
+                .map(|k| k / 1024)
+                .collect::<Vec<_>>()
+        );
+    }
+    delete_app(env, "cassandra");
+}
+
+fn opensearch_statefulset(env: &Devenv, scratch: &Path) {
+    persistent_volumes(env, scratch, "data-opensearch");
+    headless_service(env, "opensearch", &[("http", 9200), ("transport", 9300)]);
+    let names = "opensearch-0,opensearch-1,opensearch-2";
+    let seeds = format!(
+        "opensearch-0.opensearch.{NS}.svc.cluster.local,opensearch-1.opensearch.{NS}.svc.cluster.local,opensearch-2.opensearch.{NS}.svc.cluster.local"
+    );
+    let env_var = |k: &str, v: &str| serde_json::json!({"name": k, "value": v});
+    let sts = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "opensearch", "namespace": NS},
+        "spec": {
+            "serviceName": "opensearch", "replicas": 3, "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": "opensearch"}},
+            "template": {
+                "metadata": {"labels": {"app": "opensearch"}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 60,
+                    "containers": [{
+                        "name": "opensearch", "image": "opensearchproject/opensearch:2.19.6",
+                        "env": [
+                            env_var("cluster.name", "navtest"),
+                            {"name": "node.name", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                            env_var("node.roles", "cluster_manager,data,ingest"),
+                            env_var("discovery.seed_hosts", &seeds),
+                            env_var("cluster.initial_cluster_manager_nodes", names),
+                            env_var("OPENSEARCH_JAVA_OPTS", "-Xms512m -Xmx512m"),
+                            env_var("DISABLE_SECURITY_PLUGIN", "true"),
+                            {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                        ],
+                        "ports": [{"name": "http", "containerPort": 9200},
+                                  {"name": "transport", "containerPort": 9300}],
+                        "readinessProbe": {"tcpSocket": {"port": 9200}, "periodSeconds": 2},
+                        "volumeMounts": [{"name": "data-opensearch", "mountPath": "/usr/share/opensearch/data"}],
+                    }],
+                }
+            },
+            "volumeClaimTemplates": [{
+                "metadata": {"name": "data-opensearch"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": NS,
+                         "resources": {"requests": {"storage": "1Gi"}}}
+            }]
+        }
+    });
+    let t = Instant::now();
+    env.apply(&sts);
+    let ready = wait_ready(env, "opensearch", Duration::from_secs(300));
+    println!(
+        "TIMING opensearch StatefulSet 3/3 Ready (Parallel) {:.1}s",
+        ready.as_secs_f64()
+    );
+    let nodes = sts_nodes(env, "opensearch");
+    let first = nodes[0].ip;
+    let health = eventually(
+        "green health with 3 nodes",
+        Duration::from_secs(240),
+        || {
+            let h: Value =
+                serde_json::from_str(&curl(&[&format!("http://{first}:9200/_cluster/health")])?)
+                    .map_err(|e| e.to_string())?;
+            (h["status"] == "green" && h["number_of_nodes"] == 3)
+                .then_some(h.clone())
+                .ok_or(h.to_string())
+        },
+    );
+    println!("health: {health}");
+    println!(
+        "TIMING opensearch green (3 nodes) {:.1}s after apply",
+        t.elapsed().as_secs_f64()
+    );
+    index_and_find(&nodes);
+    for node in &nodes {
+        println!(
+            "TIMING opensearch pod {} RSS {:?} MiB (-Xms512m -Xmx512m)",
+            node.name,
+            java_rss_in_netns(&node.netns)
+                .iter()
+                .map(|k| k / 1024)
+                .collect::<Vec<_>>()
+        );
+    }
+    delete_app(env, "opensearch");
+}
+
+/// Both databases as StatefulSets (headless Service, volumeClaimTemplate) on devenv's pod
+/// runner, one after the other: the images come from the image map (`crates/devenv/images.yaml`).
+#[test]
+#[ignore = "needs root, the Go-built Kubernetes binaries, the pod runner and hack/build-images; run by hack/test-devenv"]
+fn databases_as_statefulsets() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    require_root();
+    let mut images = images();
+    let cassandra = images.remove("cassandra").expect("cassandra image");
+    let python = python();
+    let bin_dir = std::env::var_os("DEVENV_BIN_DIR").map_or_else(
+        || devenv::binaries::default_bin_dir().unwrap(),
+        PathBuf::from,
+    );
+    let bins = devenv::binaries::Binaries::find(&bin_dir)
+        .unwrap_or_else(|e| panic!("needs the Go-built binaries (hack/build-k8s): {e}"));
+    let env = Devenv {
+        state: tempfile::Builder::new()
+            .prefix("devenv-db-")
+            .tempdir()
+            .unwrap(),
+        bins,
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("devenv-db-pv-")
+        .tempdir()
+        .unwrap();
+    let t = Instant::now();
+    let out = env.devenv(&["up"]);
+    assert!(
+        out.status.success(),
+        "devenv up: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("TIMING devenv up {:.1}s", t.elapsed().as_secs_f64());
+    env.kubectl(&["create", "namespace", NS], None).unwrap();
+    eventually("default ServiceAccount", Duration::from_secs(60), || {
+        env.get(&["get", "serviceaccount", "default", "-n", NS])
+            .map(|_| ())
+    });
+    cassandra_statefulset(&env, scratch.path(), &cassandra, &python);
+    opensearch_statefulset(&env, scratch.path());
+    let out = env.devenv(&["down"]);
+    assert!(
+        out.status.success(),
+        "devenv down: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 // ------------------------------------------------------------------------------------------------
