@@ -1,0 +1,789 @@
+//! navigator-apiserver behind a real kube-apiserver (devenv): the production shape.
+//!
+//! A devenv control plane (etcd, kube-apiserver with the aggregation layer,
+//! kube-controller-manager, kube-scheduler) runs in its own state directory; a second etcd holds
+//! navigator's objects. The `deploy/` manifests are applied as a user would — the Namespace,
+//! ServiceAccount, delegation and server RBAC, user roles and APIServices — except the
+//! Deployment (no pods here): the binary runs on the host, on the address kube-apiserver
+//! advertises, with a kubeconfig made from the ServiceAccount's token (`kubectl create token`), so
+//! the RBAC in `deploy/` is what lets it delegate. `hack/deploy-certs` makes its serving
+//! certificate and sets the APIServices' caBundle; a Service without selector plus a manual
+//! EndpointSlice point kube-aggregator at the host process.
+//!
+//! Then, all through kube-apiserver: the APIServices become Available; kubectl creates, gets,
+//! lists, applies, patches, watches and deletes the three kinds in both versions; `kubectl auth
+//! can-i` and RBAC decide (a user without a binding gets 403, bound to the aggregated `edit` role
+//! succeeds); deleting a namespace deletes its navigator objects (namespace controller, metadata
+//! client, deletecollection) and the namespace goes away; a Pilot owned by a Pod is garbage
+//! collected when the Pod is deleted; creating in a missing namespace is refused with 404.
+//!
+//! `#[ignore]`d: needs the Go-built binaries and the devenv binary; run by `hack/test-devenv`.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use support::{Etcd, Output, kubectl_path, run_bounded};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_navigator-apiserver");
+const GROUP: &str = "navigator.jetstack.io";
+const TEST_USER: &str = "devenv-test-user";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The devenv binary, built next to this test's binary (`cargo build -p devenv`), or `$DEVENV`.
+fn devenv_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("DEVENV") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let p = exe.parent().unwrap().parent().unwrap().join("devenv");
+    assert!(
+        p.is_file(),
+        "{} missing: run `cargo build -p devenv` first (hack/test-devenv does)",
+        p.display()
+    );
+    p
+}
+
+/// A devenv control plane in a temporary state directory; `devenv down` on drop.
+struct ControlPlane {
+    state: tempfile::TempDir,
+    /// Scratch files (manifests, certificates, kubeconfigs, logs).
+    work: tempfile::TempDir,
+}
+
+impl ControlPlane {
+    fn devenv(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(devenv_bin());
+        cmd.arg("--state-dir")
+            .arg(self.state.path())
+            .args(args)
+            .stdin(Stdio::null());
+        run_bounded(cmd, Duration::from_secs(300), &format!("devenv {args:?}"))
+    }
+
+    fn admin(&self) -> PathBuf {
+        self.state.path().join("admin.kubeconfig")
+    }
+
+    fn test_user(&self) -> PathBuf {
+        self.state.path().join("test-user.kubeconfig")
+    }
+
+    fn kubectl_as(&self, kubeconfig: &Path, args: &[&str]) -> Output {
+        let mut cmd = Command::new(kubectl_path());
+        cmd.arg("--kubeconfig")
+            .arg(kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.work.path().join(format!(
+                "kube-cache-{}",
+                kubeconfig.file_stem().unwrap().to_string_lossy()
+            )))
+            .args(args)
+            .stdin(Stdio::null());
+        run_bounded(cmd, Duration::from_secs(120), &format!("kubectl {args:?}"))
+    }
+
+    /// kubectl as the cluster admin; panics with its stderr unless it succeeds.
+    fn k(&self, args: &[&str]) -> String {
+        let out = self.kubectl_as(&self.admin(), args);
+        assert!(
+            out.success(),
+            "kubectl {args:?} failed:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        out.stdout
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        let out = self.k(&all);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    }
+
+    /// Writes `manifest` to a file and `kubectl apply`s it as admin.
+    fn apply(&self, name: &str, manifest: &Value) -> String {
+        let path = self.work.path().join(format!("{name}.json"));
+        std::fs::write(&path, manifest.to_string()).unwrap();
+        self.k(&["apply", "-f", path.to_str().unwrap()])
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        let _ = self.devenv(&["down"]);
+    }
+}
+
+/// The navigator-apiserver process; killed on drop.
+struct Navigator {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Navigator {
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(60)..].join("\n")
+    }
+}
+
+impl Drop for Navigator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- navigator-apiserver log ---\n{}", self.log_tail());
+        }
+    }
+}
+
+fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(e) if Instant::now() >= deadline => panic!("{what}: not within {timeout:?}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// A kubeconfig for the ServiceAccount `navigator/navigator-apiserver`: kube-apiserver's address
+/// and CA from the admin kubeconfig, a token from the TokenRequest API.
+fn service_account_kubeconfig(cp: &ControlPlane) -> PathBuf {
+    let admin: Value = serde_yaml::from_str(&std::fs::read_to_string(cp.admin()).unwrap()).unwrap();
+    let cluster = &admin["clusters"][0]["cluster"];
+    let token = cp.k(&[
+        "create",
+        "token",
+        "navigator-apiserver",
+        "-n",
+        "navigator",
+        "--duration=2h",
+    ]);
+    let kubeconfig = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "devenv", "cluster": {
+            "server": cluster["server"],
+            "certificate-authority-data": cluster["certificate-authority-data"]}}],
+        "users": [{"name": "navigator-apiserver", "user": {"token": token.trim()}}],
+        "contexts": [{"name": "sa", "context": {"cluster": "devenv", "user": "navigator-apiserver"}}],
+        "current-context": "sa"
+    });
+    let path = cp.work.path().join("navigator-apiserver.kubeconfig");
+    std::fs::write(&path, serde_yaml::to_string(&kubeconfig).unwrap()).unwrap();
+    path
+}
+
+fn cassandra(ns: &str, name: &str) -> Value {
+    support::cassandra(ns, name)
+}
+
+fn elasticsearch_v1alpha1(ns: &str, name: &str) -> Value {
+    json!({
+        "apiVersion": "navigator.jetstack.io/v1alpha1",
+        "kind": "ElasticsearchCluster",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "minimumMasters": 2,
+            "version": "6.8.23",
+            "pilotImage": {"repository": "navigator/pilot-elasticsearch", "tag": "v1", "pullPolicy": "IfNotPresent"},
+            "nodePools": [{"name": "mixed", "replicas": 3, "roles": ["master", "ingest", "data"],
+                           "persistence": {"size": "10Gi"}}]
+        }
+    })
+}
+
+fn pilot(ns: &str, name: &str) -> Value {
+    support::pilot(ns, name, "a")
+}
+
+fn names(list: &Value) -> Vec<String> {
+    let mut v: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+#[ignore = "devenv group: needs the Go-built Kubernetes binaries; run hack/test-devenv"]
+fn navigator_behind_a_real_kube_apiserver() {
+    let cp = ControlPlane {
+        state: tempfile::Builder::new()
+            .prefix("nav-aggregated-")
+            .tempdir()
+            .unwrap(),
+        work: tempfile::Builder::new()
+            .prefix("nav-aggregated-work-")
+            .tempdir()
+            .unwrap(),
+    };
+    let t = Instant::now();
+    let up = cp.devenv(&["up"]);
+    assert!(up.success(), "devenv up: {}", up.stderr);
+    eprintln!("TIMING devenv up: {:.1?}", t.elapsed());
+    let etcd = Etcd::start();
+
+    // --- deploy/: everything but the Deployment, Service and PDB (no pods in this test) ---
+    let deploy = repo_root().join("deploy");
+    for file in [
+        "namespace.yaml",
+        "serviceaccount.yaml",
+        "rbac-delegation.yaml",
+        "rbac-server.yaml",
+        "rbac-user-roles.yaml",
+        "apiservice.yaml",
+    ] {
+        cp.k(&["apply", "-f", deploy.join(file).to_str().unwrap()]);
+    }
+
+    // The address kube-apiserver advertises (endpoint addresses may not be loopback).
+    let eps = cp.json(&[
+        "get",
+        "endpointslices",
+        "-n",
+        "default",
+        "-l",
+        "kubernetes.io/service-name=kubernetes",
+    ]);
+    let host_ip: IpAddr = eps["items"][0]["endpoints"][0]["addresses"][0]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // --- certificates: hack/deploy-certs (Secret + caBundle of both APIServices) ---
+    let certs = cp.work.path().join("certs");
+    let mut script = Command::new(repo_root().join("hack/deploy-certs"));
+    script
+        .arg("--kubeconfig")
+        .arg(cp.admin())
+        .arg("--kubectl")
+        .arg(kubectl_path())
+        .arg("--out-dir")
+        .arg(&certs)
+        .arg("--san")
+        .arg(host_ip.to_string())
+        .stdin(Stdio::null());
+    let out = run_bounded(script, Duration::from_secs(60), "hack/deploy-certs");
+    assert!(
+        out.success(),
+        "deploy-certs:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    let ca = std::fs::read_to_string(certs.join("ca.crt")).unwrap();
+    for version in ["v1beta1", "v1alpha1"] {
+        let svc = cp.json(&["get", "apiservice", &format!("{version}.{GROUP}")]);
+        assert_eq!(svc["spec"]["caBundle"], STANDARD.encode(&ca), "{svc:#}");
+    }
+    let secret = cp.json(&[
+        "get",
+        "secret",
+        "navigator-apiserver-tls",
+        "-n",
+        "navigator",
+    ]);
+    assert_eq!(secret["type"], "kubernetes.io/tls");
+
+    // --- the server on the host, as the ServiceAccount, storing in etcd ---
+    let sa_kubeconfig = service_account_kubeconfig(&cp);
+    let port = std::net::TcpListener::bind((host_ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = cp.work.path().join("navigator-apiserver.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let child = Command::new(SERVER)
+        .arg("--data-dir")
+        .arg(cp.work.path().join("navigator-data"))
+        .args(["--bind-address", &host_ip.to_string()])
+        .args(["--secure-port", &port.to_string()])
+        .arg("--tls-cert-file")
+        .arg(certs.join("tls.crt"))
+        .arg("--tls-private-key-file")
+        .arg(certs.join("tls.key"))
+        .args(["--etcd-servers", &etcd.url()])
+        .arg("--kubeconfig")
+        .arg(&sa_kubeconfig)
+        .args([
+            "--authorization-webhook-cache-authorized-ttl=1s",
+            "--authorization-webhook-cache-unauthorized-ttl=1s",
+        ])
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
+    let mut nav = Navigator { child, log };
+
+    // kube-aggregator reaches it through a Service without selector and a manual EndpointSlice.
+    cp.apply(
+        "service",
+        &json!({"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "Service",
+             "metadata": {"name": "navigator-apiserver", "namespace": "navigator"},
+             "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port, "protocol": "TCP"}]}},
+            {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+             "metadata": {"name": "navigator-apiserver-host", "namespace": "navigator", "labels": {
+                 "kubernetes.io/service-name": "navigator-apiserver",
+                 "endpointslice.kubernetes.io/managed-by": "navigator-test"}},
+             "addressType": if host_ip.is_ipv4() { "IPv4" } else { "IPv6" },
+             "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+             "endpoints": [{"addresses": [host_ip.to_string()], "conditions": {"ready": true}}]}
+        ]}),
+    );
+
+    // --- the APIServices become Available ---
+    let t = Instant::now();
+    for version in ["v1beta1", "v1alpha1"] {
+        let name = format!("apiservice/{version}.{GROUP}");
+        let waited = cp.kubectl_as(
+            &cp.admin(),
+            &["wait", "--for=condition=Available", &name, "--timeout=120s"],
+        );
+        if let Ok(Some(status)) = nav.child.try_wait() {
+            panic!("navigator-apiserver exited with {status}");
+        }
+        assert!(
+            waited.success(),
+            "{name} not Available: {}\n{:#}",
+            waited.stderr,
+            cp.json(&["get", &name])
+        );
+    }
+    eprintln!("TIMING APIServices Available after {:.1?}", t.elapsed());
+
+    kubectl_scenarios(&cp);
+    rbac_decides(&cp);
+    missing_namespace_is_refused(&cp);
+    garbage_collector_collects_an_owned_pilot(&cp);
+    namespace_deletion_deletes_navigator_objects(&cp);
+
+    assert!(
+        nav.child.try_wait().unwrap().is_none(),
+        "navigator-apiserver died:\n{}",
+        nav.log_tail()
+    );
+    // Delegated, not standalone: the server saw the callers' identities (front proxy headers).
+    let log = std::fs::read_to_string(&nav.log).unwrap();
+    assert!(
+        !log.contains("system:anonymous-admin"),
+        "{}",
+        nav.log_tail()
+    );
+    assert!(log.contains(TEST_USER), "{}", nav.log_tail());
+}
+
+/// create/get/list/apply/patch/watch/delete for the three kinds in both versions, through
+/// kube-apiserver.
+fn kubectl_scenarios(cp: &ControlPlane) {
+    let ns = "agg";
+    cp.k(&["create", "namespace", ns]);
+    let resources = cp.k(&["api-resources", "--api-group", GROUP, "-o", "name"]);
+    let mut found: Vec<&str> = resources.lines().collect();
+    found.sort_unstable();
+    assert_eq!(
+        found,
+        [
+            "cassandraclusters.navigator.jetstack.io",
+            "elasticsearchclusters.navigator.jetstack.io",
+            "pilots.navigator.jetstack.io"
+        ]
+    );
+    let versions = cp.k(&["api-versions"]);
+    assert!(
+        versions.contains("navigator.jetstack.io/v1beta1"),
+        "{versions}"
+    );
+    assert!(
+        versions.contains("navigator.jetstack.io/v1alpha1"),
+        "{versions}"
+    );
+
+    // create (v1beta1 CassandraCluster and Pilot, v1alpha1 ElasticsearchCluster) …
+    cp.apply("cass", &cassandra(ns, "demo"));
+    cp.apply("es", &elasticsearch_v1alpha1(ns, "search"));
+    cp.apply("pilot", &pilot(ns, "demo-a-0"));
+    // … get in both versions …
+    for (resource, name) in [
+        ("cassandraclusters", "demo"),
+        ("elasticsearchclusters", "search"),
+        ("pilots", "demo-a-0"),
+    ] {
+        for version in ["v1beta1", "v1alpha1"] {
+            let o = cp.json(&[
+                "get",
+                &format!("{resource}.{version}.{GROUP}"),
+                name,
+                "-n",
+                ns,
+            ]);
+            assert_eq!(o["apiVersion"], format!("{GROUP}/{version}"));
+            assert_eq!(o["metadata"]["name"], name);
+        }
+    }
+    // … the preferred version is v1beta1; tables come from navigator's printer columns …
+    let es = cp.json(&["get", "elasticsearchclusters", "search", "-n", ns]);
+    assert_eq!(es["apiVersion"], "navigator.jetstack.io/v1beta1");
+    let table = cp.k(&["get", "cassandraclusters", "-n", ns]);
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(table.contains("demo"), "{table}");
+    // … list (namespace and all namespaces) …
+    assert_eq!(names(&cp.json(&["get", "pilots", "-n", ns])), ["demo-a-0"]);
+    assert_eq!(
+        names(&cp.json(&[
+            "get",
+            "cassandraclusters.v1alpha1.navigator.jetstack.io",
+            "-A"
+        ])),
+        ["demo"]
+    );
+
+    // watch: a background `kubectl get -w` sees a patch made meanwhile.
+    let watch_out = cp.work.path().join("watch.out");
+    let mut watch = Command::new(kubectl_path())
+        .arg("--kubeconfig")
+        .arg(cp.admin())
+        .args([
+            "get",
+            "cassandraclusters",
+            "-n",
+            ns,
+            "--watch-only",
+            "--output-watch-events",
+            "-o",
+            "json",
+        ])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&watch_out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    // patch: strategic merge (pools merged by name) …
+    cp.k(&[
+        "patch",
+        "cassandraclusters",
+        "demo",
+        "-n",
+        ns,
+        "-p",
+        r#"{"spec":{"nodePools":[{"name":"a","replicas":5}]}}"#,
+    ]);
+    let seen = eventually("the watch sees the patch", Duration::from_secs(30), || {
+        let s = std::fs::read_to_string(&watch_out).unwrap_or_default();
+        let events: Vec<Value> = serde_json::Deserializer::from_str(&s)
+            .into_iter::<Value>()
+            .filter_map(Result::ok)
+            .collect();
+        events
+            .into_iter()
+            .find(|e| {
+                e["type"] == "MODIFIED" && e["object"]["spec"]["nodePools"][0]["replicas"] == 5
+            })
+            .ok_or(s)
+    });
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(seen["object"]["metadata"]["name"], "demo");
+    let cass = cp.json(&["get", "cassandraclusters", "demo", "-n", ns]);
+    assert_eq!(cass["spec"]["nodePools"][0]["persistence"]["size"], "5Gi");
+    // … merge and JSON patches, label …
+    cp.k(&[
+        "patch",
+        "pilots",
+        "demo-a-0",
+        "-n",
+        ns,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"annotations":{"checked":"yes"}}}"#,
+    ]);
+    cp.k(&[
+        "patch",
+        "elasticsearchclusters.v1alpha1.navigator.jetstack.io",
+        "search",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/minimumMasters","value":3},{"op":"replace","path":"/spec/nodePools/0/replicas","value":4}]"#,
+    ]);
+    cp.k(&["label", "pilots", "demo-a-0", "-n", ns, "tier=db"]);
+    let p = cp.json(&["get", "pilots", "-n", ns, "-l", "tier=db"]);
+    assert_eq!(names(&p), ["demo-a-0"]);
+    assert_eq!(p["items"][0]["metadata"]["annotations"]["checked"], "yes");
+    let es = cp.json(&["get", "elasticsearchclusters", "search", "-n", ns]);
+    assert_eq!(es["spec"]["nodePools"][0]["replicas"], 4);
+    // … apply again (client-side: a three-way strategic merge) and server-side apply …
+    let mut cass = cassandra(ns, "demo");
+    cass["spec"]["nodePools"][0]["replicas"] = json!(2);
+    cp.apply("cass-again", &cass);
+    assert_eq!(
+        cp.json(&["get", "cassandraclusters", "demo", "-n", ns])["spec"]["nodePools"][0]["replicas"],
+        2
+    );
+    let ssa = cp.work.path().join("ssa.json");
+    std::fs::write(&ssa, cassandra(ns, "applied").to_string()).unwrap();
+    cp.k(&["apply", "--server-side", "-f", ssa.to_str().unwrap()]);
+    let applied = cp.json(&[
+        "get",
+        "cassandraclusters",
+        "applied",
+        "-n",
+        ns,
+        "--show-managed-fields",
+    ]);
+    let managers: Vec<&str> = applied["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(managers, ["kubectl"], "{applied:#}");
+    // … delete.
+    cp.k(&["delete", "cassandraclusters", "applied", "-n", ns]);
+    cp.k(&[
+        "delete",
+        "elasticsearchclusters.v1alpha1.navigator.jetstack.io",
+        "search",
+        "-n",
+        ns,
+    ]);
+    let gone = cp.kubectl_as(
+        &cp.admin(),
+        &["get", "elasticsearchclusters", "search", "-n", ns],
+    );
+    assert!(!gone.success());
+    assert!(gone.stderr.contains("NotFound"), "{}", gone.stderr);
+}
+
+/// `kubectl auth can-i` and real RBAC decide: the devenv test user has no binding (403); bound to
+/// the aggregated `edit` ClusterRole in one namespace it may create there.
+fn rbac_decides(cp: &ControlPlane) {
+    let ns = "agg";
+    let tu = cp.test_user();
+    let can = cp.kubectl_as(
+        &tu,
+        &[
+            "auth",
+            "can-i",
+            "create",
+            "cassandraclusters.navigator.jetstack.io",
+            "-n",
+            ns,
+        ],
+    );
+    assert_eq!(can.stdout.trim(), "no", "{}", can.stderr);
+    let denied = cp.kubectl_as(&tu, &["get", "cassandraclusters", "-n", ns]);
+    assert!(!denied.success());
+    assert!(
+        denied.stderr.contains(&format!(
+            "User \"{TEST_USER}\" cannot list resource \"cassandraclusters\" in API group \"navigator.jetstack.io\""
+        )),
+        "{}",
+        denied.stderr
+    );
+    // The same through the raw API: 403 Forbidden Status.
+    let raw = cp.kubectl_as(
+        &tu,
+        &[
+            "get",
+            "--raw",
+            &format!("/apis/{GROUP}/v1beta1/namespaces/{ns}/pilots"),
+        ],
+    );
+    assert!(!raw.success());
+    assert!(
+        raw.stderr.contains("Forbidden") || raw.stderr.contains("forbidden"),
+        "{}",
+        raw.stderr
+    );
+
+    // The aggregated roles exist with navigator's rules folded in.
+    let edit = cp.json(&["get", "clusterrole", "edit"]);
+    assert!(
+        edit["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["apiGroups"] == json!([GROUP])
+                && r["resources"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("cassandraclusters"))),
+        "navigator-edit not aggregated into edit: {edit:#}"
+    );
+    cp.apply(
+        "test-user-edit",
+        &json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "test-user-edit", "namespace": ns},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": TEST_USER}]}),
+    );
+    eventually(
+        "the RoleBinding takes effect",
+        Duration::from_secs(60),
+        || {
+            let o = cp.kubectl_as(
+                &tu,
+                &[
+                    "auth",
+                    "can-i",
+                    "create",
+                    "cassandraclusters.navigator.jetstack.io",
+                    "-n",
+                    ns,
+                ],
+            );
+            (o.stdout.trim() == "yes")
+                .then_some(())
+                .ok_or(o.stdout + &o.stderr)
+        },
+    );
+    let path = cp.work.path().join("tu-pilot.json");
+    std::fs::write(&path, pilot(ns, "by-test-user").to_string()).unwrap();
+    eventually(
+        "the test user creates a Pilot",
+        Duration::from_secs(30),
+        || {
+            let o = cp.kubectl_as(&tu, &["create", "-f", path.to_str().unwrap()]);
+            o.success().then_some(()).ok_or(o.stderr)
+        },
+    );
+    let listed = cp.kubectl_as(&tu, &["get", "pilots", "-n", ns, "-o", "name"]);
+    assert!(listed.success(), "{}", listed.stderr);
+    assert!(
+        listed
+            .stdout
+            .contains("pilot.navigator.jetstack.io/by-test-user"),
+        "{}",
+        listed.stdout
+    );
+    // edit does not reach other namespaces …
+    let other = cp.kubectl_as(&tu, &["get", "pilots", "-n", "default"]);
+    assert!(!other.success());
+    assert!(other.stderr.contains("forbidden"), "{}", other.stderr);
+    // … nor status, which navigator-admin (aggregated into admin only) grants.
+    let status = cp.kubectl_as(
+        &tu,
+        &[
+            "auth",
+            "can-i",
+            "update",
+            "pilots.navigator.jetstack.io",
+            "--subresource=status",
+            "-n",
+            ns,
+        ],
+    );
+    assert_eq!(status.stdout.trim(), "no");
+}
+
+/// Creating in a namespace that does not exist: 404 NotFound for the namespace.
+fn missing_namespace_is_refused(cp: &ControlPlane) {
+    let path = cp.work.path().join("nowhere.json");
+    std::fs::write(&path, pilot("nowhere", "p").to_string()).unwrap();
+    let o = cp.kubectl_as(&cp.admin(), &["create", "-f", path.to_str().unwrap()]);
+    assert!(!o.success());
+    assert!(
+        o.stderr.contains("namespaces \"nowhere\" not found"),
+        "{}",
+        o.stderr
+    );
+}
+
+/// A Pilot with an ownerReference to a Pod is collected by kube-controller-manager's garbage
+/// collector once the Pod is deleted.
+fn garbage_collector_collects_an_owned_pilot(cp: &ControlPlane) {
+    let ns = "agg";
+    cp.apply(
+        "pod",
+        &json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "db-0", "namespace": ns},
+                "spec": {"containers": [{"name": "db", "image": "example.invalid/db"}],
+                         "nodeSelector": {"navigator.test/nowhere": "true"}}}),
+    );
+    let pod = cp.json(&["get", "pod", "db-0", "-n", ns]);
+    let mut owned = pilot(ns, "db-0");
+    owned["metadata"]["ownerReferences"] = json!([{
+        "apiVersion": "v1", "kind": "Pod", "name": "db-0",
+        "uid": pod["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true
+    }]);
+    cp.apply("owned-pilot", &owned);
+    cp.json(&["get", "pilots", "db-0", "-n", ns]);
+    cp.k(&[
+        "delete",
+        "pod",
+        "db-0",
+        "-n",
+        ns,
+        "--grace-period=0",
+        "--force",
+    ]);
+    eventually(
+        "the owned Pilot is collected",
+        Duration::from_secs(120),
+        || {
+            let o = cp.kubectl_as(&cp.admin(), &["get", "pilots", "db-0", "-n", ns]);
+            (!o.success() && o.stderr.contains("NotFound"))
+                .then_some(())
+                .ok_or(o.stdout)
+        },
+    );
+    // A Pilot without an owner is left alone.
+    cp.json(&["get", "pilots", "demo-a-0", "-n", ns]);
+}
+
+/// Deleting a namespace deletes its navigator objects (namespace controller: discovery, the
+/// metadata client and deletecollection through kube-apiserver) and the namespace goes away.
+fn namespace_deletion_deletes_navigator_objects(cp: &ControlPlane) {
+    let ns = "doomed";
+    cp.k(&["create", "namespace", ns]);
+    cp.apply("doomed-cass", &cassandra(ns, "c1"));
+    cp.apply("doomed-es", &elasticsearch_v1alpha1(ns, "e1"));
+    cp.apply("doomed-pilot-1", &pilot(ns, "p1"));
+    cp.apply("doomed-pilot-2", &pilot(ns, "p2"));
+    cp.k(&["delete", "namespace", ns, "--wait=false"]);
+    eventually("the namespace is deleted", Duration::from_secs(180), || {
+        let o = cp.kubectl_as(&cp.admin(), &["get", "namespace", ns, "-o", "json"]);
+        (!o.success() && o.stderr.contains("NotFound"))
+            .then_some(())
+            .ok_or(o.stdout)
+    });
+    for resource in ["cassandraclusters", "elasticsearchclusters", "pilots"] {
+        let all = cp.json(&["get", resource, "-A"]);
+        let left: Vec<&Value> = all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["metadata"]["namespace"] == ns)
+            .collect();
+        assert!(left.is_empty(), "{resource} left in {ns}: {left:#?}");
+    }
+    // The objects in the other namespace are untouched.
+    assert!(!names(&cp.json(&["get", "pilots", "-n", "agg"])).is_empty());
+}
