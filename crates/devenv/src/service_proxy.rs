@@ -18,6 +18,7 @@
 //!     bridge: "navbr0".to_owned(),
 //!     // kube-apiserver listens on 127.0.0.1:<port> but advertises the host's address in the
 //!     // `kubernetes` EndpointSlice; forward default/kubernetes to where it really listens.
+//!     // = SocketAddr::new(settings.bind_address, settings.ports.apiserver) from state.json.
 //!     kubernetes_backend: Some(apiserver),
 //! };
 //! run(client, cfg, async { let _ = tokio::signal::ctrl_c().await; }).await?;

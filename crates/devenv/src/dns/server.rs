@@ -424,6 +424,64 @@ mod tests {
         assert_eq!(respond(&zone(), &resp, Transport::Udp), None);
     }
 
+    /// The bound server on a free loopback port, asked over real UDP and TCP sockets; a table
+    /// swapped in through the channel is answered from at once.
+    #[tokio::test]
+    async fn serves_udp_and_tcp_from_the_current_table() {
+        let (tx, rx) = watch::channel(Arc::new(zone()));
+        let server = DnsServer::bind("127.0.0.1:0".parse().unwrap(), rx)
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async {
+            let _ = stop_rx.await;
+        }));
+
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        udp.connect(addr).await.unwrap();
+        let ask_udp = |name: &'static str| {
+            let udp = &udp;
+            async move {
+                udp.send(&query(name, RecordType::A, false)).await.unwrap();
+                let mut buf = vec![0u8; 4096];
+                let n = tokio::time::timeout(Duration::from_secs(2), udp.recv(&mut buf))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                Message::from_vec(&buf[..n]).unwrap()
+            }
+        };
+        let m = ask_udp("web.default.svc.cluster.local.").await;
+        assert_eq!(m.answers.len(), 1);
+
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        for _ in 0..2 {
+            // Two queries on one connection.
+            let q = query(
+                "_http._tcp.web.default.svc.cluster.local.",
+                RecordType::SRV,
+                false,
+            );
+            let len = u16::try_from(q.len()).unwrap();
+            tcp.write_all(&len.to_be_bytes()).await.unwrap();
+            tcp.write_all(&q).await.unwrap();
+            let n = usize::from(tcp.read_u16().await.unwrap());
+            let mut buf = vec![0u8; n];
+            tcp.read_exact(&mut buf).await.unwrap();
+            let m = Message::from_vec(&buf).unwrap();
+            assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+            assert_eq!(m.answers.len(), 1);
+        }
+
+        tx.send_replace(Arc::new(Zone::default()));
+        let m = ask_udp("web.default.svc.cluster.local.").await;
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+
+        let _ = stop_tx.send(());
+        task.await.unwrap();
+    }
+
     #[test]
     fn large_answers_are_truncated_over_udp_only() {
         let records = (0..60u8).map(|i| {
