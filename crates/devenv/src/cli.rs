@@ -112,7 +112,57 @@ pub enum Command {
         /// Per-component readiness timeout in seconds.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
+        /// Pod runner options.
+        #[command(flatten)]
+        pods: PodArgs,
     },
+    /// Run one container's sandbox (started by the pod runner inside the pod's namespaces).
+    #[command(hide = true)]
+    PodInit {
+        /// The sandbox spec (JSON).
+        spec: PathBuf,
+    },
+}
+
+/// Options of the pod runner.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PodArgs {
+    /// Nodes the pod runner registers and runs pods for (devenv-node-a, -b, …); 0 disables the
+    /// pod runner (and the pod network).
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// Upper bound, in seconds, on a pod's termination grace period.
+    #[arg(long, default_value_t = 30)]
+    pub grace_cap: u64,
+    /// The image map. Default: crates/devenv/images.yaml (or $DEVENV_IMAGES).
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+}
+
+impl PodArgs {
+    /// The runner options, `None` when disabled.
+    #[must_use]
+    pub fn options(&self) -> Option<crate::pods::RunnerOptions> {
+        (self.nodes > 0).then(|| crate::pods::RunnerOptions {
+            nodes: self.nodes,
+            grace_cap: Duration::from_secs(self.grace_cap),
+            images: self
+                .images
+                .clone()
+                .unwrap_or_else(crate::pods::images::default_path),
+        })
+    }
+
+    fn to_args(&self) -> Vec<String> {
+        let mut v = vec![
+            format!("--nodes={}", self.nodes),
+            format!("--grace-cap={}", self.grace_cap),
+        ];
+        if let Some(i) = &self.images {
+            v.push(format!("--images={}", i.display()));
+        }
+        v
+    }
 }
 
 /// Options of `devenv up`.
@@ -133,6 +183,9 @@ pub struct UpArgs {
     /// Seconds to wait for each component to become ready.
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
+    /// Pod runner options.
+    #[command(flatten)]
+    pub pods: PodArgs,
 }
 
 /// Parses the command line and runs it.
@@ -140,6 +193,10 @@ pub struct UpArgs {
 /// # Errors
 /// [`CliError`] describing what failed.
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    if let Command::PodInit { spec } = &cli.command {
+        let code = crate::pods::sandbox::pod_init(spec);
+        return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
+    }
     let create = matches!(cli.command, Command::Up(_) | Command::Supervise { .. });
     let layout = Layout::new(state_dir(cli.state_dir, create)?);
     match cli.command {
@@ -158,7 +215,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             println!("KUBECTL={}", st.bin_dir.join("kubectl").display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Supervise { timeout } => {
+        Command::PodInit { .. } => Ok(ExitCode::FAILURE),
+        Command::Supervise { timeout, pods } => {
             let st = StateFile::read(&layout.state_file())?
                 .ok_or_else(|| CliError::NoEnvironment(layout.root().to_path_buf()))?;
             let bins = Binaries::find(&st.bin_dir)?;
@@ -167,6 +225,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 &st.settings,
                 &bins,
                 Duration::from_secs(timeout),
+                pods.options(),
             ))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -319,6 +378,7 @@ fn up(layout: &Layout, args: &UpArgs) -> Result<ExitCode, CliError> {
             &st.settings,
             &bins,
             Duration::from_secs(args.timeout),
+            args.pods.options(),
         ))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -340,6 +400,7 @@ fn up(layout: &Layout, args: &UpArgs) -> Result<ExitCode, CliError> {
         .arg("supervise")
         .arg("--timeout")
         .arg(args.timeout.to_string())
+        .args(args.pods.to_args())
         .stdin(Stdio::null())
         .stdout(open_log()?)
         .stderr(open_log()?)
@@ -420,6 +481,8 @@ fn down(layout: &Layout, purge: bool) -> Result<ExitCode, CliError> {
             }
         }
     }
+    // Pod processes, network namespaces, veths and the bridge the runner left (it was killed).
+    crate::pods::sweep(root, true);
     if !leftovers.is_empty() {
         return Err(CliError::Leftovers(leftovers));
     }

@@ -23,6 +23,7 @@ pub mod dns;
 pub mod kubeconfig;
 pub mod layout;
 pub mod pki;
+pub mod pods;
 pub mod probe;
 pub mod process;
 pub mod provisioner;

@@ -85,6 +85,7 @@ pub async fn run(
     settings: &ClusterSettings,
     bins: &Binaries,
     ready_timeout: Duration,
+    pods: Option<crate::pods::RunnerOptions>,
 ) -> Result<(), SupervisorError> {
     let mut term = signal(SignalKind::terminate()).map_err(SupervisorError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(SupervisorError::Signals)?;
@@ -130,12 +131,27 @@ pub async fn run(
             }
         }
     }
+    let mut runner = None;
     if result.is_ok() {
         log("control plane ready");
+        if let Some(opts) = pods {
+            runner = Some(start_pod_runner(layout, opts).await);
+        }
         stopped(&mut stop_all).await;
         log("stopping (signal received)");
     } else {
         log("stopping (start-up failed)");
+    }
+    if let Some((tx, task)) = runner {
+        // Pods first (their processes, namespaces, the bridge), while the API is still up.
+        let _ = tx.send(true);
+        if tokio::time::timeout(Duration::from_secs(90), task)
+            .await
+            .is_err()
+        {
+            log("the pod runner did not stop within 90 s");
+        }
+        log("pod runner stopped");
     }
     for (c, tx, task) in running.into_iter().rev() {
         let _ = tx.send(true);
@@ -144,6 +160,28 @@ pub async fn run(
     }
     process::remove_pid(&layout.supervisor_pid_file());
     result
+}
+
+/// Starts the pod runner (nodes, bridge, pods) in the background; returns its stop switch.
+async fn start_pod_runner(
+    layout: &Layout,
+    opts: crate::pods::RunnerOptions,
+) -> (watch::Sender<bool>, JoinHandle<()>) {
+    let (tx, rx) = watch::channel(false);
+    let layout = layout.clone();
+    let task = tokio::spawn(async move {
+        let client = match crate::pods::admin_client(&layout).await {
+            Ok(c) => c,
+            Err(e) => {
+                log(&format!("pod runner: {e}"));
+                return;
+            }
+        };
+        if let Err(e) = crate::pods::run(layout, opts, client, rx).await {
+            log(&format!("pod runner failed: {e}"));
+        }
+    });
+    (tx, task)
 }
 
 /// The TLS client the probes use: the cluster CA and the admin client certificate.

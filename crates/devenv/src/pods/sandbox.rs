@@ -1,0 +1,472 @@
+//! One container's sandbox: `ip netns exec <pod netns> unshare --mount --uts --ipc --pid --fork
+//! --kill-child --propagation private devenv pod-init <spec.json>`. `pod-init` is PID 1 of the new
+//! PID namespace: it builds the container's root (a tmpfs with the host's system directories,
+//! the image's directories and the volumes bound in, fresh `/proc`, `/tmp`), sets the hostname,
+//! `chroot`s, starts the command through `setpriv` (user, group, supplementary groups), forwards
+//! signals to it, reaps orphans, and exits with the command's status.
+//!
+//! [`SandboxSpec`] and the command line are pure; [`pod_init`] is the thin I/O part.
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+
+use nix::mount::{MsFlags, mount};
+use serde::{Deserialize, Serialize};
+
+/// The host directories every container sees (read-only), as on the host: symbolic links stay
+/// links (`/bin -> usr/bin` on merged-/usr systems).
+pub const HOST_DIRS: [&str; 8] = [
+    "/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/root", "/opt",
+];
+
+/// A bind of a host path into the container's root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindMount {
+    /// Host path (directory or file).
+    pub source: PathBuf,
+    /// Absolute path inside the container.
+    pub target: String,
+    /// Read-only.
+    pub read_only: bool,
+}
+
+/// Everything `pod-init` needs, written by the runner as JSON next to the pod's other state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxSpec {
+    /// An empty host directory the root tmpfs is mounted on (inside the private mount
+    /// namespace, so the host never sees it).
+    pub root: PathBuf,
+    /// The hostname.
+    pub hostname: String,
+    /// Host directories shown read-only (see [`HOST_DIRS`]).
+    pub host_dirs: Vec<String>,
+    /// Image directories and volumes, in order (parents before children).
+    pub mounts: Vec<BindMount>,
+    /// The command and its arguments.
+    pub argv: Vec<String>,
+    /// The environment (nothing else is inherited).
+    pub env: Vec<(String, String)>,
+    /// Working directory inside the container.
+    pub working_dir: String,
+    /// User ID.
+    pub uid: u32,
+    /// Group ID.
+    pub gid: u32,
+    /// Supplementary groups (fsGroup, supplementalGroups).
+    pub groups: Vec<u32>,
+}
+
+/// The host command line that runs a sandbox: `(program, args)`. Pure.
+#[must_use]
+pub fn command_line(netns: &str, devenv_exe: &Path, spec_file: &Path) -> (String, Vec<String>) {
+    let mut args: Vec<String> = [
+        "netns",
+        "exec",
+        netns,
+        "unshare",
+        "--mount",
+        "--uts",
+        "--ipc",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--propagation",
+        "private",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    args.push(devenv_exe.to_string_lossy().into_owned());
+    args.push("pod-init".to_owned());
+    args.push(spec_file.to_string_lossy().into_owned());
+    ("ip".to_owned(), args)
+}
+
+/// The argv `pod-init` executes inside the root: `setpriv` switching user and groups, then the
+/// command. Pure.
+#[must_use]
+pub fn setpriv_argv(spec: &SandboxSpec) -> Vec<String> {
+    let mut v = vec![
+        "/usr/bin/setpriv".to_owned(),
+        format!("--reuid={}", spec.uid),
+        format!("--regid={}", spec.gid),
+    ];
+    let groups: BTreeSet<u32> = spec.groups.iter().copied().collect();
+    if groups.is_empty() {
+        v.push("--clear-groups".to_owned());
+    } else {
+        let list: Vec<String> = groups.iter().map(u32::to_string).collect();
+        v.push(format!("--groups={}", list.join(",")));
+    }
+    v.push("--".to_owned());
+    v.extend(spec.argv.iter().cloned());
+    v
+}
+
+/// An error setting up the sandbox (printed to the container log; `pod-init` exits 128).
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// Reading the spec failed.
+    #[error("cannot read the sandbox spec {path}: {message}")]
+    Spec {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A system call failed.
+    #[error("{what}: {source}")]
+    Sys {
+        /// What was being done.
+        what: String,
+        /// The errno.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn sys<E: Into<std::io::Error>>(what: impl FnOnce() -> String) -> impl FnOnce(E) -> SandboxError {
+    move |e| SandboxError::Sys {
+        what: what(),
+        source: e.into(),
+    }
+}
+
+fn nixerr(e: nix::Error) -> std::io::Error {
+    std::io::Error::from_raw_os_error(e as i32)
+}
+
+/// `root` joined with the absolute container path `target`, without `..` escapes. Pure.
+#[must_use]
+pub fn in_root(root: &Path, target: &str) -> PathBuf {
+    let mut p = root.to_path_buf();
+    for c in Path::new(target).components() {
+        if let Component::Normal(s) = c {
+            p.push(s);
+        }
+    }
+    p
+}
+
+/// The bind mounts made so far: (path in the new root, host source) — to know when a mount
+/// target would have to be created inside a host directory.
+struct Binds(Vec<(PathBuf, PathBuf)>);
+
+impl Binds {
+    /// The host directory behind `p` (a path in the new root), if `p` lies in a bind.
+    fn host_path(&self, p: &Path) -> Option<PathBuf> {
+        self.0
+            .iter()
+            .filter(|(inroot, _)| p.starts_with(inroot))
+            .max_by_key(|(inroot, _)| inroot.components().count())
+            .and_then(|(inroot, src)| p.strip_prefix(inroot).ok().map(|rel| src.join(rel)))
+    }
+}
+
+fn bind(source: &Path, target: &Path, read_only: bool) -> Result<(), SandboxError> {
+    mount(
+        Some(source),
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(nixerr)
+    .map_err(sys(|| {
+        format!("bind {} on {}", source.display(), target.display())
+    }))?;
+    if read_only {
+        mount(
+            None::<&str>,
+            target,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .map_err(nixerr)
+        .map_err(sys(|| format!("remount {} read-only", target.display())))?;
+    }
+    Ok(())
+}
+
+fn tmpfs(target: &Path, mode: &str) -> Result<(), SandboxError> {
+    mount(
+        Some("tmpfs"),
+        target,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(mode),
+    )
+    .map_err(nixerr)
+    .map_err(sys(|| format!("tmpfs on {}", target.display())))
+}
+
+/// Replicates the host entry `src` at `dst` (a link as a link, a directory or file as a bind).
+fn replicate(
+    src: &Path,
+    dst: &Path,
+    binds: &mut Binds,
+    read_only: bool,
+) -> Result<(), SandboxError> {
+    let Ok(meta) = std::fs::symlink_metadata(src) else {
+        return Ok(());
+    };
+    if meta.file_type().is_symlink() {
+        let to = std::fs::read_link(src).map_err(sys(|| format!("readlink {}", src.display())))?;
+        std::os::unix::fs::symlink(&to, dst)
+            .map_err(sys(|| format!("symlink {}", dst.display())))?;
+    } else if meta.is_dir() {
+        std::fs::create_dir_all(dst).map_err(sys(|| format!("mkdir {}", dst.display())))?;
+        bind(src, dst, read_only)?;
+        binds.0.push((dst.to_path_buf(), src.to_path_buf()));
+    } else {
+        std::fs::write(dst, b"").map_err(sys(|| format!("create {}", dst.display())))?;
+        bind(src, dst, read_only)?;
+    }
+    Ok(())
+}
+
+/// Makes `full` (a path in the new root) exist as a directory (or an empty file). If it would
+/// have to be created inside a bound host directory, that directory is first covered by a
+/// tmpfs into which its entries are bound again — the host is never written to.
+fn ensure_target(full: &Path, dir: bool, binds: &mut Binds) -> Result<(), SandboxError> {
+    if full.exists() {
+        return Ok(());
+    }
+    let mut anc = full.parent().map(Path::to_path_buf);
+    while let Some(a) = &anc {
+        if a.exists() {
+            break;
+        }
+        anc = a.parent().map(Path::to_path_buf);
+    }
+    if let Some(a) = anc
+        && let Some(host) = binds.host_path(&a)
+    {
+        tmpfs(&a, "mode=0755")?;
+        let entries =
+            std::fs::read_dir(&host).map_err(sys(|| format!("list {}", host.display())))?;
+        for e in entries.flatten() {
+            replicate(&e.path(), &a.join(e.file_name()), binds, true)?;
+        }
+    }
+    if dir {
+        std::fs::create_dir_all(full).map_err(sys(|| format!("mkdir {}", full.display())))
+    } else {
+        if let Some(p) = full.parent() {
+            std::fs::create_dir_all(p).map_err(sys(|| format!("mkdir {}", p.display())))?;
+        }
+        std::fs::write(full, b"").map_err(sys(|| format!("create {}", full.display())))
+    }
+}
+
+/// Builds the root and `chroot`s into it (runs inside the new namespaces).
+///
+/// # Errors
+/// [`SandboxError`] naming the step that failed.
+pub fn build_root(spec: &SandboxSpec) -> Result<(), SandboxError> {
+    let root = spec.root.as_path();
+    std::fs::create_dir_all(root).map_err(sys(|| format!("mkdir {}", root.display())))?;
+    tmpfs(root, "mode=0755")?;
+    let mut binds = Binds(Vec::new());
+    for d in &spec.host_dirs {
+        replicate(Path::new(d), &in_root(root, d), &mut binds, true)?;
+    }
+    for d in ["proc", "dev", "sys", "tmp", "run", "var/tmp", "home"] {
+        let p = root.join(d);
+        std::fs::create_dir_all(&p).map_err(sys(|| format!("mkdir {}", p.display())))?;
+    }
+    mount(
+        Some("proc"),
+        &root.join("proc"),
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(nixerr)
+    .map_err(sys(|| "mount /proc".to_owned()))?;
+    bind(Path::new("/dev"), &root.join("dev"), false)?;
+    bind(Path::new("/sys"), &root.join("sys"), false)?;
+    tmpfs(&root.join("tmp"), "mode=1777")?;
+    tmpfs(&root.join("var/tmp"), "mode=1777")?;
+    tmpfs(&root.join("run"), "mode=0755")?;
+    for m in &spec.mounts {
+        let dst = in_root(root, &m.target);
+        let is_dir = m.source.is_dir();
+        ensure_target(&dst, is_dir, &mut binds)?;
+        bind(&m.source, &dst, m.read_only)?;
+        if is_dir {
+            binds.0.push((dst, m.source.clone()));
+        }
+    }
+    nix::unistd::sethostname(&spec.hostname)
+        .map_err(nixerr)
+        .map_err(sys(|| "sethostname".to_owned()))?;
+    std::os::unix::fs::chroot(root).map_err(sys(|| format!("chroot {}", root.display())))?;
+    std::env::set_current_dir(&spec.working_dir)
+        .or_else(|_| std::env::set_current_dir("/"))
+        .map_err(sys(|| format!("chdir {}", spec.working_dir)))?;
+    Ok(())
+}
+
+/// `devenv pod-init <spec.json>`: builds the root, runs the command, forwards SIGTERM, SIGINT,
+/// SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it, reaps every child (it is PID 1), and returns the
+/// command's exit status (128 + signal when killed; 128 when the sandbox could not be built).
+#[must_use]
+pub fn pod_init(spec_file: &Path) -> i32 {
+    match pod_init_inner(spec_file) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("devenv pod-init: {e}");
+            128
+        }
+    }
+}
+
+fn pod_init_inner(spec_file: &Path) -> Result<i32, SandboxError> {
+    let spec_err = |message: String| SandboxError::Spec {
+        path: spec_file.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read(spec_file).map_err(|e| spec_err(e.to_string()))?;
+    let spec: SandboxSpec = serde_json::from_slice(&text).map_err(|e| spec_err(e.to_string()))?;
+    build_root(&spec)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(sys(|| "tokio runtime".to_owned()))?;
+    rt.block_on(supervise_child(&spec))
+}
+
+async fn supervise_child(spec: &SandboxSpec) -> Result<i32, SandboxError> {
+    use nix::sys::signal::{Signal, kill};
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use nix::unistd::Pid;
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let mk = |k: SignalKind| signal(k).map_err(sys(|| "signal handler".to_owned()));
+    let mut chld = mk(SignalKind::child())?;
+    let mut forwarded = Vec::new();
+    for (kind, sig) in [
+        (SignalKind::terminate(), Signal::SIGTERM),
+        (SignalKind::interrupt(), Signal::SIGINT),
+        (SignalKind::hangup(), Signal::SIGHUP),
+        (SignalKind::quit(), Signal::SIGQUIT),
+        (SignalKind::user_defined1(), Signal::SIGUSR1),
+        (SignalKind::user_defined2(), Signal::SIGUSR2),
+    ] {
+        forwarded.push((mk(kind)?, sig));
+    }
+    let argv = setpriv_argv(spec);
+    let child = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .spawn()
+        .map_err(sys(|| format!("start {}", spec.argv.join(" "))))?;
+    let main = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    // The std handle is never waited on: every child is reaped below with waitpid(-1).
+    drop(child);
+    loop {
+        // Reap whatever has exited; stop when the command itself has.
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid == main => return Ok(code),
+                Ok(WaitStatus::Signaled(pid, sig, _)) if pid == main => return Ok(128 + sig as i32),
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        let next = {
+            let recvs = forwarded
+                .iter_mut()
+                .map(|(s, sig)| {
+                    let sig = *sig;
+                    Box::pin(async move {
+                        s.recv().await;
+                        sig
+                    })
+                })
+                .collect::<Vec<_>>();
+            tokio::select! {
+                _ = chld.recv() => None,
+                (sig, _, _) = futures::future::select_all(recvs) => Some(sig),
+                // SIGCHLD can be coalesced with an exit that raced the handler: poll too.
+                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => None,
+            }
+        };
+        if let Some(sig) = next {
+            let _ = kill(main, sig);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SandboxSpec {
+        SandboxSpec {
+            root: "/s/pods/u/root-c".into(),
+            hostname: "web-0".into(),
+            host_dirs: HOST_DIRS.iter().map(|s| (*s).to_owned()).collect(),
+            mounts: vec![],
+            argv: vec!["python3".into(), "-m".into(), "http.server".into()],
+            env: vec![],
+            working_dir: "/".into(),
+            uid: 1000,
+            gid: 1000,
+            groups: vec![2000, 2000],
+        }
+    }
+
+    #[test]
+    fn runs_through_ip_netns_exec_and_unshare() {
+        let (prog, args) = command_line("nav-abc", Path::new("/t/devenv"), Path::new("/s/x.json"));
+        assert_eq!(prog, "ip");
+        assert_eq!(
+            args.join(" "),
+            "netns exec nav-abc unshare --mount --uts --ipc --pid --fork --kill-child \
+             --propagation private /t/devenv pod-init /s/x.json"
+        );
+    }
+
+    #[test]
+    fn setpriv_switches_user_and_groups() {
+        assert_eq!(
+            setpriv_argv(&spec()).join(" "),
+            "/usr/bin/setpriv --reuid=1000 --regid=1000 --groups=2000 -- python3 -m http.server"
+        );
+        let mut s = spec();
+        s.groups.clear();
+        s.uid = 0;
+        s.gid = 0;
+        assert!(setpriv_argv(&s).contains(&"--clear-groups".to_owned()));
+    }
+
+    #[test]
+    fn in_root_never_escapes() {
+        assert_eq!(
+            in_root(Path::new("/r"), "/var/lib/x"),
+            Path::new("/r/var/lib/x")
+        );
+        assert_eq!(in_root(Path::new("/r"), "/../../etc"), Path::new("/r/etc"));
+    }
+
+    #[test]
+    fn binds_map_paths_to_the_deepest_host_source() {
+        let b = Binds(vec![
+            ("/r/etc".into(), "/etc".into()),
+            ("/r/etc/x".into(), "/data/x".into()),
+        ]);
+        assert_eq!(
+            b.host_path(Path::new("/r/etc/pilot")),
+            Some("/etc/pilot".into())
+        );
+        assert_eq!(
+            b.host_path(Path::new("/r/etc/x/y")),
+            Some("/data/x/y".into())
+        );
+        assert_eq!(b.host_path(Path::new("/r/opt")), None);
+    }
+}

@@ -1,0 +1,587 @@
+//! The pod runner end to end: `devenv up` (own state dir) registers three Nodes and runs the pods
+//! kube-scheduler binds to them as real processes in network namespaces on `navbr0`.
+//!
+//! `#[ignore]`d (needs root, the Go-built binaries and the host's `python3`); run by
+//! `hack/test-devenv`. One test in steps sharing one environment:
+//! StatefulSet (3 replicas, volumeClaimTemplate, headless Service) Ready → pods reach each other by
+//! IP and by DNS name → a deleted pod comes back with its volume's data → scale-down removes the
+//! highest ordinal after its preStop hook ran → a failing liveness probe restarts a container →
+//! init container, downward-API env, configMap volume, runAsUser/fsGroup seen by the process →
+//! `devenv down` leaves no processes, mounts, namespaces, links or `/etc/netns` entries.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use devenv::binaries::{self, Binaries};
+use devenv::layout::Layout;
+use devenv::process;
+use serde_json::{Value, json};
+
+const DEVENV: &str = env!("CARGO_BIN_EXE_devenv");
+const NS: &str = "pods-test";
+
+struct Env {
+    state: tempfile::TempDir,
+    bins: Binaries,
+}
+
+impl Env {
+    fn layout(&self) -> Layout {
+        Layout::new(self.state.path().canonicalize().unwrap())
+    }
+
+    fn devenv(&self, args: &[&str]) -> Output {
+        Command::new(DEVENV)
+            .arg("--state-dir")
+            .arg(self.state.path())
+            .args(args)
+            .env("DEVENV_BIN_DIR", self.bins.dir())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(self.bins.kubectl())
+            .arg("--kubeconfig")
+            .arg(self.layout().admin_kubeconfig())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+
+    fn k(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args, None);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn apply(&self, manifest: &Value) {
+        let out = self.kubectl(&["apply", "-f", "-"], Some(&manifest.to_string()));
+        assert!(
+            out.status.success(),
+            "kubectl apply: {}\n{manifest:#}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn get(&self, args: &[&str]) -> Result<Value, String> {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        let out = self.kubectl(&a, None);
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+    }
+
+    fn pod(&self, name: &str) -> Result<Value, String> {
+        self.get(&["get", "pod", name, "-n", NS])
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = self.devenv(&["down"]);
+    }
+}
+
+fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(e) if Instant::now() >= deadline => panic!("{what}: not within {timeout:?}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(300)),
+        }
+    }
+}
+
+/// Runs `python3 -c <code>` inside the pod's network namespace (with its resolv.conf and hosts).
+fn in_pod_netns(pod: &Value, code: &str) -> Result<String, String> {
+    let uid = pod["metadata"]["uid"].as_str().unwrap();
+    let hex: String = uid
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect();
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &format!("nav-{hex}"),
+            "python3",
+            "-c",
+            code,
+        ])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn http_get_code(url: &str) -> String {
+    format!(
+        "import urllib.request; print(urllib.request.urlopen({url:?}, timeout=3).read().decode().strip())"
+    )
+}
+
+fn host_get(ip: &str, path: &str) -> Result<String, String> {
+    use std::io::Read as _;
+    let mut s = std::net::TcpStream::connect_timeout(
+        &format!("{ip}:8080").parse().unwrap(),
+        Duration::from_secs(2),
+    )
+    .map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {ip}\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).map_err(|e| e.to_string())?;
+    let (head, body) = buf.split_once("\r\n\r\n").ok_or("no body")?;
+    if !head.contains(" 200 ") {
+        return Err(head.to_owned());
+    }
+    Ok(body.trim().to_owned())
+}
+
+fn pod_ip(p: &Value) -> String {
+    p["status"]["podIP"].as_str().unwrap_or_default().to_owned()
+}
+
+fn is_ready(p: &Value) -> bool {
+    p["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+/// Everything on the host the runner could leave behind.
+#[derive(Debug, PartialEq, Eq)]
+struct HostState {
+    links: BTreeSet<String>,
+    netns: BTreeSet<String>,
+    etc_netns: BTreeSet<String>,
+    mounts: BTreeSet<String>,
+}
+
+fn host_state() -> HostState {
+    let names = |dir: &str| -> BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4).map(str::to_owned))
+        .collect();
+    HostState {
+        links: names("/sys/class/net"),
+        netns: names("/run/netns"),
+        etc_netns: names("/etc/netns"),
+        mounts,
+    }
+}
+
+#[test]
+#[ignore = "devenv group: needs root, the Go-built Kubernetes binaries and python3; run hack/test-devenv"]
+fn pods_run_for_real() {
+    let bin_dir = match std::env::var_os("DEVENV_BIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => binaries::default_bin_dir().unwrap(),
+    };
+    let bins = Binaries::find(&bin_dir).unwrap_or_else(|e| {
+        panic!("the devenv test group needs the Go-built binaries (hack/build-k8s): {e}")
+    });
+    let before = host_state();
+    let env = Env {
+        state: tempfile::Builder::new()
+            .prefix("devenv-pods-")
+            .tempdir()
+            .unwrap(),
+        bins,
+    };
+    // hostPath directories the test reads (hooks, feature results) and the PVs' backing dirs.
+    let scratch = tempfile::Builder::new()
+        .prefix("devenv-pods-scratch-")
+        .tempdir()
+        .unwrap();
+    let scratch_dir = scratch.path().canonicalize().unwrap();
+    std::fs::set_permissions(
+        &scratch_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+
+    let t = Instant::now();
+    let out = env.devenv(&["up"]);
+    assert!(
+        out.status.success(),
+        "devenv up: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("TIMING devenv up with the pod runner: {:.1?}", t.elapsed());
+    eventually("three Ready nodes", Duration::from_secs(30), || {
+        let nodes = env.get(&["get", "nodes"])?;
+        let ready = nodes["items"]
+            .as_array()
+            .map_or(0, |a| a.iter().filter(|n| is_ready(n)).count());
+        (ready == 3).then_some(()).ok_or(format!("{ready} ready"))
+    });
+    let zones = env.k(&["get", "nodes", "-L", "topology.kubernetes.io/zone"]);
+    assert!(
+        zones.contains("zone-a") && zones.contains("zone-c"),
+        "{zones}"
+    );
+    env.k(&["create", "namespace", NS]);
+    eventually("default ServiceAccount", Duration::from_secs(30), || {
+        env.get(&["get", "serviceaccount", "default", "-n", NS])
+            .map(|_| ())
+    });
+
+    statefulset(&env, &scratch_dir);
+    liveness_restarts(&env);
+    features(&env, &scratch_dir);
+    down_leaves_nothing(&env, &before);
+}
+
+fn statefulset(env: &Env, scratch: &Path) {
+    let hooks = scratch.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::set_permissions(&hooks, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    env.apply(&json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {"clusterIP": "None", "selector": {"app": "web"},
+                 "ports": [{"name": "http", "port": 8080}]}
+    }));
+    let script = "echo \"$POD_NAME\" > /data/name; echo \"boot $POD_NAME\" >> /data/boots; \
+                  cd /data && exec python3 -m http.server 8080";
+    let sts = json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {
+            "serviceName": "web", "replicas": 3,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 10,
+                    "containers": [{
+                        "name": "web", "image": "busybox:1.36",
+                        "command": ["sh", "-c", script],
+                        "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                        "ports": [{"name": "http", "containerPort": 8080}],
+                        "readinessProbe": {"httpGet": {"port": "http", "path": "/name"}, "periodSeconds": 1},
+                        "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c",
+                            "echo \"preStop ran in $HOSTNAME\" > /hooks/prestop-$HOSTNAME"]}}},
+                        "volumeMounts": [{"name": "data", "mountPath": "/data"},
+                                         {"name": "hooks", "mountPath": "/hooks"}],
+                    }],
+                    "volumes": [{"name": "hooks", "hostPath": {"path": hooks.to_string_lossy()}}],
+                }
+            },
+            "volumeClaimTemplates": [{
+                "metadata": {"name": "data"},
+                // No class: the default StorageClass `standard` and devenv's hostPath provisioner.
+                "spec": {"accessModes": ["ReadWriteOnce"],
+                         "resources": {"requests": {"storage": "1Gi"}}}
+            }]
+        }
+    });
+    let t = Instant::now();
+    env.apply(&sts);
+    eventually(
+        "StatefulSet web 3/3 ready",
+        Duration::from_secs(120),
+        || {
+            let s = env.get(&["get", "statefulset", "web", "-n", NS])?;
+            (s["status"]["readyReplicas"] == 3)
+                .then_some(())
+                .ok_or(format!("{}", s["status"]))
+        },
+    );
+    eprintln!(
+        "TIMING StatefulSet 3 replicas Ready (OrderedReady, python3 http.server): {:.1?}",
+        t.elapsed()
+    );
+
+    let pods: Vec<Value> = (0..3)
+        .map(|i| env.pod(&format!("web-{i}")).unwrap())
+        .collect();
+    let ips: Vec<String> = pods.iter().map(pod_ip).collect();
+    let distinct: BTreeSet<&String> = ips.iter().collect();
+    assert_eq!(distinct.len(), 3, "{ips:?}");
+    let nodes: BTreeSet<&str> = pods
+        .iter()
+        .filter_map(|p| p["spec"]["nodeName"].as_str())
+        .collect();
+    eprintln!("StatefulSet pods on nodes {nodes:?} with IPs {ips:?}");
+    // Host → pod.
+    for (i, ip) in ips.iter().enumerate() {
+        assert_eq!(host_get(ip, "/name").unwrap(), format!("web-{i}"));
+    }
+    // Pod → pod by IP and by DNS name (the headless Service's per-pod records).
+    let by_ip = in_pod_netns(
+        &pods[0],
+        &http_get_code(&format!("http://{}:8080/name", ips[1])),
+    )
+    .unwrap();
+    assert_eq!(by_ip, "web-1");
+    let name = format!("web-2.web.{NS}.svc.cluster.local");
+    let by_name = eventually(
+        "DNS name of web-2 from web-0",
+        Duration::from_secs(30),
+        || {
+            in_pod_netns(
+                &pods[0],
+                &http_get_code(&format!("http://{name}:8080/name")),
+            )
+        },
+    );
+    assert_eq!(by_name, "web-2");
+    // Short name through the search path.
+    let short = eventually(
+        "short DNS name web-1.web from web-2",
+        Duration::from_secs(30),
+        || in_pod_netns(&pods[2], &http_get_code("http://web-1.web:8080/name")),
+    );
+    assert_eq!(short, "web-1");
+    // The pod's own hostname/FQDN is in its hosts file.
+    let fqdn = in_pod_netns(
+        &pods[1],
+        "import socket; print(socket.gethostbyname('web-1.web.pods-test.svc.cluster.local'))",
+    )
+    .unwrap();
+    assert_eq!(fqdn, ips[1]);
+
+    // Delete web-1: it comes back (new UID) with the same volume data.
+    let old_uid = pods[1]["metadata"]["uid"].as_str().unwrap().to_owned();
+    let t = Instant::now();
+    env.k(&["delete", "pod", "web-1", "-n", NS, "--wait=false"]);
+    let back = eventually("web-1 back and Ready", Duration::from_secs(90), || {
+        let p = env.pod("web-1")?;
+        let fresh = p["metadata"]["uid"].as_str() != Some(old_uid.as_str());
+        (fresh && is_ready(&p))
+            .then_some(p)
+            .ok_or("not yet".to_owned())
+    });
+    eprintln!(
+        "TIMING web-1 deleted → recreated and Ready: {:.1?}",
+        t.elapsed()
+    );
+    let boots = host_get(&pod_ip(&back), "/boots").unwrap();
+    assert_eq!(
+        boots.lines().count(),
+        2,
+        "the volume kept the first boot's line: {boots:?}"
+    );
+    assert!(
+        hooks.join("prestop-web-1").exists(),
+        "preStop ran on delete"
+    );
+    std::fs::remove_file(hooks.join("prestop-web-1")).unwrap();
+
+    // Scale down: the highest ordinal goes, after its preStop hook.
+    let t = Instant::now();
+    env.k(&["scale", "statefulset", "web", "-n", NS, "--replicas=2"]);
+    eventually("web-2 gone", Duration::from_secs(60), || {
+        match env.pod("web-2") {
+            Err(e) if e.contains("NotFound") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    eprintln!("TIMING scale 3→2, web-2 removed: {:.1?}", t.elapsed());
+    let hook = std::fs::read_to_string(hooks.join("prestop-web-2")).unwrap();
+    assert_eq!(hook.trim(), "preStop ran in web-2");
+    assert!(!hooks.join("prestop-web-0").exists() && !hooks.join("prestop-web-1").exists());
+    assert!(is_ready(&env.pod("web-0").unwrap()) && is_ready(&env.pod("web-1").unwrap()));
+}
+
+fn liveness_restarts(env: &Env) {
+    env.apply(&json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "liveness", "namespace": NS},
+        "spec": {
+            "terminationGracePeriodSeconds": 2,
+            "containers": [{
+                "name": "c", "image": "busybox",
+                "command": ["sh", "-c", "touch /tmp/alive; sleep 3; rm /tmp/alive; sleep 3600"],
+                "livenessProbe": {"exec": {"command": ["cat", "/tmp/alive"]},
+                                  "periodSeconds": 1, "failureThreshold": 2},
+            }]
+        }
+    }));
+    let t = Instant::now();
+    let p = eventually(
+        "liveness restarts the container",
+        Duration::from_secs(60),
+        || {
+            let p = env.pod("liveness")?;
+            let n = p["status"]["containerStatuses"][0]["restartCount"]
+                .as_i64()
+                .unwrap_or(0);
+            (n >= 1).then_some(p).ok_or(format!("restartCount {n}"))
+        },
+    );
+    eprintln!("TIMING liveness failure → restart: {:.1?}", t.elapsed());
+    let last = &p["status"]["containerStatuses"][0]["lastState"]["terminated"];
+    assert!(last["exitCode"].as_i64().unwrap_or(0) != 0, "{last}");
+}
+
+fn features(env: &Env, scratch: &Path) {
+    let out = scratch.join("features");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    env.apply(&json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": NS},
+        "data": {"greeting": "hello from a configMap", "mode": "fast"}
+    }));
+    let script = "{ cat /work/init.txt; echo \"name=$POD_NAME ns=$POD_NAMESPACE ip=$POD_IP node=$NODE\"; \
+                  echo \"greeting=$(cat /config/greeting) mode=$MODE args=$1\"; \
+                  echo \"uid=$(id -u) groups=$(id -G) host=$(hostname)\"; \
+                  echo \"token=$(test -s /var/run/secrets/kubernetes.io/serviceaccount/token && echo yes) \
+                  ns-file=$(cat /var/run/secrets/kubernetes.io/serviceaccount/namespace)\"; \
+                  } > /out/result.tmp; mv /out/result.tmp /out/result; sleep 3600";
+    env.apply(&json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "features", "namespace": NS},
+        "spec": {
+            "hostname": "feat",
+            "securityContext": {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 2000},
+            "terminationGracePeriodSeconds": 1,
+            "initContainers": [{
+                "name": "init", "image": "busybox",
+                "command": ["sh", "-c", "echo init-ran > /work/init.txt"],
+                "volumeMounts": [{"name": "work", "mountPath": "/work"}],
+            }],
+            "containers": [{
+                "name": "main", "image": "busybox",
+                "command": ["sh", "-c", script, "sh"],
+                "args": ["--pilot-name=$(POD_NAME)"],
+                "env": [
+                    {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                    {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                    {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                    {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+                    {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "mode"}}},
+                ],
+                "volumeMounts": [
+                    {"name": "work", "mountPath": "/work"},
+                    {"name": "config", "mountPath": "/config", "readOnly": true},
+                    {"name": "out", "mountPath": "/out"},
+                ],
+            }],
+            "volumes": [
+                {"name": "work", "emptyDir": {}},
+                {"name": "config", "configMap": {"name": "settings"}},
+                {"name": "out", "hostPath": {"path": out.to_string_lossy()}},
+            ]
+        }
+    }));
+    let result = eventually(
+        "the features pod's result file",
+        Duration::from_secs(60),
+        || std::fs::read_to_string(out.join("result")).map_err(|e| e.to_string()),
+    );
+    let p = env.pod("features").unwrap();
+    let ip = pod_ip(&p);
+    let node = p["spec"]["nodeName"].as_str().unwrap();
+    eprintln!("features pod wrote:\n{result}");
+    let lines: Vec<&str> = result.lines().collect();
+    assert_eq!(lines[0], "init-ran");
+    assert_eq!(
+        lines[1],
+        format!("name=features ns={NS} ip={ip} node={node}")
+    );
+    assert_eq!(
+        lines[2],
+        "greeting=hello from a configMap mode=fast args=--pilot-name=features"
+    );
+    assert_eq!(lines[3], "uid=1000 groups=1000 2000 host=feat");
+    assert_eq!(
+        lines[4].split_whitespace().collect::<Vec<_>>(),
+        ["token=yes", &format!("ns-file={NS}")]
+    );
+    let st = &p["status"];
+    assert_eq!(st["phase"], "Running");
+    assert_eq!(
+        st["initContainerStatuses"][0]["state"]["terminated"]["reason"],
+        "Completed"
+    );
+    // An unknown image waits with ErrImagePull.
+    env.apply(&json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "unknown-image", "namespace": NS},
+        "spec": {"containers": [{"name": "c", "image": "no-such-image:1"}]}
+    }));
+    eventually("ErrImagePull", Duration::from_secs(30), || {
+        let p = env.pod("unknown-image")?;
+        let reason = p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"].clone();
+        (reason == "ErrImagePull")
+            .then_some(())
+            .ok_or(format!("{reason}"))
+    });
+    // A deleted pod is finished (not left Terminating).
+    let t = Instant::now();
+    env.k(&[
+        "delete",
+        "pod",
+        "features",
+        "unknown-image",
+        "-n",
+        NS,
+        "--wait=true",
+        "--timeout=60s",
+    ]);
+    eprintln!(
+        "TIMING delete of two pods (grace 1 s and none running): {:.1?}",
+        t.elapsed()
+    );
+}
+
+fn down_leaves_nothing(env: &Env, before: &HostState) {
+    let root = env.layout().root().to_string_lossy().into_owned();
+    let t = Instant::now();
+    let out = env.devenv(&["down"]);
+    assert!(
+        out.status.success(),
+        "devenv down: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("TIMING devenv down with running pods: {:.1?}", t.elapsed());
+    let after = host_state();
+    assert_eq!(&after, before, "host state changed");
+    let strays: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(process::cmdline)
+        .filter(|c| c.iter().any(|a| a.contains(&root)))
+        .map(|c| c.join(" "))
+        .collect();
+    assert!(strays.is_empty(), "processes remain: {strays:#?}");
+}
