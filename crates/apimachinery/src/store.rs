@@ -26,6 +26,7 @@ use std::future::Future;
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 pub mod embedded;
+pub mod watch_cache;
 
 /// One stored object with its revisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
