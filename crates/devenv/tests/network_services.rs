@@ -1,6 +1,8 @@
 //! The pod network's services against a real control plane (`devenv up` in a temporary state
-//! directory): cluster DNS, the ClusterIP proxy and the hostPath volume provisioner, each run
-//! in-process through its library entry point and fed by the real watches.
+//! directory, its own pod runner switched off): cluster DNS, the ClusterIP proxy and the
+//! hostPath volume provisioner, each run in-process through its library entry point and fed by
+//! the real watches. A bridge and one "pod" network namespace of the test's own (10.250.x.0/24)
+//! let glibc's resolver and bash's `/dev/tcp` inside the namespace use them as a pod would.
 //!
 //! `#[ignore]`d like the rest of the devenv group (needs the Go-built binaries and root for
 //! `ip`); `hack/test-devenv` runs it. Needs no pod runner: the test creates the objects a runner
@@ -64,22 +66,93 @@ impl Drop for Env {
     }
 }
 
-/// A bridge of the test's own, deleted on drop.
-struct Bridge(String);
+/// A pod network of the test's own, removed on drop: a bridge with a gateway address outside
+/// the runner's 10.244.0.0/16, and one "pod" network namespace on it with the kubelet-style
+/// `/etc/netns/<ns>/resolv.conf` pointing at the gateway, where the DNS server listens.
+struct PodNet {
+    bridge: String,
+    netns: String,
+    gateway: Ipv4Addr,
+}
 
-impl Bridge {
+impl PodNet {
     fn create() -> Self {
-        let name = format!("navtsp{}", std::process::id() % 100_000);
-        let _ = ip(&["link", "del", &name]);
-        ip(&["link", "add", &name, "type", "bridge"]).unwrap();
-        ip(&["link", "set", &name, "up"]).unwrap();
-        Bridge(name)
+        let id = std::process::id() % 100_000;
+        let third = u8::try_from(id % 250).unwrap() + 1;
+        let net = PodNet {
+            bridge: format!("navtsp{id}"),
+            netns: format!("navtsp{id}"),
+            gateway: Ipv4Addr::new(10, 250, third, 1),
+        };
+        net.remove();
+        let (br, ns) = (net.bridge.as_str(), net.netns.as_str());
+        let veth = format!("vtsp{id}");
+        let gw = format!("{}/24", net.gateway);
+        let pod = format!("10.250.{third}.2/24");
+        for args in [
+            vec!["link", "add", br, "type", "bridge"],
+            vec!["addr", "add", &gw, "dev", br],
+            vec!["link", "set", br, "up"],
+            vec!["netns", "add", ns],
+            vec![
+                "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", ns,
+            ],
+            vec!["link", "set", &veth, "master", br, "up"],
+            vec!["-n", ns, "addr", "add", &pod, "dev", "eth0"],
+            vec!["-n", ns, "link", "set", "eth0", "up"],
+            vec!["-n", ns, "link", "set", "lo", "up"],
+            vec![
+                "-n",
+                ns,
+                "route",
+                "add",
+                "default",
+                "via",
+                &net.gateway.to_string(),
+            ],
+        ] {
+            ip(&args).unwrap_or_else(|e| panic!("ip {args:?}: {e}"));
+        }
+        let etc = PathBuf::from("/etc/netns").join(ns);
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("resolv.conf"),
+            format!(
+                "nameserver {}\nsearch {NS}.svc.cluster.local svc.cluster.local cluster.local\n\
+                 options ndots:5 timeout:1 attempts:2\n",
+                net.gateway
+            ),
+        )
+        .unwrap();
+        std::fs::write(etc.join("hosts"), "127.0.0.1\tlocalhost\n").unwrap();
+        net
+    }
+
+    /// Runs `args` inside the pod's network namespace (without blocking the runtime, which
+    /// serves the DNS the command may ask); (success, stdout).
+    async fn exec(&self, args: &[&str]) -> (bool, String) {
+        let out = tokio::process::Command::new("ip")
+            .args(["netns", "exec", &self.netns])
+            .args(args)
+            .output()
+            .await
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    fn remove(&self) {
+        let _ = ip(&["netns", "del", &self.netns]);
+        let _ = ip(&["link", "del", &self.bridge]);
+        let _ = std::fs::remove_dir_all(PathBuf::from("/etc/netns").join(&self.netns));
     }
 }
 
-impl Drop for Bridge {
+impl Drop for PodNet {
     fn drop(&mut self) {
-        let _ = ip(&["link", "del", &self.0]);
+        self.remove();
     }
 }
 
@@ -170,7 +243,14 @@ async fn network_services_end_to_end() {
             .unwrap(),
         bins,
     };
-    let out = env.devenv(&["up"]);
+    // The services run in-process here; when `devenv up` has a pod runner that wires them
+    // itself (it then owns navbr0 and the ClusterIP listeners), it is switched off.
+    let help = String::from_utf8_lossy(&env.devenv(&["up", "--help"]).stdout).into_owned();
+    let mut up = vec!["up"];
+    if help.contains("--nodes") {
+        up.push("--nodes=0");
+    }
+    let out = env.devenv(&up);
     assert!(
         out.status.success(),
         "devenv up failed: {}",
@@ -193,21 +273,23 @@ async fn network_services_end_to_end() {
     )
     .await;
 
-    dns_answers_from_the_watches(&client).await;
-    proxy_forwards_cluster_ips(&client, &layout).await;
-    provisioner_creates_binds_and_deletes_volumes(&client, &layout).await;
-}
-
-async fn dns_answers_from_the_watches(client: &Client) {
-    let dns = Dns::bind(client.clone(), "127.0.0.1:0".parse().unwrap())
+    let net = PodNet::create();
+    let dns = Dns::bind(client.clone(), SocketAddr::new(IpAddr::V4(net.gateway), 53))
         .await
         .unwrap();
     let server = dns.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(dns.run(async {
+    let dns_task = tokio::spawn(dns.run(async {
         let _ = stop_rx.await;
     }));
+    dns_answers_from_the_watches(&client, server, &net).await;
+    proxy_forwards_cluster_ips(&client, &layout, &net).await;
+    let _ = stop_tx.send(());
+    dns_task.await.unwrap().unwrap();
+    provisioner_creates_binds_and_deletes_volumes(&client, &layout).await;
+}
 
+async fn dns_answers_from_the_watches(client: &Client, server: SocketAddr, net: &PodNet) {
     let services: Api<Service> = Api::namespaced(client.clone(), NS);
     let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), NS);
     let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
@@ -379,13 +461,35 @@ async fn dns_answers_from_the_watches(client: &Client) {
         "TIMING dns query latency over UDP (1000 queries): p50 {:?}, p99 {:?}, max {:?}",
         lat[499], lat[989], lat[999]
     );
-    assert!(lat[989] < Duration::from_millis(50), "p99 {:?}", lat[989]);
+    // Generous: the machine's two cores are shared; the point is "answered, never a timeout".
+    assert!(lat[989] < Duration::from_millis(200), "p99 {:?}", lat[989]);
 
-    let _ = stop_tx.send(());
-    task.await.unwrap().unwrap();
+    // From inside a pod's network namespace, through glibc's resolver and the search path:
+    // short names, a StatefulSet pod's name, and a fast failure for a name outside the cluster.
+    let lookups: [(&str, String); 4] = [
+        ("cass-0.cass", "10.244.7.11".to_owned()),
+        ("web", web_ip.to_string()),
+        ("web.net-test", web_ip.to_string()),
+        ("kubernetes.default", "10.96.0.1".to_owned()),
+    ];
+    for (name, want) in lookups {
+        let (ok, out) = net.exec(&["getent", "ahostsv4", name]).await;
+        assert!(
+            ok && out.starts_with(&format!("{want} ")),
+            "getent {name}: {out:?}"
+        );
+    }
+    let t = Instant::now();
+    let (ok, out) = net.exec(&["getent", "ahostsv4", "example.com"]).await;
+    let outside = t.elapsed();
+    assert!(!ok, "{out:?}");
+    assert!(outside < Duration::from_secs(1), "{outside:?}");
+    eprintln!(
+        "TIMING dns: glibc in a pod netns, example.com (search path + REFUSED) fails in {outside:.1?}"
+    );
 }
 
-async fn proxy_forwards_cluster_ips(client: &Client, layout: &Layout) {
+async fn proxy_forwards_cluster_ips(client: &Client, layout: &Layout, net: &PodNet) {
     let st = StateFile::read(&layout.state_file()).unwrap().unwrap();
     // The host address kube-apiserver advertises: the `kubernetes` EndpointSlice's.
     let k8s_slices: Api<EndpointSlice> = Api::namespaced(client.clone(), "default");
@@ -427,10 +531,9 @@ async fn proxy_forwards_cluster_ips(client: &Client, layout: &Layout) {
     )
     .await;
 
-    let bridge = Bridge::create();
     let apiserver = SocketAddr::new(st.settings.bind_address, st.settings.ports.apiserver);
     let cfg = ProxyConfig {
-        bridge: bridge.0.clone(),
+        bridge: net.bridge.clone(),
         kubernetes_backend: Some(apiserver),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -440,7 +543,7 @@ async fn proxy_forwards_cluster_ips(client: &Client, layout: &Layout) {
     }));
     let front = SocketAddr::new(IpAddr::V4(cluster_ip), 7000);
     // First the address (before it, this machine's network may swallow the connection).
-    let b = bridge.0.clone();
+    let b = net.bridge.clone();
     eventually(
         "the ClusterIP is on the bridge",
         Duration::from_secs(30),
@@ -475,12 +578,22 @@ async fn proxy_forwards_cluster_ips(client: &Client, layout: &Layout) {
         "TIMING service proxy: start → ClusterIP forwards: {:.1?}",
         t.elapsed()
     );
-    let on_bridge = service_proxy::host_addresses(&bridge.0).unwrap();
+    let on_bridge = service_proxy::host_addresses(&net.bridge).unwrap();
     assert!(on_bridge.contains(&cluster_ip), "{on_bridge:?}");
     assert!(
         on_bridge.contains(&Ipv4Addr::new(10, 96, 0, 1)),
         "{on_bridge:?}"
     );
+
+    // From the pod's netns, by Service name (DNS, search path) to the ClusterIP via the bridge.
+    let (ok, out) = net
+        .exec(&[
+            "bash",
+            "-c",
+            "exec 3<>/dev/tcp/echo/7000; printf pong >&3; head -c4 <&3",
+        ])
+        .await;
+    assert!(ok && out == "pong", "pod → echo:7000: {out:?}");
 
     // default/kubernetes reaches kube-apiserver: its TLS listener answers a plain-HTTP request
     // with Go's "HTTP request to an HTTPS server".
@@ -495,7 +608,7 @@ async fn proxy_forwards_cluster_ips(client: &Client, layout: &Layout) {
         .delete("echo", &DeleteParams::default())
         .await
         .unwrap();
-    let b = bridge.0.clone();
+    let b = net.bridge.clone();
     eventually(
         "the address goes with the Service",
         Duration::from_secs(30),
@@ -526,11 +639,15 @@ async fn proxy_forwards_cluster_ips(client: &Client, layout: &Layout) {
     // Shutdown removes every address it added.
     let _ = stop_tx.send(());
     task.await.unwrap().unwrap();
-    assert!(service_proxy::host_addresses(&bridge.0).unwrap().is_empty());
+    assert!(
+        service_proxy::host_addresses(&net.bridge)
+            .unwrap()
+            .is_empty()
+    );
     // And cleanup finds nothing left (and removes strays: add one by hand).
-    ip(&["addr", "add", "10.96.255.254/32", "dev", &bridge.0]).unwrap();
+    ip(&["addr", "add", "10.96.255.254/32", "dev", &net.bridge]).unwrap();
     assert_eq!(
-        service_proxy::cleanup(&bridge.0).unwrap(),
+        service_proxy::cleanup(&net.bridge).unwrap(),
         vec![Ipv4Addr::new(10, 96, 255, 254)]
     );
     assert!(service_proxy::cleanup("navt-missing").unwrap().is_empty());
