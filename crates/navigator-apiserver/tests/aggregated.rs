@@ -102,7 +102,8 @@ impl ControlPlane {
         let out = self.kubectl_as(&self.admin(), args);
         assert!(
             out.success(),
-            "kubectl {args:?} failed:\n{}\n{}",
+            "kubectl {args:?} failed ({}):\n{}\n{}",
+            out.status,
             out.stdout,
             out.stderr
         );
@@ -375,6 +376,18 @@ fn navigator_behind_a_real_kube_apiserver() {
         );
     }
     eprintln!("TIMING APIServices Available after {:.1?}", t.elapsed());
+
+    // The whole kustomization — the Deployment, Service and PDB too — is valid for the real
+    // kube-apiserver (server-side dry run: schema, defaulting and validation, nothing stored).
+    let dry = cp.k(&["apply", "-k", deploy.to_str().unwrap(), "--dry-run=server"]);
+    for object in [
+        "deployment.apps/navigator-apiserver",
+        "poddisruptionbudget.policy/navigator-apiserver",
+        "service/navigator-apiserver",
+        "clusterrole.rbac.authorization.k8s.io/navigator-edit",
+    ] {
+        assert!(dry.contains(object), "{object} missing from:\n{dry}");
+    }
 
     kubectl_scenarios(&cp);
     rbac_decides(&cp);
