@@ -2,8 +2,9 @@
 //!
 //! * [`metered`] — storage latency metrics around the store.
 //! * [`options`] — command-line options validated into a [`options::Config`].
-//! * [`run`] — builds the server (registries over the embedded store, the HTTP layer, OpenAPI,
-//!   certificates, kubeconfig) and runs it until a signal.
+//! * [`run`] — builds the server (registries over the embedded store or etcd — `--etcd-servers`
+//!   — with its compactor, the HTTP layer, OpenAPI, certificates, kubeconfig) and runs it until
+//!   a signal.
 //! * [`security`] — delegated mode's flags and parts: front-proxy/x509/TokenReview
 //!   authentication, SubjectAccessReview authorization, NamespaceLifecycle admission.
 //! * [`strategy`] — one [`apimachinery::registry::Strategy`] per kind, over the hub types of
