@@ -848,7 +848,7 @@ fn respond(path: &str) -> Response<Full<Bytes>> {
         .expect("response")
 }
 
-fn down_leaves_nothing(env: &Env, net_before: &(BTreeSet<String>, BTreeSet<String>)) {
+fn down_leaves_nothing(env: &Env, net_before: &HostNet) {
     let layout = env.layout();
     let st = StateFile::read(&layout.state_file())
         .expect("state")
@@ -875,7 +875,7 @@ fn down_leaves_nothing(env: &Env, net_before: &(BTreeSet<String>, BTreeSet<Strin
     assert_eq!(
         &network_state(),
         net_before,
-        "network interfaces or namespaces changed"
+        "network interfaces, namespaces, /etc/netns entries or mount points changed"
     );
     let strays: Vec<String> = std::fs::read_dir("/proc")
         .expect("/proc")
@@ -890,8 +890,16 @@ fn down_leaves_nothing(env: &Env, net_before: &(BTreeSet<String>, BTreeSet<Strin
     );
 }
 
-/// Network interfaces and named network namespaces on the host.
-fn network_state() -> (BTreeSet<String>, BTreeSet<String>) {
+/// Network interfaces, named network namespaces, `/etc/netns` entries and mount points on the
+/// host (the pod runner creates and must remove all of them).
+type HostNet = (
+    BTreeSet<String>,
+    BTreeSet<String>,
+    BTreeSet<String>,
+    BTreeSet<String>,
+);
+
+fn network_state() -> HostNet {
     let names = |dir: &str| {
         std::fs::read_dir(dir)
             .map(|d| {
@@ -900,7 +908,19 @@ fn network_state() -> (BTreeSet<String>, BTreeSet<String>) {
             })
             .unwrap_or_default()
     };
-    (names("/sys/class/net"), names("/run/netns"))
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|m| {
+            m.lines()
+                .filter_map(|l| l.split_whitespace().nth(4).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    (
+        names("/sys/class/net"),
+        names("/run/netns"),
+        names("/etc/netns"),
+        mounts,
+    )
 }
 
 /// RSS of each running component (from /proc), for the report.
