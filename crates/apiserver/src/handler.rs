@@ -718,7 +718,7 @@ async fn admit(
     ctx: &RequestContext,
     operation: Operation,
     object: Option<Value>,
-) -> Result<Option<Value>, Status> {
+) -> Result<Option<Value>, crate::admission::Refusal> {
     if state.admission.is_empty() {
         return Ok(object);
     }

@@ -6,13 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apimachinery::status::{ApiError, GroupResource, Status, StatusCause};
+use apimachinery::status::{ApiError, GroupResource, StatusCause};
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 
-use super::{AdmissionPlugin, AdmissionRequest, Operation};
+use super::{AdmissionPlugin, AdmissionRequest, Operation, Refusal};
 
 /// What is known about the request's namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,14 +44,16 @@ pub fn applies(req: &AdmissionRequest) -> bool {
 ///
 /// # Errors
 /// The refusal.
-pub fn decide(req: &AdmissionRequest, phase: NamespacePhase) -> Result<(), Status> {
+pub fn decide(req: &AdmissionRequest, phase: NamespacePhase) -> Result<(), Refusal> {
     match phase {
         NamespacePhase::Active => Ok(()),
-        NamespacePhase::Missing => Err(ApiError::NotFound {
-            resource: GroupResource::new("", "namespaces"),
-            name: req.namespace.clone(),
-        }
-        .to_status()),
+        NamespacePhase::Missing => Err(Box::new(
+            ApiError::NotFound {
+                resource: GroupResource::new("", "namespaces"),
+                name: req.namespace.clone(),
+            }
+            .to_status(),
+        )),
         NamespacePhase::Terminating if req.operation == Operation::Create => {
             let mut s = req.forbidden(format!(
                 "unable to create new content in namespace {} because it is being terminated",
@@ -117,7 +119,7 @@ impl NamespaceLifecycle {
             .map(|ns| NamespacePhase::of(&ns))
     }
 
-    async fn phase(&self, req: &AdmissionRequest) -> Result<NamespacePhase, Status> {
+    async fn phase(&self, req: &AdmissionRequest) -> Result<NamespacePhase, Refusal> {
         let ready = tokio::time::timeout(self.ready_wait, self.store.wait_until_ready()).await;
         if !matches!(ready, Ok(Ok(()))) {
             return Err(req.forbidden("not yet ready to handle request"));
@@ -135,11 +137,10 @@ impl NamespaceLifecycle {
         match api.get_opt(&req.namespace).await {
             Ok(Some(ns)) => Ok(NamespacePhase::of(&ns)),
             Ok(None) => Ok(NamespacePhase::Missing),
-            Err(e) => Err(ApiError::internal(format!(
-                "looking up namespace {}: {e}",
-                req.namespace
-            ))
-            .to_status()),
+            Err(e) => Err(Box::new(
+                ApiError::internal(format!("looking up namespace {}: {e}", req.namespace))
+                    .to_status(),
+            )),
         }
     }
 }
@@ -150,7 +151,7 @@ impl AdmissionPlugin for NamespaceLifecycle {
         "NamespaceLifecycle"
     }
 
-    async fn admit(&self, req: &mut AdmissionRequest) -> Result<(), Status> {
+    async fn admit(&self, req: &mut AdmissionRequest) -> Result<(), Refusal> {
         if !applies(req) {
             return Ok(());
         }

@@ -76,15 +76,20 @@ impl AdmissionRequest {
     }
 
     /// Go's `admission.NewForbidden`: `<resource>.<group> "<name>" is forbidden: <why>`.
-    pub fn forbidden(&self, why: impl Into<String>) -> Status {
-        ApiError::Forbidden {
-            resource: GroupResource::new(&self.group, &self.resource),
-            name: self.object_name(),
-            reason: why.into(),
-        }
-        .to_status()
+    pub fn forbidden(&self, why: impl Into<String>) -> Refusal {
+        Box::new(
+            ApiError::Forbidden {
+                resource: GroupResource::new(&self.group, &self.resource),
+                name: self.object_name(),
+                reason: why.into(),
+            }
+            .to_status(),
+        )
     }
 }
+
+/// A plugin's refusal: the `Status` sent to the client as it is.
+pub type Refusal = Box<Status>;
 
 /// One admission plugin. Both phases default to accepting.
 #[async_trait::async_trait]
@@ -96,7 +101,7 @@ pub trait AdmissionPlugin: Send + Sync {
     ///
     /// # Errors
     /// The `Status` to answer with.
-    async fn admit(&self, req: &mut AdmissionRequest) -> Result<(), Status> {
+    async fn admit(&self, req: &mut AdmissionRequest) -> Result<(), Refusal> {
         let _ = req;
         Ok(())
     }
@@ -105,7 +110,7 @@ pub trait AdmissionPlugin: Send + Sync {
     ///
     /// # Errors
     /// The `Status` to answer with.
-    async fn validate(&self, req: &AdmissionRequest) -> Result<(), Status> {
+    async fn validate(&self, req: &AdmissionRequest) -> Result<(), Refusal> {
         let _ = req;
         Ok(())
     }
@@ -147,7 +152,7 @@ impl AdmissionChain {
     ///
     /// # Errors
     /// The refusing plugin's `Status`.
-    pub async fn run(&self, req: &mut AdmissionRequest) -> Result<(), Status> {
+    pub async fn run(&self, req: &mut AdmissionRequest) -> Result<(), Refusal> {
         for p in &self.plugins {
             p.admit(req).await?;
         }
@@ -168,7 +173,7 @@ mod tests {
         fn name(&self) -> &str {
             "AddLabel"
         }
-        async fn admit(&self, req: &mut AdmissionRequest) -> Result<(), Status> {
+        async fn admit(&self, req: &mut AdmissionRequest) -> Result<(), Refusal> {
             if let Some(o) = req.object.as_mut() {
                 o["metadata"]["labels"] = serde_json::json!({"admitted": "yes"});
             }
@@ -182,7 +187,7 @@ mod tests {
         fn name(&self) -> &str {
             "RequireLabel"
         }
-        async fn validate(&self, req: &AdmissionRequest) -> Result<(), Status> {
+        async fn validate(&self, req: &AdmissionRequest) -> Result<(), Refusal> {
             match req
                 .object
                 .as_ref()

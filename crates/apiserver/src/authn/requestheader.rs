@@ -46,7 +46,7 @@ pub fn check_proxy(
     }
     let cn = super::x509::subject(&chain[0]).map(|s| s.common_name);
     Some(match cn {
-        Some(cn) if config.allowed_names.iter().any(|n| *n == cn) => Ok(()),
+        Some(cn) if config.allowed_names.contains(&cn) => Ok(()),
         Some(cn) => Err(format!(
             "x509: subject with cn={cn} is not in the allowed list {:?}",
             config.allowed_names
