@@ -427,6 +427,14 @@ fn up(layout: &Layout, args: &UpArgs) -> Result<ExitCode, CliError> {
             return Err(e);
         }
     }
+    if let Some(opts) = args.pods.options() {
+        let wait = crate::pods::wait_nodes_ready(layout, opts.nodes, Duration::from_secs(60));
+        if let Err(msg) = rt.block_on(wait) {
+            let _ = down(layout, false);
+            let _ = child.wait();
+            return Err(CliError::StartFailed(msg));
+        }
+    }
     eprintln!(
         "devenv: control plane ready in {:.1}s (state in {})",
         started.elapsed().as_secs_f64(),

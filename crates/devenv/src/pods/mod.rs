@@ -138,6 +138,44 @@ pub async fn admin_client(layout: &Layout) -> Result<kube::Client, RunnerError> 
     kube::Client::try_from(cfg).map_err(|e| err(e.to_string()))
 }
 
+/// Waits until the runner's `nodes` Nodes are Ready (what `devenv up` returns after).
+///
+/// # Errors
+/// A message saying which nodes are missing after `timeout`.
+pub async fn wait_nodes_ready(
+    layout: &Layout,
+    nodes: usize,
+    timeout: Duration,
+) -> Result<(), String> {
+    let client = admin_client(layout).await.map_err(|e| e.to_string())?;
+    let api: Api<k8s_openapi::api::core::v1::Node> = Api::all(client);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let mut missing = Vec::new();
+        for i in 0..nodes {
+            let name = node::node_name(i);
+            let ready = api.get_opt(&name).await.ok().flatten().is_some_and(|n| {
+                n.status
+                    .and_then(|s| s.conditions)
+                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            });
+            if !ready {
+                missing.push(name);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "nodes {missing:?} not Ready within {timeout:?} (see the pod runner's lines in {})",
+                layout.supervisor_log().display()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Creates the pod network's bridge. Call before binding anything to 10.244.0.1 (the DNS
 /// server, the service proxy).
 ///
