@@ -943,12 +943,12 @@ fn cassandra_statefulset(env: &Devenv, scratch: &Path, image: &Path, python: &Pa
                         "ports": [{"name": "cql", "containerPort": 9042},
                                   {"name": "intra-node", "containerPort": 7000}],
                         "readinessProbe": {"tcpSocket": {"port": 9042}, "periodSeconds": 2},
-                        "volumeMounts": [{"name": "data-cassandra", "mountPath": "/var/lib/cassandra"}],
+                        "volumeMounts": [{"name": "data", "mountPath": "/var/lib/cassandra"}],
                     }],
                 }
             },
             "volumeClaimTemplates": [{
-                "metadata": {"name": "data-cassandra"},
+                "metadata": {"name": "data"},
                 "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": NS,
                          "resources": {"requests": {"storage": "1Gi"}}}
             }]
@@ -1040,12 +1040,12 @@ fn opensearch_statefulset(env: &Devenv, scratch: &Path) {
                         "ports": [{"name": "http", "containerPort": 9200},
                                   {"name": "transport", "containerPort": 9300}],
                         "readinessProbe": {"tcpSocket": {"port": 9200}, "periodSeconds": 2},
-                        "volumeMounts": [{"name": "data-opensearch", "mountPath": "/usr/share/opensearch/data"}],
+                        "volumeMounts": [{"name": "data", "mountPath": "/usr/share/opensearch/data"}],
                     }],
                 }
             },
             "volumeClaimTemplates": [{
-                "metadata": {"name": "data-opensearch"},
+                "metadata": {"name": "data"},
                 "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": NS,
                          "resources": {"requests": {"storage": "1Gi"}}}
             }]
@@ -1116,6 +1116,11 @@ fn databases_as_statefulsets() {
             .unwrap(),
         bins,
     };
+    // One pod runner per machine: another one's bridge means its pods would share addresses.
+    assert!(
+        !Path::new("/sys/class/net/navbr0").exists(),
+        "navbr0 exists: another devenv pod runner is running (or one leaked); stop it first"
+    );
     let scratch = tempfile::Builder::new()
         .prefix("devenv-db-pv-")
         .tempdir()
