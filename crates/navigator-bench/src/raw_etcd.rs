@@ -219,13 +219,15 @@ async fn pool(
 }
 
 async fn lists(
-    client: &mut Client,
+    client: &Client,
     s: &Shared,
     expected: usize,
     label: &str,
     problems: &mut Vec<String>,
 ) -> anyhow::Result<Vec<PhaseResult>> {
     let prefix = s.cfg.prefix.as_str();
+    // A 10k list is ~9 MB, above gRPC's default 4 MiB decoding limit.
+    let mut client = client.kv_client().max_decoding_message_size(256 << 20);
     let mut full = PhaseResult {
         name: format!("list {label} (full)"),
         ..PhaseResult::default()
@@ -517,9 +519,9 @@ pub async fn bench(cfg: RawConfig, report: &mut Report) -> anyhow::Result<()> {
     let gets: Vec<usize> = (0..s.cfg.gets).map(|_| rng.below(small)).collect();
     let p = pool("get (random)", &client, &s, Op::Get, gets).await?;
     record(report, p.phase);
-    let mut lister = client.clone();
+    let lister = client.clone();
     let mut problems = Vec::new();
-    for phase in lists(&mut lister, &s, small, &label(small), &mut problems).await? {
+    for phase in lists(&lister, &s, small, &label(small), &mut problems).await? {
         record(report, phase);
     }
     report.problems.append(&mut problems);
@@ -565,7 +567,7 @@ pub async fn bench(cfg: RawConfig, report: &mut Report) -> anyhow::Result<()> {
         .await?;
         record(report, p.phase);
         let mut problems = Vec::new();
-        for phase in lists(&mut lister, &s, large, &label(large), &mut problems).await? {
+        for phase in lists(&lister, &s, large, &label(large), &mut problems).await? {
             record(report, phase);
         }
         report.problems.append(&mut problems);
