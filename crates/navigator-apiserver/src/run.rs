@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use apimachinery::registry::{Registry, RegistryConfig, RestResource};
 use apimachinery::store::embedded::EmbeddedStore;
+use apimachinery::store::watch_cache::{self, WatchCache};
 use apimachinery::store::{CompactionSchedule, Storage, StoreError, spawn_compactor};
 use apiserver::{
     ApiServer, CheckScope, HealthCheck, Metrics, OpenApiInput, ServingOptions, TlsSource,
@@ -180,6 +181,15 @@ async fn serve<St: Storage>(
     metrics: Metrics,
     store: Arc<St>,
 ) -> Result<(), RunError> {
+    // Every watch shares one store watch and an in-memory ring of recent events.
+    let store = Arc::new(WatchCache::new(
+        store,
+        &config.storage_prefix,
+        watch_cache::DEFAULT_CAPACITY,
+    ));
+    if let Err(e) = store.start().await {
+        tracing::warn!(error = %e, "watch cache not started yet: the first watch starts it");
+    }
     let mut builder = ApiServer::builder()
         .metrics(metrics)
         .openapi(openapi_input())
