@@ -242,6 +242,13 @@ async fn serve<St: Storage>(
         .ca_pem
         .clone()
         .unwrap_or_else(|| bound.certs().cert_pem.clone());
+    if config.security.is_some() {
+        // Delegated: clients come through kube-apiserver with their own credentials; the
+        // standalone token would only be refused.
+        tracing::info!(%server, versions = ?[ApiVersion::V1beta1, ApiVersion::V1alpha1], "navigator-apiserver ready (delegated)");
+        bound.run_until_signal().await?;
+        return Ok(());
+    }
     std::fs::write(&config.kubeconfig_path, standalone_kubeconfig(&server, &ca)).map_err(
         |source| RunError::Kubeconfig {
             path: config.kubeconfig_path.display().to_string(),
