@@ -245,10 +245,15 @@ impl<S: Strategy, St: Storage> Watcher<'_, S, St> {
                 Tick::Event(Some(Err(e))) => return self.error(&self.watch_error(e)).await,
                 Tick::Event(Some(Ok(ev))) => {
                     last = ev.revision;
+                    // Without selectors every object matches: no decode just to filter (it
+                    // cost two decodes per event and watcher: the new and the previous value).
+                    let everything = self.plan.sel.is_empty();
                     let delivered = ev.filter(|bytes| {
-                        self.inner
-                            .decode_stored(bytes, ev.revision)
-                            .is_ok_and(|o| self.inner.matches(&o, &self.plan.sel))
+                        everything
+                            || self
+                                .inner
+                                .decode_stored(bytes, ev.revision)
+                                .is_ok_and(|o| self.inner.matches(&o, &self.plan.sel))
                     });
                     if let Some(d) = delivered {
                         let rendered = self
