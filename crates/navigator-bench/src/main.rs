@@ -629,39 +629,46 @@ async fn run_pool(
             out
         }));
     }
+    let mut per_task = Vec::new();
+    for task in tasks {
+        per_task.push(task.await?);
+    }
+    Ok(tally(name, start.elapsed(), per_task))
+}
+
+/// A phase's result from its workers' (latency, outcome) samples: successes with their
+/// latencies and the writes' resourceVersions, conflicts, errors (the first one kept).
+fn tally(name: &str, elapsed: Duration, per_task: Vec<Vec<(Duration, Outcome)>>) -> PoolResult {
     let mut phase = PhaseResult {
         name: name.to_owned(),
         ..PhaseResult::default()
     };
     let mut latencies = Vec::new();
     let mut writes = HashMap::new();
-    for task in tasks {
-        for (latency, outcome) in task.await? {
-            match outcome {
-                Outcome::Ok(write) => {
-                    phase.ok += 1;
-                    latencies.push(latency);
-                    if let Some((rv, at)) = write {
-                        writes.insert(rv, at);
-                    }
+    for (latency, outcome) in per_task.into_iter().flatten() {
+        match outcome {
+            Outcome::Ok(write) => {
+                phase.ok += 1;
+                latencies.push(latency);
+                if let Some((rv, at)) = write {
+                    writes.insert(rv, at);
                 }
-                Outcome::Conflict => phase.conflicts += 1,
-                Outcome::Error(e) => {
-                    phase.errors += 1;
-                    phase.first_error.get_or_insert(e);
-                }
+            }
+            Outcome::Conflict => phase.conflicts += 1,
+            Outcome::Error(e) => {
+                phase.errors += 1;
+                phase.first_error.get_or_insert(e);
             }
         }
     }
-    let elapsed = start.elapsed();
     phase.elapsed_s = elapsed.as_secs_f64();
     phase.throughput_per_s = throughput(phase.ok, elapsed);
     phase.latency = LatencySummary::from_samples(latencies.clone());
-    Ok(PoolResult {
+    PoolResult {
         phase,
         writes,
         latencies,
-    })
+    }
 }
 
 /// Full lists and paginated walks of a collection that should hold `expected` objects.

@@ -3,11 +3,11 @@
 //! range get, range list full and paginated, read-modify-write as range + txn on
 //! `mod_revision`, watch fan-out on the prefix).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::{Outcome, PoolResult, tally};
 use anyhow::{anyhow, bail};
 use etcd_client::{Client, Compare, CompareOp, GetOptions, Txn, TxnOp, WatchOptions};
 use navigator_bench::Rng;
@@ -54,12 +54,6 @@ enum Op {
     Create,
     Get,
     Update,
-}
-
-enum Outcome {
-    Ok(Option<(String, Duration)>),
-    Conflict,
-    Error(String),
 }
 
 struct Shared {
@@ -145,19 +139,13 @@ async fn op(client: &mut Client, s: &Shared, op: Op, i: usize) -> anyhow::Result
     }
 }
 
-struct Pool {
-    phase: PhaseResult,
-    writes: HashMap<String, Duration>,
-    latencies: Vec<Duration>,
-}
-
 async fn pool(
     name: &str,
     client: &Client,
     s: &Arc<Shared>,
     which: Op,
     indices: Vec<usize>,
-) -> anyhow::Result<Pool> {
+) -> anyhow::Result<PoolResult> {
     let indices = Arc::new(indices);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
@@ -184,38 +172,11 @@ async fn pool(
             out
         }));
     }
-    let mut phase = PhaseResult {
-        name: name.to_owned(),
-        ..PhaseResult::default()
-    };
-    let mut latencies = Vec::new();
-    let mut writes = HashMap::new();
+    let mut per_task = Vec::new();
     for task in tasks {
-        for (latency, outcome) in task.await? {
-            match outcome {
-                Outcome::Ok(write) => {
-                    phase.ok += 1;
-                    latencies.push(latency);
-                    if let Some((rv, at)) = write {
-                        writes.insert(rv, at);
-                    }
-                }
-                Outcome::Conflict => phase.conflicts += 1,
-                Outcome::Error(e) => {
-                    phase.errors += 1;
-                    phase.first_error.get_or_insert(e);
-                }
-            }
-        }
+        per_task.push(task.await?);
     }
-    phase.elapsed_s = start.elapsed().as_secs_f64();
-    phase.throughput_per_s = throughput(phase.ok, start.elapsed());
-    phase.latency = LatencySummary::from_samples(latencies.clone());
-    Ok(Pool {
-        phase,
-        writes,
-        latencies,
-    })
+    Ok(tally(name, start.elapsed(), per_task))
 }
 
 async fn lists(
