@@ -1,0 +1,114 @@
+//! `cassandra.yaml` for one node.
+//!
+//! Only what Navigator decides is written; every other setting keeps Cassandra's built-in
+//! default, except in the small profile (see [`super::sizing`]), which also bounds threads,
+//! caches and memtables. Key names are those of 4.1 and 5.0 (unit-suffixed values such as
+//! `10000ms`); 5.0 additionally pins `storage_compatibility_mode: CASSANDRA_4`, its own
+//! default, written out so that a cluster upgraded from 4.1 keeps talking to its 4.1 nodes
+//! until the upgrade is finished.
+
+use std::fmt::Write as _;
+
+use super::NodeConfig;
+use super::sizing::Profile;
+use crate::dialect::Dialect;
+
+/// The contents of `cassandra.yaml` for `c` (validated by the caller).
+pub fn render(c: &NodeConfig) -> String {
+    let mut y = String::new();
+    let data = c.data_dir.trim_end_matches('/');
+    let seeds = c
+        .seeds
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    // `writeln!` into a String cannot fail.
+    let mut line = |s: String| {
+        let _ = writeln!(y, "{s}");
+    };
+    line("# Rendered by pilot-cassandra for this pod; edits are lost at the next start.".into());
+    line(format!("cluster_name: {}", single_quoted(&c.cluster_name)));
+    line(format!("num_tokens: {}", c.num_tokens));
+    line("allocate_tokens_for_local_replication_factor: 3".into());
+    line("partitioner: org.apache.cassandra.dht.Murmur3Partitioner".into());
+    line("seed_provider:".into());
+    line("  - class_name: org.apache.cassandra.locator.SimpleSeedProvider".into());
+    line("    parameters:".into());
+    line(format!("      - seeds: \"{seeds}\""));
+    line(format!("listen_address: {}", c.address));
+    line(format!("broadcast_address: {}", c.address));
+    line(format!("rpc_address: {}", c.address));
+    line(format!("broadcast_rpc_address: {}", c.address));
+    line("endpoint_snitch: GossipingPropertyFileSnitch".into());
+    line(format!("storage_port: {}", c.storage_port));
+    line(format!(
+        "native_transport_port: {}",
+        c.native_transport_port
+    ));
+    line("start_native_transport: true".into());
+    line("data_file_directories:".into());
+    line(format!("  - {data}/data"));
+    line(format!("commitlog_directory: {data}/commitlog"));
+    line(format!("saved_caches_directory: {data}/saved_caches"));
+    line(format!("hints_directory: {data}/hints"));
+    line(format!("cdc_raw_directory: {data}/cdc_raw"));
+    line("authenticator: AllowAllAuthenticator".into());
+    line("authorizer: AllowAllAuthorizer".into());
+    line("role_manager: CassandraRoleManager".into());
+    line("network_authorizer: AllowAllNetworkAuthorizer".into());
+    line("commitlog_sync: periodic".into());
+    line("commitlog_sync_period: 10000ms".into());
+    line("disk_failure_policy: stop".into());
+    line("commit_failure_policy: stop".into());
+    match c.dialect {
+        Dialect::V4_1 => {}
+        Dialect::V5_0 => line("storage_compatibility_mode: CASSANDRA_4".into()),
+    }
+    match c.sizing.profile {
+        Profile::Standard => {}
+        Profile::Small => {
+            line("# Small profile: a node in a container below 4 GiB.".into());
+            for setting in SMALL_PROFILE {
+                line((*setting).into());
+            }
+        }
+    }
+    y
+}
+
+/// Settings of the small profile, the devenv image's values for nodes on a small machine.
+const SMALL_PROFILE: &[&str] = &[
+    "commitlog_segment_size: 8MiB",
+    "commitlog_total_space: 256MiB",
+    "concurrent_reads: 4",
+    "concurrent_writes: 4",
+    "concurrent_counter_writes: 4",
+    "concurrent_materialized_view_writes: 4",
+    "concurrent_compactors: 1",
+    "memtable_heap_space: 64MiB",
+    "memtable_offheap_space: 64MiB",
+    "memtable_flush_writers: 1",
+    "key_cache_size: 8MiB",
+    "counter_cache_size: 2MiB",
+    "file_cache_size: 32MiB",
+    "networking_cache_size: 16MiB",
+    "index_summary_capacity: 4MiB",
+    "native_transport_max_threads: 32",
+];
+
+/// A YAML single-quoted scalar (`'` doubled).
+fn single_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_quotes_are_doubled() {
+        assert_eq!(single_quoted("Test Cluster"), "'Test Cluster'");
+        assert_eq!(single_quoted("it's"), "'it''s'");
+    }
+}

@@ -1,0 +1,253 @@
+//! The node's facts: what one round of Jolokia reads says about the node, parsed into typed
+//! values (pure), and their form in the Pilot's status.
+
+use navigator_api::v1beta1::{CassandraPeers, CassandraPilotStatus};
+use navigator_api::version::CassandraVersion;
+use serde_json::Value;
+
+use crate::jolokia::{ENDPOINT_SNITCH_INFO, Reply, Request, STORAGE_SERVICE};
+use crate::mode::OperationMode;
+
+/// What the node says about itself; a field is None when its read failed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeFacts {
+    /// `ReleaseVersion`, e.g. `5.0.8`.
+    pub release_version: Option<String>,
+    /// `LocalHostId`.
+    pub host_id: Option<String>,
+    /// `OperationMode`.
+    pub operation_mode: Option<OperationMode>,
+    /// `Load`: bytes on disk.
+    pub load_bytes: Option<i64>,
+    /// Number of this node's `Tokens`.
+    pub tokens: Option<usize>,
+    /// Peers seen up (`LiveNodes`, this node included).
+    pub live: Option<Vec<String>>,
+    /// Peers seen down (`UnreachableNodes`).
+    pub unreachable: Option<Vec<String>>,
+    /// `JoiningNodes`.
+    pub joining: Option<Vec<String>>,
+    /// `LeavingNodes`.
+    pub leaving: Option<Vec<String>>,
+    /// `MovingNodes`.
+    pub moving: Option<Vec<String>>,
+    /// `NativeTransportRunning`: CQL is served.
+    pub native_transport_running: Option<bool>,
+    /// The snitch's `Datacenter` of this node.
+    pub datacenter: Option<String>,
+    /// The snitch's `Rack` of this node.
+    pub rack: Option<String>,
+    /// Reads that failed, as `Attribute: error` lines.
+    pub errors: Vec<String>,
+}
+
+/// The reads of one observation, in the order [`parse`] expects.
+pub fn requests() -> Vec<Request> {
+    let mut r: Vec<Request> = SS_ATTRIBUTES
+        .iter()
+        .map(|a| Request::read(STORAGE_SERVICE, a))
+        .collect();
+    r.extend(
+        ESI_ATTRIBUTES
+            .iter()
+            .map(|a| Request::read(ENDPOINT_SNITCH_INFO, a)),
+    );
+    r
+}
+
+const SS_ATTRIBUTES: [&str; 11] = [
+    "ReleaseVersion",
+    "LocalHostId",
+    "OperationMode",
+    "Load",
+    "Tokens",
+    "LiveNodes",
+    "UnreachableNodes",
+    "JoiningNodes",
+    "LeavingNodes",
+    "MovingNodes",
+    "NativeTransportRunning",
+];
+const ESI_ATTRIBUTES: [&str; 2] = ["Datacenter", "Rack"];
+
+/// Parses the replies to [`requests`].
+pub fn parse(replies: &[Reply]) -> NodeFacts {
+    let names = SS_ATTRIBUTES.iter().chain(ESI_ATTRIBUTES.iter());
+    let mut f = NodeFacts::default();
+    for (name, reply) in names.zip(replies) {
+        let Some(v) = reply.value() else {
+            f.errors.push(format!("{name}: {}", reply.describe()));
+            continue;
+        };
+        let ok = match *name {
+            "ReleaseVersion" => set(&mut f.release_version, string(v)),
+            "LocalHostId" => set(&mut f.host_id, string(v)),
+            "OperationMode" => set(
+                &mut f.operation_mode,
+                string(v).as_deref().map(OperationMode::parse),
+            ),
+            "Load" => set(&mut f.load_bytes, number(v)),
+            "Tokens" => set(&mut f.tokens, strings(v).map(|t| t.len())),
+            "LiveNodes" => set(&mut f.live, strings(v)),
+            "UnreachableNodes" => set(&mut f.unreachable, strings(v)),
+            "JoiningNodes" => set(&mut f.joining, strings(v)),
+            "LeavingNodes" => set(&mut f.leaving, strings(v)),
+            "MovingNodes" => set(&mut f.moving, strings(v)),
+            "NativeTransportRunning" => set(&mut f.native_transport_running, v.as_bool()),
+            "Datacenter" => set(&mut f.datacenter, string(v)),
+            "Rack" => set(&mut f.rack, string(v)),
+            _ => true,
+        };
+        if !ok {
+            f.errors.push(format!("{name}: unexpected value {v}"));
+        }
+    }
+    if replies.len() < SS_ATTRIBUTES.len() + ESI_ATTRIBUTES.len() {
+        f.errors.push(format!("only {} replies", replies.len()));
+    }
+    f
+}
+
+fn set<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
+    let ok = value.is_some();
+    *slot = value;
+    ok
+}
+
+fn string(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
+
+fn number(v: &Value) -> Option<i64> {
+    // `Load` is a Java double; Jolokia may send it as a number or a string.
+    let f = v.as_f64().or_else(|| v.as_str()?.parse().ok())?;
+    (f.is_finite() && f >= 0.0).then_some(f as i64)
+}
+
+fn strings(v: &Value) -> Option<Vec<String>> {
+    let mut s: Vec<String> = v
+        .as_array()?
+        .iter()
+        .map(|x| x.as_str().map(str::to_owned))
+        .collect::<Option<_>>()?;
+    s.sort();
+    Some(s)
+}
+
+impl NodeFacts {
+    /// The facts as the Pilot's `status.cassandra`.
+    pub fn to_status(&self) -> CassandraPilotStatus {
+        let peers = CassandraPeers {
+            live: self.live.clone().unwrap_or_default(),
+            unreachable: self.unreachable.clone().unwrap_or_default(),
+            joining: self.joining.clone().unwrap_or_default(),
+            leaving: self.leaving.clone().unwrap_or_default(),
+            moving: self.moving.clone().unwrap_or_default(),
+        };
+        let any_peers = self.live.is_some() || self.unreachable.is_some();
+        CassandraPilotStatus {
+            version: self
+                .release_version
+                .as_deref()
+                .and_then(|v| CassandraVersion::parse(v).ok()),
+            host_id: self.host_id.clone(),
+            datacenter: self.datacenter.clone(),
+            rack: self.rack.clone(),
+            operation_mode: self.operation_mode.as_ref().map(|m| m.as_str().to_owned()),
+            tokens: self.tokens.and_then(|t| i32::try_from(t).ok()),
+            load_bytes: self.load_bytes,
+            peers: any_peers.then_some(peers),
+        }
+    }
+
+    /// Peers of this node that are up and NORMAL members of the ring (neither joining,
+    /// leaving nor moving), `self_address` excluded.
+    pub fn normal_live_peers(&self, self_address: &str) -> Vec<String> {
+        let busy = |p: &String| {
+            [&self.joining, &self.leaving, &self.moving]
+                .iter()
+                .any(|l| l.as_ref().is_some_and(|l| l.contains(p)))
+        };
+        self.live
+            .iter()
+            .flatten()
+            .filter(|p| p.as_str() != self_address && !busy(p))
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn v(x: Value) -> Reply {
+        Reply::Value(x)
+    }
+
+    #[test]
+    fn replies_become_facts_and_failed_reads_are_named() {
+        let replies = vec![
+            v(json!("5.0.8")),
+            v(json!("6f0b7c3e-0000-4000-8000-000000000001")),
+            v(json!("NORMAL")),
+            v(json!(104857.0)),
+            v(json!(["-1", "2", "3"])),
+            v(json!(["10.0.0.2", "10.0.0.1"])),
+            v(json!([])),
+            v(json!([])),
+            v(json!(["10.0.0.3"])),
+            v(json!([])),
+            v(json!(true)),
+            Reply::Error {
+                status: 404,
+                error_type: "javax.management.InstanceNotFoundException".into(),
+                error: "gone".into(),
+            },
+            v(json!(42)),
+        ];
+        let f = parse(&replies);
+        assert_eq!(f.release_version.as_deref(), Some("5.0.8"));
+        assert_eq!(f.operation_mode, Some(OperationMode::Normal));
+        assert_eq!(f.load_bytes, Some(104857));
+        assert_eq!(f.tokens, Some(3));
+        assert_eq!(f.live, Some(vec!["10.0.0.1".into(), "10.0.0.2".into()]));
+        assert_eq!(f.native_transport_running, Some(true));
+        assert_eq!(f.datacenter, None);
+        assert_eq!(f.rack, None);
+        assert_eq!(
+            f.errors,
+            [
+                "Datacenter: 404 javax.management.InstanceNotFoundException: gone",
+                "Rack: unexpected value 42"
+            ]
+        );
+        let s = f.to_status();
+        assert_eq!(s.version.map(|v| v.to_string()).as_deref(), Some("5.0.8"));
+        assert_eq!(s.operation_mode.as_deref(), Some("NORMAL"));
+        assert_eq!(s.tokens, Some(3));
+        assert_eq!(s.peers.unwrap().leaving, ["10.0.0.3"]);
+    }
+
+    #[test]
+    fn normal_live_peers_leave_out_self_and_busy_nodes() {
+        let f = NodeFacts {
+            live: Some(vec!["a".into(), "b".into(), "c".into(), "d".into()]),
+            joining: Some(vec!["c".into()]),
+            leaving: Some(vec!["d".into()]),
+            moving: Some(vec![]),
+            ..NodeFacts::default()
+        };
+        assert_eq!(f.normal_live_peers("a"), ["b"]);
+        assert!(NodeFacts::default().normal_live_peers("a").is_empty());
+    }
+
+    #[test]
+    fn nothing_known_gives_an_empty_status() {
+        assert_eq!(
+            NodeFacts::default().to_status(),
+            CassandraPilotStatus::default()
+        );
+    }
+}
