@@ -5,6 +5,13 @@
 //! completed as the modules land.
 
 pub mod adapter;
+pub mod identity;
+pub mod marker;
+pub mod metrics;
+pub mod operation;
+pub mod probes;
+pub mod status;
+pub mod supervisor;
 
 pub use adapter::{
     AdapterError, DatabaseAdapter, Identity, NodeFacts, Observation, PilotContext, Progress,
