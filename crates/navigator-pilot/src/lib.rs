@@ -5,11 +5,14 @@
 //! completed as the modules land.
 
 pub mod adapter;
+pub mod client;
 pub mod identity;
+pub mod logging;
 pub mod marker;
 pub mod metrics;
 pub mod operation;
 pub mod probes;
+pub mod runtime;
 pub mod status;
 pub mod supervisor;
 
@@ -17,3 +20,5 @@ pub use adapter::{
     AdapterError, DatabaseAdapter, Identity, NodeFacts, Observation, PilotContext, Progress,
     RequestedState, StartCommand, UnknownRequestedState,
 };
+pub use logging::init_logging;
+pub use runtime::{RuntimeError, RuntimeOptions, run, run_with};

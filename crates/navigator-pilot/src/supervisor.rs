@@ -143,8 +143,8 @@ pub fn become_subreaper() -> Result<(), SupervisorError> {
     nix::sys::prctl::set_child_subreaper(true).map_err(SupervisorError::Subreaper)
 }
 
-/// The supervised database process.
-#[derive(Debug)]
+/// The supervised database process (clones share it).
+#[derive(Clone, Debug)]
 pub struct Supervisor {
     pid: Pid,
     exit: watch::Receiver<Option<i32>>,
@@ -251,6 +251,11 @@ impl SignalEvents {
             });
         }
         Ok(Self { rx })
+    }
+
+    /// Signals from a channel instead of the process (tests, embedding).
+    pub fn from_channel(rx: tokio::sync::mpsc::UnboundedReceiver<Signal>) -> Self {
+        Self { rx }
     }
 
     /// The next signal received.
