@@ -326,7 +326,17 @@ pub enum StoreError {
     /// The backend failed (I/O, corruption, a closed database).
     #[error("storage backend: {0}")]
     Backend(String),
+    /// The backend could not be reached or lost the connection while the request was under
+    /// way (e.g. the etcd member serving it went away, or no leader was elected in time). Worth
+    /// retrying: served as a 504 `Timeout` with `retryAfterSeconds`, as kube-apiserver answers
+    /// a request its storage did not complete. A write that failed this way may or may not
+    /// have been applied; the message says which.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
+
+/// Seconds a client is asked to wait before retrying after [`StoreError::Unavailable`].
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: i32 = 1;
 
 /// Which request a storage error happened in, to pick Go's message for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,6 +384,10 @@ impl StoreError {
                 ApiError::bad_request(format!("invalid continue token: {msg}"))
             }
             Self::Backend(msg) => ApiError::InternalError { message: msg },
+            Self::Unavailable(msg) => ApiError::Timeout {
+                message: format!("request did not complete: {msg}"),
+                retry_after_seconds: UNAVAILABLE_RETRY_AFTER_SECONDS,
+            },
         }
     }
 }

@@ -25,7 +25,10 @@ pub(crate) enum Failure {
     Compacted,
     /// `mvcc: required revision is a future revision`.
     FutureRevision,
-    /// Anything else (unavailable, timeouts, no leader…): a backend failure.
+    /// etcd could not be reached, lost the connection mid-request, or had no leader in time:
+    /// worth retrying (the message says whether a write may have been applied).
+    Unavailable(String),
+    /// Anything else etcd answered with: a backend failure.
     Backend(String),
 }
 

@@ -31,6 +31,7 @@
 mod compactor;
 mod config;
 mod error;
+mod failover;
 mod keys;
 mod store;
 #[cfg(feature = "testing")]

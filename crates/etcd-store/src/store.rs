@@ -2,6 +2,7 @@
 
 use crate::config::EtcdConfig;
 use crate::error::{EtcdStoreError, Failure, backend, classify, describe};
+use crate::failover::{self, Applied, Gate};
 use crate::keys::{self, prefix_range_end, rev_to_i64, rev_to_u64};
 use apimachinery::store::{
     KeyValue, ListPage, ListRequest, Preconditions, Storage, StoreError, Watch,
@@ -51,8 +52,13 @@ pub struct EtcdStore {
 struct Shared {
     /// One connection per endpoint, in configuration order.
     members: Vec<Member>,
+    /// etcd's id of each member (0: not known yet).
+    ids: Vec<AtomicU64>,
     /// The member requests go to first.
     preferred: AtomicUsize,
+    /// The member whose connection failed last ([`NO_MEMBER`]: none, or another member has
+    /// been seen to follow a live leader since): requests to others are held until they do.
+    lost: AtomicUsize,
     request_timeout: Duration,
     /// The highest compacted revision this store performed or observed.
     compacted: AtomicU64,
@@ -61,6 +67,8 @@ struct Shared {
 /// The connection to one etcd endpoint.
 #[derive(Clone)]
 pub(crate) struct Member {
+    /// The endpoint as configured.
+    endpoint: String,
     client: Client,
     /// KV calls, without gRPC's 4 MiB response limit (a list of many objects exceeds it;
     /// Go's client lifts it too).
@@ -80,8 +88,22 @@ impl std::fmt::Debug for EtcdStore {
     }
 }
 
-/// Pause before retrying a request a member refused for want of a leader.
+/// Pause before retrying a request a member refused for want of a leader, and between two
+/// looks at a member's leader while a request is held.
 const NO_LEADER_PAUSE: Duration = Duration::from_millis(50);
+
+/// No member (of [`Shared::lost`]).
+const NO_MEMBER: usize = usize::MAX;
+
+/// How a held request ended its wait for a live leader.
+enum Held {
+    /// The member follows a live leader (or answered in a way the request should see).
+    Ready,
+    /// The deadline passed first.
+    TimedOut,
+    /// The member cannot be reached either (why).
+    Unreachable(String),
+}
 
 /// Whether etcd refused a request because its member has no leader (with the require-leader
 /// option this happens before the request is processed, so a retry cannot apply it twice).
@@ -202,6 +224,7 @@ impl EtcdStore {
             .map_err(|_| unreachable(format!("no connection within {:?}", cfg.dial_timeout)))?
             .map_err(|e| unreachable(describe(&e)))?;
             members.push(Member {
+                endpoint: endpoint.clone(),
                 kv: client
                     .kv_client()
                     .max_decoding_message_size(MAX_RESPONSE_BYTES),
@@ -213,8 +236,10 @@ impl EtcdStore {
         }
         let store = Self {
             shared: Arc::new(Shared {
+                ids: members.iter().map(|_| AtomicU64::new(0)).collect(),
                 members,
                 preferred: AtomicUsize::new(0),
+                lost: AtomicUsize::new(NO_MEMBER),
                 request_timeout: cfg.request_timeout,
                 compacted: AtomicU64::new(0),
             }),
@@ -231,10 +256,15 @@ impl EtcdStore {
         });
         if let Err(f) = first.await {
             let message = match f.failure {
-                Failure::Backend(m) => m,
+                Failure::Backend(m) | Failure::Unavailable(m) => m,
                 other => format!("{other:?}"),
             };
             return Err(unreachable(with_hint(&cfg, message)));
+        }
+        if store.shared.members.len() > 1 {
+            store
+                .learn_member_ids(cfg.dial_timeout.min(Duration::from_secs(2)))
+                .await;
         }
         Ok(store)
     }
@@ -253,7 +283,9 @@ impl EtcdStore {
 
     /// Runs `call` against the preferred member within `timeout`, moving on to the next
     /// members while no connection can be made to one; the member that answers becomes the
-    /// preferred one. Errors become [`Failure`]s.
+    /// preferred one. After a member's connection failed, a request is held (unsent) until the
+    /// member it goes to follows a live leader (see [`crate::failover`]). Errors become
+    /// [`Failure`]s; failures of reachability are [`Failure::Unavailable`].
     pub(crate) async fn timed<T, F, Fut>(
         &self,
         what: &'static str,
@@ -267,22 +299,44 @@ impl EtcdStore {
         let members = &self.shared.members;
         let first = self.shared.preferred.load(Ordering::Relaxed) % members.len();
         let deadline = tokio::time::Instant::now() + timeout;
+        let unavailable = |why: String, applied| StoreFailure {
+            failure: Failure::Unavailable(failover::unavailable(what, &why, applied)),
+        };
         let mut attempt = 0;
         loop {
             let i = (first + attempt) % members.len();
+            if let Some(lost) = self.lost_member().filter(|lost| *lost != i) {
+                match self.await_live_leader(i, lost, deadline).await {
+                    Held::Ready => {}
+                    Held::TimedOut => {
+                        return Err(unavailable(
+                            format!("no live etcd leader within {timeout:?}"),
+                            Applied::No,
+                        ));
+                    }
+                    Held::Unreachable(why) => {
+                        self.avoid(i);
+                        if attempt + 1 < members.len() {
+                            attempt += 1;
+                            continue;
+                        }
+                        return Err(unavailable(why, Applied::No));
+                    }
+                }
+            }
             match tokio::time::timeout_at(deadline, call(&members[i])).await {
                 Err(_) => {
                     self.avoid(i);
-                    return Err(StoreFailure {
-                        failure: Failure::Backend(format!(
-                            "etcd {what}: no answer within {timeout:?}"
-                        )),
-                    });
+                    return Err(unavailable(
+                        format!("no answer from {} within {timeout:?}", members[i].endpoint),
+                        Applied::Maybe,
+                    ));
                 }
                 Ok(Ok(v)) => {
                     if i != first {
                         self.shared.preferred.store(i, Ordering::Relaxed);
                     }
+                    self.found(i);
                     return Ok(v);
                 }
                 Ok(Err(e)) => {
@@ -290,31 +344,166 @@ impl EtcdStore {
                         Failure::Backend(_) => Failure::Backend(backend(what, &e)),
                         other => other,
                     };
-                    if let Failure::Backend(m) = &failure
-                        && no_leader(m)
-                        && tokio::time::Instant::now() + NO_LEADER_PAUSE < deadline
-                    {
+                    let Failure::Backend(message) = &failure else {
+                        return Err(StoreFailure { failure });
+                    };
+                    if no_leader(message) {
                         // Refused before it was processed: try again (elsewhere) while the
                         // members elect a leader.
-                        self.avoid(i);
-                        tokio::time::sleep(NO_LEADER_PAUSE).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    if let Failure::Backend(m) = &failure
-                        && connection_lost(m)
-                    {
-                        // Later requests go elsewhere; this one is retried only if unsent.
-                        self.avoid(i);
-                        if attempt + 1 < members.len() && not_sent(m) {
+                        if tokio::time::Instant::now() + NO_LEADER_PAUSE < deadline {
+                            self.avoid(i);
+                            tokio::time::sleep(NO_LEADER_PAUSE).await;
                             attempt += 1;
                             continue;
                         }
+                        return Err(unavailable(
+                            format!("no etcd leader within {timeout:?}"),
+                            Applied::No,
+                        ));
+                    }
+                    if connection_lost(message) {
+                        // Later requests go elsewhere, after that member follows a live leader;
+                        // this one is retried only if unsent.
+                        self.avoid(i);
+                        self.lose(i);
+                        let detail = describe(&e);
+                        if not_sent(message) {
+                            if attempt + 1 < members.len() {
+                                attempt += 1;
+                                continue;
+                            }
+                            return Err(unavailable(
+                                format!("no etcd member reachable ({detail})"),
+                                Applied::No,
+                            ));
+                        }
+                        return Err(unavailable(
+                            format!(
+                                "the connection to {} broke while the request was under way ({detail})",
+                                members[i].endpoint
+                            ),
+                            Applied::Maybe,
+                        ));
                     }
                     return Err(StoreFailure { failure });
                 }
             }
         }
+    }
+
+    /// The member whose connection failed last, while no other member has been seen to follow
+    /// a live leader since.
+    fn lost_member(&self) -> Option<usize> {
+        let lost = self.shared.lost.load(Ordering::Relaxed);
+        (lost != NO_MEMBER).then_some(lost)
+    }
+
+    /// Records that member `i`'s connection failed.
+    fn lose(&self, i: usize) {
+        if self.shared.members.len() > 1 {
+            self.shared.lost.store(i, Ordering::Relaxed);
+        }
+    }
+
+    /// Records that member `i` answered: if it was the lost one, it is back.
+    fn found(&self, i: usize) {
+        let _ =
+            self.shared
+                .lost
+                .compare_exchange(i, NO_MEMBER, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// Holds a request for member `i` until `i` follows a leader other than the lost member
+    /// `lost` (asking `i`'s status every [`NO_LEADER_PAUSE`]), or `deadline`.
+    async fn await_live_leader(
+        &self,
+        i: usize,
+        lost: usize,
+        deadline: tokio::time::Instant,
+    ) -> Held {
+        let member = &self.shared.members[i];
+        loop {
+            let mut maintenance = member.client.maintenance_client();
+            let status = match tokio::time::timeout_at(deadline, maintenance.status()).await {
+                Err(_) => return Held::TimedOut,
+                Ok(Err(e)) => {
+                    let message = describe(&e);
+                    if connection_lost(&message) {
+                        self.lose(i);
+                        return Held::Unreachable(format!("{}: {message}", member.endpoint));
+                    }
+                    if !no_leader(&message) {
+                        // Not a question of leadership: let the request itself find out.
+                        return Held::Ready;
+                    }
+                    // The member has no leader (the require-leader refusal): keep holding.
+                    if tokio::time::Instant::now() + NO_LEADER_PAUSE >= deadline {
+                        return Held::TimedOut;
+                    }
+                    tokio::time::sleep(NO_LEADER_PAUSE).await;
+                    continue;
+                }
+                Ok(Ok(status)) => status,
+            };
+            if let Some(h) = status.header() {
+                self.shared.ids[i].store(h.member_id(), Ordering::Relaxed);
+            }
+            let lost_id = self.member_id(lost, i).await;
+            match failover::gate(status.leader(), lost_id) {
+                Gate::Send => {
+                    // Someone follows a live leader: stop holding requests.
+                    let _ = self.shared.lost.compare_exchange(
+                        lost,
+                        NO_MEMBER,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                    return Held::Ready;
+                }
+                Gate::Wait => {
+                    if tokio::time::Instant::now() + NO_LEADER_PAUSE >= deadline {
+                        return Held::TimedOut;
+                    }
+                    tokio::time::sleep(NO_LEADER_PAUSE).await;
+                }
+            }
+        }
+    }
+
+    /// etcd's id of member `m`: learned when the store connected, or from the member list as
+    /// member `via` sees it (by `m`'s endpoint among the client URLs).
+    async fn member_id(&self, m: usize, via: usize) -> Option<u64> {
+        let known = self.shared.ids[m].load(Ordering::Relaxed);
+        if known != 0 {
+            return Some(known);
+        }
+        let mut cluster = self.shared.members[via].client.cluster_client();
+        let list = tokio::time::timeout(NO_LEADER_PAUSE * 10, cluster.member_list())
+            .await
+            .ok()?
+            .ok()?;
+        let id = failover::member_with_endpoint(
+            list.members().iter().map(|x| (x.id(), x.client_urls())),
+            &self.shared.members[m].endpoint,
+        )?;
+        self.shared.ids[m].store(id, Ordering::Relaxed);
+        Some(id)
+    }
+
+    /// Learns each member's etcd id from its status (members that do not answer within
+    /// `timeout` are looked up in the member list when needed).
+    async fn learn_member_ids(&self, timeout: Duration) {
+        let asks = self.shared.members.iter().enumerate().map(|(i, m)| {
+            let mut maintenance = m.client.maintenance_client();
+            async move {
+                if let Ok(Ok(status)) = tokio::time::timeout(timeout, maintenance.status()).await
+                    && let Some(h) = status.header()
+                {
+                    self.shared.ids[i].store(h.member_id(), Ordering::Relaxed);
+                }
+            }
+        });
+        futures::future::join_all(asks).await;
     }
 
     /// Moves requests off member `i` (if they still go there) to the next one.
@@ -358,6 +547,7 @@ impl EtcdStore {
                 Err(e) => e,
             },
             Failure::Backend(msg) => StoreError::Backend(msg),
+            Failure::Unavailable(msg) => StoreError::Unavailable(msg),
         }
     }
 
@@ -584,6 +774,7 @@ impl StoreFailure {
     pub(crate) fn into_backend(self) -> StoreError {
         match self.failure {
             Failure::Backend(msg) => StoreError::Backend(msg),
+            Failure::Unavailable(msg) => StoreError::Unavailable(msg),
             Failure::Compacted => StoreError::Backend("etcd: unexpected compaction error".into()),
             Failure::FutureRevision => {
                 StoreError::Backend("etcd: unexpected future revision error".into())

@@ -215,6 +215,13 @@ fn store_errors_map_to_go_statuses() {
             "InternalError",
             "Internal error occurred: disk",
         ),
+        (
+            StoreError::Unavailable("etcd txn: connection lost; it may have been applied".into()),
+            Operation::Object,
+            504,
+            "Timeout",
+            "Timeout: request did not complete: etcd txn: connection lost; it may have been applied",
+        ),
     ];
     for (err, op, code, reason, message) in cases {
         let api = err.clone().into_api_error(op, &r, "p");
