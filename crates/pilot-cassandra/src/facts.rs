@@ -17,7 +17,7 @@ pub struct NodeFacts {
     pub host_id: Option<String>,
     /// `OperationMode`.
     pub operation_mode: Option<OperationMode>,
-    /// `Load`: bytes on disk.
+    /// Bytes on disk (the `Storage` metric `Load`).
     pub load_bytes: Option<i64>,
     /// Number of this node's `Tokens`.
     pub tokens: Option<usize>,
@@ -43,43 +43,46 @@ pub struct NodeFacts {
 
 /// The reads of one observation, in the order [`parse`] expects.
 pub fn requests() -> Vec<Request> {
-    let mut r: Vec<Request> = SS_ATTRIBUTES
+    READS
         .iter()
-        .map(|a| Request::read(STORAGE_SERVICE, a))
-        .collect();
-    r.extend(
-        ESI_ATTRIBUTES
-            .iter()
-            .map(|a| Request::read(ENDPOINT_SNITCH_INFO, a)),
-    );
-    r
+        .map(|(mbean, attribute)| Request::read(mbean, attribute))
+        .collect()
 }
 
-const SS_ATTRIBUTES: [&str; 11] = [
-    "ReleaseVersion",
-    "LocalHostId",
-    "OperationMode",
-    "Load",
-    "Tokens",
-    "LiveNodes",
-    "UnreachableNodes",
-    "JoiningNodes",
-    "LeavingNodes",
-    "MovingNodes",
-    "NativeTransportRunning",
+/// Bytes on disk: the `Storage` metric's `Load` counter (5.0's StorageService has no `Load`
+/// attribute any more, only the human-readable `LoadString`).
+pub const STORAGE_LOAD_METRIC: &str = "org.apache.cassandra.metrics:type=Storage,name=Load";
+
+const READS: [(&str, &str); 13] = [
+    (STORAGE_SERVICE, "ReleaseVersion"),
+    (STORAGE_SERVICE, "LocalHostId"),
+    (STORAGE_SERVICE, "OperationMode"),
+    (STORAGE_LOAD_METRIC, "Count"),
+    (STORAGE_SERVICE, "Tokens"),
+    (STORAGE_SERVICE, "LiveNodes"),
+    (STORAGE_SERVICE, "UnreachableNodes"),
+    (STORAGE_SERVICE, "JoiningNodes"),
+    (STORAGE_SERVICE, "LeavingNodes"),
+    (STORAGE_SERVICE, "MovingNodes"),
+    (STORAGE_SERVICE, "NativeTransportRunning"),
+    (ENDPOINT_SNITCH_INFO, "Datacenter"),
+    (ENDPOINT_SNITCH_INFO, "Rack"),
 ];
-const ESI_ATTRIBUTES: [&str; 2] = ["Datacenter", "Rack"];
 
 /// Parses the replies to [`requests`].
 pub fn parse(replies: &[Reply]) -> NodeFacts {
-    let names = SS_ATTRIBUTES.iter().chain(ESI_ATTRIBUTES.iter());
     let mut f = NodeFacts::default();
-    for (name, reply) in names.zip(replies) {
+    for ((mbean, attribute), reply) in READS.iter().zip(replies) {
+        let name = if *mbean == STORAGE_LOAD_METRIC {
+            "Load"
+        } else {
+            attribute
+        };
         let Some(v) = reply.value() else {
             f.errors.push(format!("{name}: {}", reply.describe()));
             continue;
         };
-        let ok = match *name {
+        let ok = match name {
             "ReleaseVersion" => set(&mut f.release_version, string(v)),
             "LocalHostId" => set(&mut f.host_id, string(v)),
             "OperationMode" => set(
@@ -102,7 +105,7 @@ pub fn parse(replies: &[Reply]) -> NodeFacts {
             f.errors.push(format!("{name}: unexpected value {v}"));
         }
     }
-    if replies.len() < SS_ATTRIBUTES.len() + ESI_ATTRIBUTES.len() {
+    if replies.len() < READS.len() {
         f.errors.push(format!("only {} replies", replies.len()));
     }
     f
@@ -119,7 +122,10 @@ fn string(v: &Value) -> Option<String> {
 }
 
 fn number(v: &Value) -> Option<i64> {
-    // `Load` is a Java double; Jolokia may send it as a number or a string.
+    // A counter is a Java long; Jolokia may send a number or a string.
+    if let Some(n) = v.as_i64() {
+        return (n >= 0).then_some(n);
+    }
     let f = v.as_f64().or_else(|| v.as_str()?.parse().ok())?;
     (f.is_finite() && f >= 0.0).then_some(f as i64)
 }

@@ -9,6 +9,7 @@
 //! - [`health`] (readiness, liveness) and [`decommission`] (safety, next step) are the pure
 //!   decisions.
 
+pub mod adapter;
 pub mod conf_dir;
 pub mod config;
 pub mod decommission;
@@ -17,5 +18,9 @@ pub mod facts;
 pub mod health;
 pub mod jolokia;
 pub mod mode;
+pub mod options;
 pub mod replication;
 pub mod seeds;
+
+pub use adapter::CassandraAdapter;
+pub use options::CassandraOptions;

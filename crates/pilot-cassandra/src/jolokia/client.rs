@@ -102,11 +102,17 @@ impl Client {
     }
 
     async fn exchange(&self, requests: &[Request]) -> Result<Vec<Reply>, Error> {
+        let body = self.post(protocol::bulk_body(requests).to_string()).await?;
+        Ok(protocol::parse_bulk(&body, requests.len())?)
+    }
+
+    /// POSTs a raw JSON body to the agent and returns the raw reply (no timeout); used to
+    /// record replies as test fixtures.
+    pub async fn post(&self, body: String) -> Result<Bytes, Error> {
         let http_err = |message: String| Error::Http {
             addr: self.addr,
             message,
         };
-        let body = protocol::bulk_body(requests).to_string();
         let req = http::Request::post(&self.uri)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(body)))
@@ -129,7 +135,7 @@ impl Client {
             .await
             .map_err(|e| http_err(e.to_string()))?
             .to_bytes();
-        Ok(protocol::parse_bulk(&body, requests.len())?)
+        Ok(body)
     }
 }
 

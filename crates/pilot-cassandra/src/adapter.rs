@@ -1,0 +1,399 @@
+//! [`CassandraAdapter`]: the pilot runtime's [`DatabaseAdapter`] for Cassandra. The I/O is
+//! thin: rendering and every decision are the pure functions of the other modules.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use navigator_pilot::{
+    AdapterError, DatabaseAdapter, NodeFacts as PilotFacts, Observation, PilotContext, Progress,
+    RequestedState, StartCommand,
+};
+use serde_json::json;
+
+use crate::config::{self, NodeConfig, Sizing};
+use crate::decommission::{self, Call, Next};
+use crate::dialect::Dialect;
+use crate::facts::{self, NodeFacts};
+use crate::jolokia::{self, ENDPOINT_SNITCH_INFO, Reply, Request, STORAGE_SERVICE};
+use crate::mode::OperationMode;
+use crate::options::CassandraOptions;
+use crate::replication::{self, KeyspaceReplication};
+use crate::seeds::{self, SeedDecision};
+use crate::{conf_dir, health};
+
+/// The Cassandra adapter.
+pub struct CassandraAdapter {
+    options: CassandraOptions,
+    jolokia: jolokia::Client,
+    /// The pilot's own `decommission` call, shared with the task that makes it.
+    decommission: Arc<Mutex<Call>>,
+}
+
+impl CassandraAdapter {
+    /// An adapter with these settings.
+    pub fn new(options: CassandraOptions) -> Self {
+        let jolokia = jolokia::Client::new(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            options.jolokia_port,
+        )));
+        Self {
+            options,
+            jolokia,
+            decommission: Arc::new(Mutex::new(Call::NotStarted)),
+        }
+    }
+
+    /// The Jolokia client (for tests and tools).
+    pub fn jolokia(&self) -> &jolokia::Client {
+        &self.jolokia
+    }
+
+    /// Reads the node's facts; Err when Jolokia did not answer at all.
+    pub async fn read_facts(&self) -> Result<NodeFacts, jolokia::client::Error> {
+        let replies = self
+            .jolokia
+            .bulk(&facts::requests(), Some(self.options.jolokia_timeout()))
+            .await?;
+        Ok(facts::parse(&replies))
+    }
+
+    fn dialect(&self) -> Result<(Dialect, String), AdapterError> {
+        let version = match &self.options.cassandra_version {
+            Some(v) => v.clone(),
+            None => {
+                let lib = self.options.cassandra_home.join("lib");
+                let names: Vec<String> = std::fs::read_dir(&lib)
+                    .map_err(|source| AdapterError::Io {
+                        context: format!("reading {} for the Cassandra version", lib.display()),
+                        source,
+                    })?
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect();
+                Dialect::version_from_lib_names(names.iter().map(String::as_str))
+                    .map_err(|e| AdapterError::Config(format!("{}: {e}", lib.display())))?
+            }
+        };
+        let dialect =
+            Dialect::from_version(&version).map_err(|e| AdapterError::Config(e.to_string()))?;
+        Ok((dialect, version))
+    }
+
+    async fn seeds(&self, ctx: &PilotContext) -> Result<Vec<std::net::IpAddr>, AdapterError> {
+        let service = &self.options.seeds_service;
+        let deadline = Instant::now() + Duration::from_secs(self.options.seed_wait_seconds);
+        loop {
+            let resolved = seeds::resolve(service).await;
+            match seeds::decide(
+                service,
+                &resolved,
+                &ctx.identity.pod_name,
+                ctx.identity.pod_ip,
+            ) {
+                SeedDecision::Use(seeds) => return Ok(seeds),
+                SeedDecision::Wait(why) if Instant::now() >= deadline => {
+                    return Err(AdapterError::Other(format!(
+                        "{why}; gave up after {} s",
+                        self.options.seed_wait_seconds
+                    )));
+                }
+                SeedDecision::Wait(why) => {
+                    tracing::info!("{why}; looking again in 2 s");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        }
+    }
+
+    /// What the safety check needs, read fresh from the node: its datacenter, how many of its
+    /// datacenter's up and NORMAL peers would remain, and every replicated keyspace.
+    async fn safety_inputs(
+        &self,
+        self_address: &str,
+    ) -> Result<(String, usize, Vec<KeyspaceReplication>), String> {
+        let timeout = Some(self.options.jolokia_timeout());
+        let node = self.read_facts().await.map_err(|e| e.to_string())?;
+        let dc = node
+            .datacenter
+            .clone()
+            .ok_or_else(|| format!("the node's datacenter is unknown: {:?}", node.errors))?;
+        let peers = node.normal_live_peers(self_address);
+        let keyspaces = self
+            .jolokia
+            .one(
+                Request::read(STORAGE_SERVICE, "NonLocalStrategyKeyspaces"),
+                timeout,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let keyspaces: Vec<String> = match keyspaces {
+            Reply::Value(v) => serde_json::from_value(v).map_err(|e| e.to_string())?,
+            err @ Reply::Error { .. } => {
+                return Err(format!("reading the keyspaces: {}", err.describe()));
+            }
+        };
+        let mut requests: Vec<Request> = keyspaces
+            .iter()
+            .map(|k| {
+                Request::exec(
+                    STORAGE_SERVICE,
+                    "getKeyspaceReplicationInfo",
+                    vec![json!(k)],
+                )
+            })
+            .collect();
+        requests.extend(
+            peers
+                .iter()
+                .map(|p| Request::exec(ENDPOINT_SNITCH_INFO, "getDatacenter", vec![json!(p)])),
+        );
+        let replies = self
+            .jolokia
+            .bulk(&requests, timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (ks_replies, peer_replies) = replies.split_at(keyspaces.len());
+        let mut replications = Vec::new();
+        for (k, reply) in keyspaces.iter().zip(ks_replies) {
+            let info = reply
+                .value()
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| format!("replication of {k:?}: {}", reply.describe()))?;
+            replications.push(replication::parse(k, info).map_err(|e| e.to_string())?);
+        }
+        let mut remaining = 0;
+        for (p, reply) in peers.iter().zip(peer_replies) {
+            let peer_dc = reply
+                .value()
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| format!("datacenter of {p}: {}", reply.describe()))?;
+            if peer_dc == dc {
+                remaining += 1;
+            }
+        }
+        Ok((dc, remaining, replications))
+    }
+
+    /// Calls `decommission` in a background task (it returns only once the node has left).
+    fn start_decommission(&self) {
+        let call = self.decommission.clone();
+        set(&call, Call::Running);
+        let client = self.jolokia.clone();
+        tokio::spawn(async move {
+            // force=true: the pilot's own check has passed (see crate::decommission).
+            let request =
+                Request::exec(STORAGE_SERVICE, "decommission(boolean)", vec![json!(true)]);
+            let outcome = match client.one(request, None).await {
+                Ok(Reply::Value(_)) => Call::Returned,
+                Ok(err @ Reply::Error { .. }) => Call::Failed(err.describe()),
+                Err(e) => Call::Failed(e.to_string()),
+            };
+            tracing::info!(?outcome, "decommission returned");
+            set(&call, outcome);
+        });
+    }
+
+    fn call(&self) -> Call {
+        self.decommission
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+}
+
+fn set(call: &Mutex<Call>, value: Call) {
+    match call.lock() {
+        Ok(mut c) => *c = value,
+        Err(p) => *p.into_inner() = value,
+    }
+}
+
+fn mode_of(last: &Observation) -> Option<OperationMode> {
+    match &last.facts {
+        PilotFacts::Cassandra(s) => s.operation_mode.as_deref().map(OperationMode::parse),
+        PilotFacts::Unknown | PilotFacts::Elasticsearch(_) => None,
+    }
+}
+
+/// What a `Running` request needs, from the node's mode.
+pub fn running_progress(mode: Option<&OperationMode>) -> Progress {
+    match mode {
+        Some(OperationMode::Normal) => Progress::Complete("the node is NORMAL".into()),
+        Some(OperationMode::Decommissioned) => Progress::Failed(
+            "the node was decommissioned; it cannot serve again on this data".into(),
+        ),
+        Some(m) => Progress::Pending(format!("waiting for the node to be NORMAL (it is {m})")),
+        None => Progress::Pending("waiting for Cassandra to answer".into()),
+    }
+}
+
+#[async_trait]
+impl DatabaseAdapter for CassandraAdapter {
+    async fn prepare(&self, ctx: &PilotContext) -> Result<StartCommand, AdapterError> {
+        let (dialect, version) = self.dialect()?;
+        let seeds = self.seeds(ctx).await?;
+        let mut sizing = Sizing::for_limit(ctx.identity.memory_limit_bytes);
+        if let Some(heap) = self.options.max_heap_mib {
+            sizing.heap_mib = heap;
+        }
+        let data_dir = ctx.data_dir.to_string_lossy().into_owned();
+        let node = NodeConfig {
+            dialect,
+            cluster_name: self.options.cluster_name.clone(),
+            datacenter: self.options.datacenter.clone(),
+            rack: self.options.rack.clone(),
+            num_tokens: self.options.num_tokens,
+            address: ctx.identity.pod_ip,
+            seeds: seeds.clone(),
+            data_dir: data_dir.clone(),
+            storage_port: self.options.storage_port,
+            native_transport_port: self.options.cql_port,
+            sizing,
+            ring_delay_ms: self.options.ring_delay_ms,
+        };
+        let files = config::render(&node).map_err(|e| AdapterError::Config(e.to_string()))?;
+        let home = &self.options.cassandra_home;
+        conf_dir::install(&ctx.config_dir, Some(&home.join("conf")), &files)
+            .map_err(|e| AdapterError::Config(e.to_string()))?;
+        tracing::info!(
+            %version, %dialect, ?seeds, heap_mib = sizing.heap_mib, profile = ?sizing.profile,
+            conf = %ctx.config_dir.display(), "rendered Cassandra's configuration"
+        );
+        let env = |k: &str, v: String| (k.to_owned(), v);
+        Ok(StartCommand {
+            program: home.join("bin/cassandra"),
+            args: vec!["-f".into()],
+            env: vec![
+                env("CASSANDRA_HOME", home.to_string_lossy().into_owned()),
+                env(
+                    "CASSANDRA_CONF",
+                    ctx.config_dir.to_string_lossy().into_owned(),
+                ),
+                env("CASSANDRA_DATA", data_dir),
+                env("MAX_HEAP_SIZE", sizing.max_heap_size()),
+                env("JOLOKIA_ENABLED", "true".into()),
+                env("JOLOKIA_HOST", Ipv4Addr::LOCALHOST.to_string()),
+                env("JOLOKIA_PORT", self.options.jolokia_port.to_string()),
+            ],
+            current_dir: None,
+        })
+    }
+
+    async fn observe(&self, _ctx: &PilotContext) -> Observation {
+        let node = match self.read_facts().await {
+            Ok(node) => node,
+            Err(e) => return Observation::unknown(e.to_string()),
+        };
+        let mode = node.operation_mode.as_ref();
+        let ready = health::ready(mode, node.native_transport_running);
+        let detail = if ready {
+            String::new()
+        } else {
+            let mut d = format!(
+                "operation mode {}, native transport {}",
+                mode.map_or("unknown", OperationMode::as_str),
+                match node.native_transport_running {
+                    Some(true) => "running",
+                    Some(false) => "not running",
+                    None => "unknown",
+                }
+            );
+            if !node.errors.is_empty() {
+                d.push_str("; ");
+                d.push_str(&node.errors.join("; "));
+            }
+            d
+        };
+        Observation {
+            alive: health::alive(true),
+            ready,
+            facts: PilotFacts::Cassandra(node.to_status()),
+            detail,
+        }
+    }
+
+    async fn perform(
+        &self,
+        ctx: &PilotContext,
+        requested: RequestedState,
+        last: &Observation,
+    ) -> Progress {
+        let mode = mode_of(last);
+        match requested {
+            RequestedState::Running => running_progress(mode.as_ref()),
+            RequestedState::Drained => Progress::Failed(
+                "Cassandra has no Drained state; request Decommissioned to remove the node".into(),
+            ),
+            RequestedState::Decommissioned => match decommission::next(mode.as_ref(), &self.call())
+            {
+                Next::Complete => Progress::Complete("the node has left the ring".into()),
+                Next::Failed(m) => Progress::Failed(m),
+                Next::Pending(m) => Progress::Pending(m),
+                Next::InProgress(m) => Progress::InProgress(m),
+                Next::Start => {
+                    let me = ctx.identity.pod_ip.to_string();
+                    match self.safety_inputs(&me).await {
+                        Err(why) => Progress::Pending(format!(
+                            "cannot check that decommissioning is safe yet: {why}"
+                        )),
+                        Ok((dc, remaining, keyspaces)) => match decommission::check_safe(
+                            &ctx.identity.pod_name,
+                            &dc,
+                            remaining,
+                            &keyspaces,
+                        ) {
+                            Err(refusal) => Progress::Failed(refusal),
+                            Ok(()) => {
+                                self.start_decommission();
+                                Progress::InProgress(format!(
+                                    "decommission started: {remaining} nodes remain in {dc}"
+                                ))
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    }
+
+    async fn shutdown(&self, _ctx: &PilotContext) -> Result<(), AdapterError> {
+        let timeout = Duration::from_secs(self.options.drain_timeout_seconds);
+        let reply = self
+            .jolokia
+            .one(
+                Request::exec(STORAGE_SERVICE, "drain", vec![]),
+                Some(timeout),
+            )
+            .await
+            .map_err(|e| AdapterError::Other(format!("drain: {e}")))?;
+        match reply {
+            Reply::Value(_) => {
+                tracing::info!("Cassandra drained");
+                Ok(())
+            }
+            err @ Reply::Error { .. } => {
+                Err(AdapterError::Other(format!("drain: {}", err.describe())))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_is_complete_when_normal() {
+        use OperationMode as M;
+        let cases = [
+            (Some(M::Normal), "Complete"),
+            (Some(M::Joining), "Pending"),
+            (Some(M::Decommissioned), "Failed"),
+            (None, "Pending"),
+        ];
+        for (mode, phase) in cases {
+            assert_eq!(running_progress(mode.as_ref()).phase(), phase, "{mode:?}");
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! The adapter against real Cassandra, run as host processes on loopback addresses
+//! (127.0.0.x) from the image hack/build-images assembles. Slow (about a minute per node) and
+//! memory-hungry (about 900 MiB per node), hence `#[ignore]`: run with
+//!
+//! ```text
+//! cargo test -p pilot-cassandra --test real_cassandra -- --ignored --test-threads 1
+//! ```
+//!
+//! `PILOT_CASSANDRA_VERSION` picks the image (default 5.0.8); `RECORD_FIXTURES=1` rewrites
+//! the Jolokia replies in `tests/fixtures/<version>/`.
+
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use navigator_pilot::{
+    DatabaseAdapter, Identity, NodeFacts, Observation, PilotContext, Progress, RequestedState,
+};
+use pilot_cassandra::jolokia::{self, Request, STORAGE_SERVICE};
+use pilot_cassandra::{CassandraAdapter, CassandraOptions, facts};
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+fn version() -> String {
+    std::env::var("PILOT_CASSANDRA_VERSION").unwrap_or_else(|_| "5.0.8".into())
+}
+
+fn image() -> PathBuf {
+    let cache = std::env::var_os("NAVIGATOR_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/navigator")
+        });
+    let dir = cache.join("images/cassandra").join(version());
+    assert!(
+        dir.join("opt/cassandra/bin/cassandra").exists(),
+        "{} is missing: run hack/build-images (or hack/install-prereqs)",
+        dir.display()
+    );
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+/// One Cassandra node run by the adapter, as the runtime would.
+struct Node {
+    adapter: CassandraAdapter,
+    ctx: PilotContext,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Node {
+    async fn start(dir: &Path, name: &str, ip: Ipv4Addr, seeds_service: &str) -> Node {
+        let home = image().join("opt/cassandra");
+        let options = CassandraOptions {
+            cluster_name: "pilot-test".into(),
+            datacenter: "dc1".into(),
+            rack: "rack1".into(),
+            seeds_service: seeds_service.into(),
+            seed_wait_seconds: 5,
+            cassandra_version: None,
+            num_tokens: 16,
+            cassandra_home: home,
+            storage_port: 7000,
+            cql_port: 9042,
+            jolokia_port: free_port(),
+            jolokia_timeout_ms: 2000,
+            max_heap_mib: None,
+            ring_delay_ms: Some(5000),
+            drain_timeout_seconds: 60,
+        };
+        let adapter = CassandraAdapter::new(options);
+        let ctx = PilotContext {
+            identity: Identity {
+                pod_name: name.into(),
+                namespace: "test".into(),
+                pod_ip: IpAddr::V4(ip),
+                memory_limit_bytes: Some(1 << 30),
+            },
+            pilot: None,
+            config_dir: dir.join(name).join("conf"),
+            data_dir: dir.join(name).join("data"),
+        };
+        let start = adapter.prepare(&ctx).await.expect("prepare");
+        let log = dir.join(name).join("cassandra.log");
+        let out = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(&start.program)
+            .args(&start.args)
+            .envs(start.env.iter().map(|(k, v)| (k, v)))
+            // JMX (nodetool's port) must not collide with another Cassandra on this host.
+            .env("JMX_PORT", free_port().to_string())
+            .stdout(Stdio::from(out.try_clone().expect("log file")))
+            .stderr(Stdio::from(out))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start Cassandra");
+        Node {
+            adapter,
+            ctx,
+            child,
+            log,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    async fn observe(&self) -> Observation {
+        self.adapter.observe(&self.ctx).await
+    }
+
+    async fn wait_until(
+        &self,
+        what: &str,
+        limit: Duration,
+        f: impl Fn(&Observation) -> bool,
+    ) -> Observation {
+        let start = Instant::now();
+        loop {
+            let o = self.observe().await;
+            if f(&o) {
+                eprintln!(
+                    "{}: {what} after {:.1}s",
+                    self.ctx.identity.pod_name,
+                    start.elapsed().as_secs_f64()
+                );
+                return o;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{}: not {what} after {limit:?}: {o:?}\nlog tail:\n{}",
+                self.ctx.identity.pod_name,
+                tail(&self.log)
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+fn tail(path: &Path) -> String {
+    let s = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+fn status(o: &Observation) -> navigator_api::v1beta1::CassandraPilotStatus {
+    match &o.facts {
+        NodeFacts::Cassandra(s) => s.clone(),
+        other => panic!("no Cassandra facts: {other:?}"),
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill -{sig} {pid}");
+}
+
+async fn record(client: &jolokia::Client, name: &str, requests: &[Request]) {
+    if std::env::var_os("RECORD_FIXTURES").is_none() {
+        return;
+    }
+    let body = jolokia::protocol::bulk_body(requests).to_string();
+    let reply = client.post(body).await.expect("raw reply");
+    let value: serde_json::Value = serde_json::from_slice(&reply).expect("JSON");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(version());
+    std::fs::create_dir_all(&dir).expect("fixtures dir");
+    std::fs::write(
+        dir.join(format!("{name}.json")),
+        serde_json::to_string_pretty(&value).expect("JSON") + "\n",
+    )
+    .expect("write fixture");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts real Cassandra from hack/build-images (about 1 GiB and 90 s)"]
+async fn single_node_facts_probes_refusal_and_drain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ip = Ipv4Addr::new(127, 0, 0, 21);
+    let mut node = Node::start(dir.path(), "cass-0", ip, "no-seeds.invalid").await;
+
+    // Before the JVM listens: not alive, not ready.
+    let o = node.observe().await;
+    assert!(!o.alive && !o.ready, "{o:?}");
+
+    let o = node
+        .wait_until("ready", Duration::from_secs(240), |o| o.ready)
+        .await;
+    let client = node.adapter.jolokia().clone();
+    record(&client, "observe", &facts::requests()).await;
+    let keyspaces = [
+        "system_auth",
+        "system_distributed",
+        "system_traces",
+        "system_schema",
+    ];
+    record(
+        &client,
+        "replication",
+        &std::iter::once(Request::read(STORAGE_SERVICE, "NonLocalStrategyKeyspaces"))
+            .chain(keyspaces.iter().map(|k| {
+                Request::exec(
+                    STORAGE_SERVICE,
+                    "getKeyspaceReplicationInfo",
+                    vec![json!(k)],
+                )
+            }))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+
+    let s = status(&o);
+    eprintln!("status: {}", serde_json::to_string(&s).expect("JSON"));
+    assert_eq!(s.version.expect("version").to_string(), version());
+    assert!(s.host_id.is_some_and(|h| h.len() == 36));
+    assert_eq!(s.operation_mode.as_deref(), Some("NORMAL"));
+    assert_eq!(s.datacenter.as_deref(), Some("dc1"));
+    assert_eq!(s.rack.as_deref(), Some("rack1"));
+    assert_eq!(s.tokens, Some(16));
+    assert!(s.load_bytes.is_some());
+    assert_eq!(s.peers.expect("peers").live, [ip.to_string()]);
+    assert!(o.alive && o.detail.is_empty(), "{o:?}");
+
+    // The only node of its datacenter cannot leave: system_auth has one replica here.
+    let p = node
+        .adapter
+        .perform(&node.ctx, RequestedState::Decommissioned, &o)
+        .await;
+    assert_eq!(
+        p,
+        Progress::Failed(
+            r#"cannot decommission cass-0: keyspace "system_auth" needs 1 replicas in dc1 but only 0 nodes would remain"#
+                .into()
+        )
+    );
+    assert_eq!(
+        node.adapter
+            .perform(&node.ctx, RequestedState::Running, &o)
+            .await,
+        Progress::Complete("the node is NORMAL".into())
+    );
+
+    // A frozen JVM is not alive; a thawed one is again.
+    signal(node.pid(), "STOP");
+    let t = Instant::now();
+    let frozen = node.observe().await;
+    eprintln!(
+        "SIGSTOP: observe returned after {:?}: {}",
+        t.elapsed(),
+        frozen.detail
+    );
+    assert!(!frozen.alive && !frozen.ready, "{frozen:?}");
+    signal(node.pid(), "CONT");
+    node.wait_until("alive again", Duration::from_secs(30), |o| {
+        o.alive && o.ready
+    })
+    .await;
+
+    // Shutdown: drain, then the runtime's SIGTERM.
+    node.adapter.shutdown(&node.ctx).await.expect("drain");
+    let o = node.observe().await;
+    assert_eq!(status(&o).operation_mode.as_deref(), Some("DRAINED"));
+    assert!(!o.ready, "a drained node is not ready: {o:?}");
+    signal(node.pid(), "TERM");
+    let exit = tokio::time::timeout(Duration::from_secs(60), node.child.wait())
+        .await
+        .expect("exit within 60 s after drain")
+        .expect("wait");
+    eprintln!("Cassandra exit after drain + SIGTERM: {exit:?}");
+    let log = std::fs::read_to_string(&node.log).expect("log");
+    assert!(log.contains("DRAINED"), "log:\n{}", tail(&node.log));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts two real Cassandra nodes from hack/build-images (about 2 GiB and 3 min)"]
+async fn second_node_decommissions_from_a_two_node_ring() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = Ipv4Addr::new(127, 0, 0, 22);
+    let b = Ipv4Addr::new(127, 0, 0, 23);
+    // The seeds "Service": a hosts-style name is not available, so the first node seeds
+    // itself (nothing resolves) and the second is given the first's address.
+    let first = Node::start(dir.path(), "cass-0", a, "no-seeds.invalid").await;
+    first
+        .wait_until("ready", Duration::from_secs(240), |o| o.ready)
+        .await;
+    let second = Node::start(dir.path(), "cass-1", b, &a.to_string()).await;
+    let o = second
+        .wait_until("ready with 2 live nodes", Duration::from_secs(300), |o| {
+            o.ready && status(o).peers.is_some_and(|p| p.live.len() == 2)
+        })
+        .await;
+
+    let p = second
+        .adapter
+        .perform(&second.ctx, RequestedState::Decommissioned, &o)
+        .await;
+    assert!(matches!(p, Progress::InProgress(_)), "{p:?}");
+    eprintln!("decommission: {p:?}");
+    let start = Instant::now();
+    loop {
+        let o = second.observe().await;
+        let p = second
+            .adapter
+            .perform(&second.ctx, RequestedState::Decommissioned, &o)
+            .await;
+        eprintln!(
+            "{:>5.1}s mode {:?} -> {p:?}",
+            start.elapsed().as_secs_f64(),
+            status(&o).operation_mode
+        );
+        match p {
+            Progress::Complete(_) => break,
+            Progress::InProgress(_) | Progress::Pending(_) => {}
+            Progress::Failed(m) => panic!("decommission failed: {m}\n{}", tail(&second.log)),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "decommission too slow"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let o = first
+        .wait_until("without the second node", Duration::from_secs(60), |o| {
+            status(o).peers.is_some_and(|p| p.live == [a.to_string()])
+        })
+        .await;
+    assert!(o.ready);
+}
