@@ -216,6 +216,29 @@ fn mode_of(last: &Observation) -> Option<OperationMode> {
     }
 }
 
+/// The `-javaagent` option of the Jolokia agent: on 127.0.0.1 only, and with a pool of
+/// threads, because `decommission` and `drain` hold their HTTP request until they are done
+/// and the agent's default single thread would leave observations unanswered meanwhile (the
+/// node would look dead). A Jolokia agent in `JVM_OPTS` replaces the one the image's start
+/// script would add.
+pub fn jolokia_agent(cassandra_home: &std::path::Path, port: u16) -> String {
+    format!(
+        "-javaagent:{}=host={},port={port},agentContext=/jolokia,executor=fixed,threadNr=3",
+        cassandra_home
+            .join("agents/jolokia-agent-jvm-javaagent.jar")
+            .display(),
+        Ipv4Addr::LOCALHOST
+    )
+}
+
+/// `JVM_OPTS` for the start script: the agent, then whatever the pod already set.
+pub fn jvm_opts(agent: &str, existing: Option<&str>) -> String {
+    match existing.map(str::trim).filter(|e| !e.is_empty()) {
+        Some(e) => format!("{agent} {e}"),
+        None => agent.to_owned(),
+    }
+}
+
 /// What a `Running` request needs, from the node's mode.
 pub fn running_progress(mode: Option<&OperationMode>) -> Progress {
     match mode {
@@ -272,9 +295,13 @@ impl DatabaseAdapter for CassandraAdapter {
                 ),
                 env("CASSANDRA_DATA", data_dir),
                 env("MAX_HEAP_SIZE", sizing.max_heap_size()),
-                env("JOLOKIA_ENABLED", "true".into()),
-                env("JOLOKIA_HOST", Ipv4Addr::LOCALHOST.to_string()),
-                env("JOLOKIA_PORT", self.options.jolokia_port.to_string()),
+                env(
+                    "JVM_OPTS",
+                    jvm_opts(
+                        &jolokia_agent(home, self.options.jolokia_port),
+                        std::env::var("JVM_OPTS").ok().as_deref(),
+                    ),
+                ),
             ],
             current_dir: None,
         })
@@ -347,7 +374,8 @@ impl DatabaseAdapter for CassandraAdapter {
                             Ok(()) => {
                                 self.start_decommission();
                                 Progress::InProgress(format!(
-                                    "decommission started: {remaining} nodes remain in {dc}"
+                                    "decommission started: {remaining} {} remain in {dc}",
+                                    if remaining == 1 { "node" } else { "nodes" }
                                 ))
                             }
                         },
@@ -382,6 +410,19 @@ impl DatabaseAdapter for CassandraAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jolokia_listens_on_loopback_with_a_thread_pool() {
+        let agent = jolokia_agent(std::path::Path::new("/opt/cassandra"), 8778);
+        assert_eq!(
+            agent,
+            "-javaagent:/opt/cassandra/agents/jolokia-agent-jvm-javaagent.jar=host=127.0.0.1,\
+             port=8778,agentContext=/jolokia,executor=fixed,threadNr=3"
+        );
+        assert_eq!(jvm_opts("-a", None), "-a");
+        assert_eq!(jvm_opts("-a", Some("  ")), "-a");
+        assert_eq!(jvm_opts("-a", Some("-Dx=1")), "-a -Dx=1");
+    }
 
     #[test]
     fn running_is_complete_when_normal() {

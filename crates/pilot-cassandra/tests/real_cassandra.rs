@@ -298,12 +298,50 @@ async fn second_node_decommissions_from_a_two_node_ring() {
         .wait_until("ready", Duration::from_secs(240), |o| o.ready)
         .await;
     let second = Node::start(dir.path(), "cass-1", b, &a.to_string()).await;
-    let o = second
+    second
         .wait_until("ready with 2 live nodes", Duration::from_secs(300), |o| {
             o.ready && status(o).peers.is_some_and(|p| p.live.len() == 2)
         })
         .await;
 
+    // Both nodes see each other NORMAL (none joining) before writing at ALL.
+    first
+        .wait_until("seeing 2 NORMAL nodes", Duration::from_secs(60), |o| {
+            status(o)
+                .peers
+                .is_some_and(|p| p.live.len() == 2 && p.joining.is_empty())
+        })
+        .await;
+    // A keyspace at RF 2 in dc1 blocks the decommission: one node would remain.
+    cql(a, CREATE_AND_WRITE);
+    let o = second.observe().await;
+    let p = second
+        .adapter
+        .perform(&second.ctx, RequestedState::Decommissioned, &o)
+        .await;
+    assert_eq!(
+        p,
+        Progress::Failed(
+            r#"cannot decommission cass-1: keyspace "navtest" needs 2 replicas in dc1 but only 1 node would remain"#
+                .into()
+        )
+    );
+    record(
+        second.adapter.jolokia(),
+        "replication-nts",
+        &[Request::exec(
+            STORAGE_SERVICE,
+            "getKeyspaceReplicationInfo",
+            vec![json!("navtest")],
+        )],
+    )
+    .await;
+    // At RF 1 it may leave; its rows stream to the first node.
+    cql(
+        a,
+        "s.execute(\"ALTER KEYSPACE navtest WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 1}\")",
+    );
+    let o = second.observe().await;
     let p = second
         .adapter
         .perform(&second.ctx, RequestedState::Decommissioned, &o)
@@ -339,4 +377,63 @@ async fn second_node_decommissions_from_a_two_node_ring() {
         })
         .await;
     assert!(o.ready);
+    cql(a, READ_BACK);
+}
+
+/// Creates `navtest` at RF 2 in dc1 and writes 100 rows at ALL.
+const CREATE_AND_WRITE: &str = r#"
+s.execute("CREATE KEYSPACE navtest WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 2}")
+s.execute("CREATE TABLE navtest.kv (k int PRIMARY KEY, v text)")
+assert cluster.control_connection.wait_for_schema_agreement(wait_time=60)
+for i in range(100):
+    s.execute(SimpleStatement("INSERT INTO navtest.kv (k, v) VALUES (%s, %s)",
+                              consistency_level=ConsistencyLevel.ALL), (i, "v%d" % i))
+"#;
+
+/// Reads the 100 rows back at ALL.
+const READ_BACK: &str = r#"
+rows = s.execute(SimpleStatement("SELECT k, v FROM navtest.kv", consistency_level=ConsistencyLevel.ALL))
+got = sorted((r.k, r.v) for r in rows)
+assert got == [(i, "v%d" % i) for i in range(100)], got[:5]
+print("read back", len(got), "rows")
+"#;
+
+/// Runs `body` with `cluster`, `s` (a session on `ip`), `ConsistencyLevel` and
+/// `SimpleStatement` defined, with the Python driver hack/install-prereqs installs.
+fn cql(ip: Ipv4Addr, body: &str) {
+    let cache = std::env::var_os("NAVIGATOR_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/navigator")
+        });
+    let python = cache.join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run hack/install-prereqs (it installs cassandra-driver there)",
+        python.display()
+    );
+    let script = format!(
+        r#"
+from cassandra import ConsistencyLevel
+from cassandra.cluster import Cluster, ExecutionProfile, EXEC_PROFILE_DEFAULT
+from cassandra.policies import WhiteListRoundRobinPolicy
+from cassandra.query import SimpleStatement
+profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy(["{ip}"]), request_timeout=60)
+cluster = Cluster(["{ip}"], execution_profiles={{EXEC_PROFILE_DEFAULT: profile}}, connect_timeout=30)
+s = cluster.connect()
+{body}
+cluster.shutdown()
+"#
+    );
+    let out = std::process::Command::new(python)
+        .args(["-c", &script])
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "CQL on {ip} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprint!("{}", String::from_utf8_lossy(&out.stdout));
 }
