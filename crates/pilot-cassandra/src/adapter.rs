@@ -387,23 +387,39 @@ impl DatabaseAdapter for CassandraAdapter {
 
     async fn shutdown(&self, _ctx: &PilotContext) -> Result<(), AdapterError> {
         let timeout = Duration::from_secs(self.options.drain_timeout_seconds);
-        let reply = self
-            .jolokia
-            .one(
-                Request::exec(STORAGE_SERVICE, "drain", vec![]),
-                Some(timeout),
-            )
+        drain(&self.jolokia, timeout)
             .await
-            .map_err(|e| AdapterError::Other(format!("drain: {e}")))?;
-        match reply {
-            Reply::Value(_) => {
-                tracing::info!("Cassandra drained");
-                Ok(())
-            }
-            err @ Reply::Error { .. } => {
-                Err(AdapterError::Other(format!("drain: {}", err.describe())))
-            }
+            .map_err(AdapterError::Other)
+    }
+}
+
+/// Drains Cassandra through Jolokia (flushes memtables and the commit log, stops accepting
+/// writes); a node already DRAINED (by the preStop hook) is left alone.
+pub async fn drain(client: &jolokia::Client, timeout: Duration) -> Result<(), String> {
+    let mode = client
+        .one(
+            Request::read(STORAGE_SERVICE, "OperationMode"),
+            Some(timeout),
+        )
+        .await
+        .map_err(|e| format!("drain: {e}"))?;
+    if mode.value().and_then(|v| v.as_str()) == Some("DRAINED") {
+        tracing::info!("Cassandra is already drained");
+        return Ok(());
+    }
+    match client
+        .one(
+            Request::exec(STORAGE_SERVICE, "drain", vec![]),
+            Some(timeout),
+        )
+        .await
+        .map_err(|e| format!("drain: {e}"))?
+    {
+        Reply::Value(_) => {
+            tracing::info!("Cassandra drained");
+            Ok(())
         }
+        err @ Reply::Error { .. } => Err(format!("drain: {}", err.describe())),
     }
 }
 
