@@ -170,7 +170,11 @@ fn resource_value(
         },
         |q| parse_quantity(&q),
     );
-    let div = divisor.map_or(1.0, parse_quantity).max(f64::MIN_POSITIVE);
+    // kube-apiserver stores an unset divisor as "0", which the kubelet reads as 1.
+    let div = divisor
+        .map(parse_quantity)
+        .filter(|d| *d > 0.0)
+        .unwrap_or(1.0);
     format!("{}", (value / div).ceil() as i64)
 }
 
@@ -379,6 +383,7 @@ mod tests {
                     {"name": "KEY", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k"}}},
                     {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "s", "key": "pw"}}},
                     {"name": "MEM", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}}},
+                    {"name": "MEM_BYTES", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "0"}}},
                     {"name": "OPT", "valueFrom": {"configMapKeyRef": {"name": "gone", "key": "k", "optional": true}}}
                 ]}]}
         }))
@@ -422,6 +427,8 @@ mod tests {
         assert_eq!(get("CM_k"), Some("v"));
         assert_eq!(get("PW"), Some("secret"));
         assert_eq!(get("MEM"), Some("1024"));
+        // The API server's default divisor "0" means bytes.
+        assert_eq!(get("MEM_BYTES"), Some("1073741824"));
         assert_eq!(get("OPT"), None);
         assert_eq!(get("JAVA_HOME"), Some("/j"));
         assert_eq!(get("HOSTNAME"), Some("web-0"));
