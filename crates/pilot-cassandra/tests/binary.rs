@@ -1,0 +1,278 @@
+//! The `pilot-cassandra` binary as a whole: against a real API server
+//! (`navigator-apiserver --standalone`) and real Cassandra from hack/build-images, run as a
+//! host process on a loopback address. The pilot finds its Pilot, renders the configuration,
+//! starts Cassandra, reports Ready and the node's facts, refuses a decommission that would
+//! lose the only replicas (naming the keyspace), and on SIGTERM drains and exits 0.
+//!
+//! `#[ignore]`d (about 1 GiB and a minute): needs `cargo build -p navigator-apiserver` and the
+//! image. Run with
+//! `cargo test -p pilot-cassandra --test binary -- --ignored --nocapture`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use navigator_api::v1beta1::{Pilot, PilotClusterReference};
+use serde_json::json;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+fn cache() -> PathBuf {
+    std::env::var_os("NAVIGATOR_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/navigator")
+        })
+}
+
+fn image() -> PathBuf {
+    let version = std::env::var("PILOT_CASSANDRA_VERSION").unwrap_or_else(|_| "5.0.8".into());
+    let dir = cache().join("images/cassandra").join(version);
+    assert!(
+        dir.join("opt/cassandra/bin/cassandra").exists(),
+        "{} is missing: run hack/build-images",
+        dir.display()
+    );
+    dir
+}
+
+fn apiserver_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("NAVIGATOR_APISERVER") {
+        return path.into();
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/navigator-apiserver");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build -p navigator-apiserver` first (or set NAVIGATOR_APISERVER)",
+        path.display()
+    );
+    path
+}
+
+/// A child process killed when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn client(kubeconfig: &Path, log: &Path) -> kube::Client {
+    navigator_pilot::client::install_crypto_provider();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if kubeconfig.exists()
+            && let Ok(file) = Kubeconfig::read_from(kubeconfig)
+            && let Ok(config) =
+                kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await
+            && let Ok(client) = kube::Client::try_from(config)
+            && client.apiserver_version().await.is_ok()
+        {
+            return client;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "API server not ready in 60s:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_pilot(
+    api: &Api<Pilot>,
+    what: &str,
+    limit: Duration,
+    log: &Path,
+    check: impl Fn(&Pilot) -> bool,
+) -> Pilot {
+    let start = Instant::now();
+    loop {
+        let pilot = api.get("cass-0").await.expect("get Pilot");
+        if check(&pilot) {
+            eprintln!("{what} after {:.1}s", start.elapsed().as_secs_f64());
+            return pilot;
+        }
+        if start.elapsed() > limit {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            panic!(
+                "{what}: not reached in {limit:?}; status: {}\npilot log tail:\n{}",
+                serde_json::to_string_pretty(&pilot.status).expect("JSON"),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn condition(p: &Pilot, type_: &str) -> Option<(String, String)> {
+    p.status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.message.clone()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts navigator-apiserver and real Cassandra (about 1 GiB and a minute)"]
+async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server_dir = dir.path().join("apiserver");
+    std::fs::create_dir_all(&server_dir).expect("mkdir");
+    let server_log = server_dir.join("server.log");
+    let log = std::fs::File::create(&server_log).expect("log");
+    let _server = Killed(
+        Command::new(apiserver_binary())
+            .args(["--standalone", "--bind-address", "127.0.0.1", "--data-dir"])
+            .arg(&server_dir)
+            .args(["--secure-port", &free_port().to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start navigator-apiserver"),
+    );
+    let kubeconfig = server_dir.join("kubeconfig");
+    let client = client(&kubeconfig, &server_log).await;
+    let ns = "db";
+    let api: Api<Pilot> = Api::namespaced(client, ns);
+    let mut pilot = Pilot::default();
+    pilot.metadata.name = Some("cass-0".into());
+    pilot.metadata.namespace = Some(ns.into());
+    pilot.spec.cluster = Some(PilotClusterReference {
+        kind: "CassandraCluster".into(),
+        name: "demo".into(),
+    });
+    pilot.spec.node_pool = Some("rack1".into());
+    api.create(&PostParams::default(), &pilot)
+        .await
+        .expect("create Pilot");
+
+    let pilot_log = dir.path().join("pilot.log");
+    let out = std::fs::File::create(&pilot_log).expect("log");
+    let (live, ready) = (free_port(), free_port());
+    let start = Instant::now();
+    let mut child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_pilot-cassandra"))
+            .args(["--probe-address", "127.0.0.1"])
+            .args(["--liveness-port", &live.to_string()])
+            .args(["--readiness-port", &ready.to_string()])
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .env("POD_NAME", "cass-0")
+            .env("POD_NAMESPACE", ns)
+            .env("POD_IP", "127.0.0.41")
+            .env("MEMORY_LIMIT", (1u64 << 30).to_string())
+            .env("PILOT_DATA_DIR", dir.path().join("data"))
+            .env("PILOT_CONFIG_DIR", dir.path().join("conf"))
+            .env("CASSANDRA_HOME", image().join("opt/cassandra"))
+            .env("CASSANDRA_CLUSTER_NAME", "demo")
+            .env("CASSANDRA_DC", "dc1")
+            .env("CASSANDRA_RACK", "rack1")
+            .env("CASSANDRA_SEEDS_SERVICE", "demo-seeds.invalid")
+            .env("CASSANDRA_JOLOKIA_PORT", free_port().to_string())
+            .env("CASSANDRA_RING_DELAY_MS", "5000")
+            // nodetool's JMX port, private to this test's Cassandra.
+            .env("JMX_PORT", free_port().to_string())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log"))
+            .stderr(out)
+            .spawn()
+            .expect("start pilot-cassandra"),
+    );
+
+    let p = wait_pilot(&api, "Ready", Duration::from_secs(240), &pilot_log, |p| {
+        condition(p, "Ready").is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    eprintln!(
+        "TIMING pilot start → Pilot Ready {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    let c = p.status.cassandra.clone().expect("cassandra facts");
+    eprintln!(
+        "status.cassandra: {}",
+        serde_json::to_string(&c).expect("JSON")
+    );
+    assert_eq!(
+        c.version.map(|v| v.to_string()),
+        Some(image().file_name().unwrap().to_string_lossy().into_owned())
+    );
+    assert_eq!(c.operation_mode.as_deref(), Some("NORMAL"));
+    assert_eq!(c.datacenter.as_deref(), Some("dc1"));
+    assert_eq!(c.tokens, Some(16));
+    assert!(c.host_id.is_some());
+    assert_eq!(c.peers.expect("peers").live, ["127.0.0.41"]);
+    let yaml = std::fs::read_to_string(dir.path().join("conf/cassandra.yaml")).expect("yaml");
+    assert!(yaml.contains("listen_address: 127.0.0.41"), "{yaml}");
+
+    // The only node cannot leave: its Pilot says which keyspace it would strand.
+    api.patch(
+        "cass-0",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"requestedState": "Decommissioned"}})),
+    )
+    .await
+    .expect("request Decommissioned");
+    let p = wait_pilot(
+        &api,
+        "decommission Failed",
+        Duration::from_secs(30),
+        &pilot_log,
+        |p| {
+            p.status
+                .operation
+                .as_ref()
+                .is_some_and(|o| o.state == "Decommissioned" && o.phase == "Failed")
+        },
+    )
+    .await;
+    let op = p.status.operation.clone().expect("operation");
+    assert_eq!(
+        op.message,
+        r#"cannot decommission cass-0: keyspace "system_auth" needs 1 replicas in dc1 but only 0 nodes would remain"#
+    );
+    assert_eq!(condition(&p, "Ready").map(|c| c.0).as_deref(), Some("True"));
+
+    // SIGTERM: drain, stop, exit 0.
+    let pid = child.0.id();
+    let ok = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pilot still running 90 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let text = std::fs::read_to_string(&pilot_log).expect("log");
+    assert_eq!(status.code(), Some(0), "pilot exit: {status:?}\n{text}");
+    assert!(text.contains("DRAINED"), "no DRAINED in the log:\n{text}");
+    let p = api.get("cass-0").await.expect("get Pilot");
+    eprintln!("conditions after stop: {:?}", p.status.conditions);
+    assert_eq!(
+        condition(&p, "Stopped").map(|c| c.0).as_deref(),
+        Some("True")
+    );
+}
