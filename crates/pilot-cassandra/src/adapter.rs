@@ -374,8 +374,12 @@ impl DatabaseAdapter for CassandraAdapter {
                             Ok(()) => {
                                 self.start_decommission();
                                 Progress::InProgress(format!(
-                                    "decommission started: {remaining} {} remain in {dc}",
-                                    if remaining == 1 { "node" } else { "nodes" }
+                                    "decommission started: {remaining} {} in {dc}",
+                                    if remaining == 1 {
+                                        "node remains"
+                                    } else {
+                                        "nodes remain"
+                                    }
                                 ))
                             }
                         },
@@ -394,7 +398,7 @@ impl DatabaseAdapter for CassandraAdapter {
 }
 
 /// Drains Cassandra through Jolokia (flushes memtables and the commit log, stops accepting
-/// writes); a node already DRAINED (by the preStop hook) is left alone.
+/// writes); a node already DRAINED (by the preStop hook) or DECOMMISSIONED is left alone.
 pub async fn drain(client: &jolokia::Client, timeout: Duration) -> Result<(), String> {
     let mode = client
         .one(
@@ -403,9 +407,21 @@ pub async fn drain(client: &jolokia::Client, timeout: Duration) -> Result<(), St
         )
         .await
         .map_err(|e| format!("drain: {e}"))?;
-    if mode.value().and_then(|v| v.as_str()) == Some("DRAINED") {
-        tracing::info!("Cassandra is already drained");
-        return Ok(());
+    match mode
+        .value()
+        .and_then(|v| v.as_str())
+        .map(OperationMode::parse)
+    {
+        Some(OperationMode::Drained) => {
+            tracing::info!("Cassandra is already drained");
+            return Ok(());
+        }
+        // A node that has left the ring holds no data the cluster needs.
+        Some(OperationMode::Decommissioned) => {
+            tracing::info!("Cassandra is decommissioned: nothing to drain");
+            return Ok(());
+        }
+        _ => {}
     }
     match client
         .one(

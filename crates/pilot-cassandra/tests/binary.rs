@@ -202,6 +202,12 @@ async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
         "TIMING pilot start → Pilot Ready {:.1}s",
         start.elapsed().as_secs_f64()
     );
+    let rss = std::fs::read_to_string(format!("/proc/{}/status", child.0.id()))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().to_owned()))
+        .unwrap_or_default();
+    eprintln!("TIMING pilot-cassandra RSS with Cassandra ready: {rss}");
     let c = p.status.cassandra.clone().expect("cassandra facts");
     eprintln!(
         "status.cassandra: {}",

@@ -77,12 +77,15 @@ fn recorded_replication_parses_and_decides() {
 
 #[test]
 fn recorded_network_topology_replication_parses() {
-    let replies = parse_bulk(&fixture("5.0.8", "replication-nts"), 1).unwrap();
-    let info = replies[0].value().unwrap().as_str().unwrap();
-    let parsed = replication::parse("navtest", info).unwrap();
-    assert_eq!(parsed.strategy.replicas_in("dc1"), 2);
-    assert_eq!(
-        check_safe("cass-1", "dc1", 1, &[parsed]),
-        Err(r#"cannot decommission cass-1: keyspace "navtest" needs 2 replicas in dc1 but only 1 node would remain"#.into())
-    );
+    for version in ["5.0.8", "4.1.10"] {
+        let replies = parse_bulk(&fixture(version, "replication-nts"), 1).unwrap();
+        let info = replies[0].value().unwrap().as_str().unwrap();
+        assert_eq!(info, "NetworkTopologyStrategy {dc1=2}", "{version}");
+        let parsed = replication::parse("navtest", info).unwrap();
+        assert_eq!(parsed.strategy.replicas_in("dc1"), 2);
+        assert_eq!(
+            check_safe("cass-1", "dc1", 1, &[parsed]),
+            Err(r#"cannot decommission cass-1: keyspace "navtest" needs 2 replicas in dc1 but only 1 node would remain"#.into())
+        );
+    }
 }
