@@ -6,7 +6,9 @@
 //!
 //! `#[ignore]`d (about 1 GiB and a minute): needs `cargo build -p navigator-apiserver` and the
 //! image. Run with
-//! `cargo test -p pilot-cassandra --test binary -- --ignored --nocapture`.
+//! `cargo test -p pilot-cassandra --test binary -- --ignored --nocapture`
+//! (`PILOT_CASSANDRA_BINARY=target/release/pilot-cassandra` runs the release build instead;
+//! `PILOT_CASSANDRA_VERSION=4.1.10` the 4.1 image).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -166,32 +168,36 @@ async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
     let (live, ready) = (free_port(), free_port());
     let start = Instant::now();
     let mut child = Killed(
-        Command::new(env!("CARGO_BIN_EXE_pilot-cassandra"))
-            .args(["--probe-address", "127.0.0.1"])
-            .args(["--liveness-port", &live.to_string()])
-            .args(["--readiness-port", &ready.to_string()])
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .env("POD_NAME", "cass-0")
-            .env("POD_NAMESPACE", ns)
-            .env("POD_IP", "127.0.0.41")
-            .env("MEMORY_LIMIT", (1u64 << 30).to_string())
-            .env("PILOT_DATA_DIR", dir.path().join("data"))
-            .env("PILOT_CONFIG_DIR", dir.path().join("conf"))
-            .env("CASSANDRA_HOME", image().join("opt/cassandra"))
-            .env("CASSANDRA_CLUSTER_NAME", "demo")
-            .env("CASSANDRA_DC", "dc1")
-            .env("CASSANDRA_RACK", "rack1")
-            .env("CASSANDRA_SEEDS_SERVICE", "demo-seeds.invalid")
-            .env("CASSANDRA_JOLOKIA_PORT", free_port().to_string())
-            .env("CASSANDRA_RING_DELAY_MS", "5000")
-            // nodetool's JMX port, private to this test's Cassandra.
-            .env("JMX_PORT", free_port().to_string())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log"))
-            .stderr(out)
-            .spawn()
-            .expect("start pilot-cassandra"),
+        Command::new(
+            std::env::var_os("PILOT_CASSANDRA_BINARY")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| env!("CARGO_BIN_EXE_pilot-cassandra").into()),
+        )
+        .args(["--probe-address", "127.0.0.1"])
+        .args(["--liveness-port", &live.to_string()])
+        .args(["--readiness-port", &ready.to_string()])
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .env("POD_NAME", "cass-0")
+        .env("POD_NAMESPACE", ns)
+        .env("POD_IP", "127.0.0.41")
+        .env("MEMORY_LIMIT", (1u64 << 30).to_string())
+        .env("PILOT_DATA_DIR", dir.path().join("data"))
+        .env("PILOT_CONFIG_DIR", dir.path().join("conf"))
+        .env("CASSANDRA_HOME", image().join("opt/cassandra"))
+        .env("CASSANDRA_CLUSTER_NAME", "demo")
+        .env("CASSANDRA_DC", "dc1")
+        .env("CASSANDRA_RACK", "rack1")
+        .env("CASSANDRA_SEEDS_SERVICE", "demo-seeds.invalid")
+        .env("CASSANDRA_JOLOKIA_PORT", free_port().to_string())
+        .env("CASSANDRA_RING_DELAY_MS", "5000")
+        // nodetool's JMX port, private to this test's Cassandra.
+        .env("JMX_PORT", free_port().to_string())
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("log"))
+        .stderr(out)
+        .spawn()
+        .expect("start pilot-cassandra"),
     );
 
     let p = wait_pilot(&api, "Ready", Duration::from_secs(240), &pilot_log, |p| {
@@ -205,8 +211,15 @@ async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
     let rss = std::fs::read_to_string(format!("/proc/{}/status", child.0.id()))
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().to_owned()))
-        .unwrap_or_default();
+        .filter(|l| {
+            l.starts_with("VmRSS:")
+                || l.starts_with("RssAnon:")
+                || l.starts_with("RssFile:")
+                || l.starts_with("Threads:")
+        })
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join(", ");
     eprintln!("TIMING pilot-cassandra RSS with Cassandra ready: {rss}");
     let c = p.status.cassandra.clone().expect("cassandra facts");
     eprintln!(
