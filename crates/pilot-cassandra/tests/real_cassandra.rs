@@ -283,6 +283,12 @@ async fn single_node_facts_probes_refusal_and_drain() {
     eprintln!("Cassandra exit after drain + SIGTERM: {exit:?}");
     let log = std::fs::read_to_string(&node.log).expect("log");
     assert!(log.contains("DRAINED"), "log:\n{}", tail(&node.log));
+    for line in log
+        .lines()
+        .filter(|l| l.starts_with("WARN") || l.starts_with("ERROR"))
+    {
+        eprintln!("cassandra: {line}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

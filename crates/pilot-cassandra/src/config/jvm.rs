@@ -46,7 +46,15 @@ pub fn render(c: &NodeConfig) -> String {
         let _ = writeln!(o, "-Dcassandra.skip_wait_for_gossip_to_settle=0");
     }
     let _ = writeln!(o, "# Modules Cassandra reaches into.");
-    for opt in JPMS {
+    // The 4.1 image's Java 11 is a jlink'd runtime without jdk.compiler.
+    let compiler = match c.dialect {
+        Dialect::V4_1 => false,
+        Dialect::V5_0 => true,
+    };
+    for opt in JPMS
+        .iter()
+        .filter(|opt| compiler || !opt.contains("jdk.compiler/"))
+    {
         let _ = writeln!(o, "{opt}");
     }
     o
