@@ -21,6 +21,7 @@ use crate::mode::OperationMode;
 use crate::options::CassandraOptions;
 use crate::replication::{self, KeyspaceReplication};
 use crate::seeds::{self, SeedDecision};
+use crate::streams::{self, STREAM_MANAGER, StreamProgress};
 use crate::{conf_dir, health};
 
 /// The Cassandra adapter.
@@ -194,6 +195,19 @@ impl CassandraAdapter {
         });
     }
 
+    /// How far the decommission's streams have got (None when unknown or not streaming).
+    async fn stream_progress(&self) -> Option<StreamProgress> {
+        let reply = self
+            .jolokia
+            .one(
+                Request::read(STREAM_MANAGER, "CurrentStreams"),
+                Some(self.options.jolokia_timeout()),
+            )
+            .await
+            .ok()?;
+        streams::unbootstrap_progress(reply.value()?)
+    }
+
     fn call(&self) -> Call {
         self.decommission
             .lock()
@@ -357,7 +371,13 @@ impl DatabaseAdapter for CassandraAdapter {
                 Next::Complete => Progress::Complete("the node has left the ring".into()),
                 Next::Failed(m) => Progress::Failed(m),
                 Next::Pending(m) => Progress::Pending(m),
-                Next::InProgress(m) => Progress::InProgress(m),
+                Next::InProgress(m) => match mode {
+                    Some(OperationMode::Leaving) => match self.stream_progress().await {
+                        Some(p) => Progress::InProgress(format!("{m}: {p}")),
+                        None => Progress::InProgress(m),
+                    },
+                    _ => Progress::InProgress(m),
+                },
                 Next::Start => {
                     let me = ctx.identity.pod_ip.to_string();
                     match self.safety_inputs(&me).await {

@@ -34,6 +34,7 @@ pub mod mode;
 pub mod options;
 pub mod replication;
 pub mod seeds;
+pub mod streams;
 
 pub use adapter::CassandraAdapter;
 pub use options::CassandraOptions;

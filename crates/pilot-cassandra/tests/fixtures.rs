@@ -89,3 +89,16 @@ fn recorded_network_topology_replication_parses() {
         );
     }
 }
+
+#[test]
+fn recorded_decommission_streams_give_progress() {
+    for version in ["5.0.8", "4.1.10"] {
+        let replies = parse_bulk(&fixture(version, "streams-leaving"), 1).unwrap();
+        let p =
+            pilot_cassandra::streams::unbootstrap_progress(replies[0].value().unwrap()).unwrap();
+        assert_eq!(p.peers, 1, "{version}");
+        // About half of 8 MiB of blobs leaves the node.
+        assert!(p.sent <= p.total && p.total > 3 << 20, "{version}: {p:?}");
+        assert!(p.to_string().ends_with("to 1 peer"), "{p}");
+    }
+}

@@ -18,6 +18,7 @@ use navigator_pilot::{
     DatabaseAdapter, Identity, NodeFacts, Observation, PilotContext, Progress, RequestedState,
 };
 use pilot_cassandra::jolokia::{self, Request, STORAGE_SERVICE};
+use pilot_cassandra::streams::STREAM_MANAGER;
 use pilot_cassandra::{CassandraAdapter, CassandraOptions, facts};
 use serde_json::json;
 use tokio::process::{Child, Command};
@@ -347,6 +348,29 @@ async fn second_node_decommissions_from_a_two_node_ring() {
         a,
         "s.execute(\"ALTER KEYSPACE navtest WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 1}\")",
     );
+    // Some megabytes, streamed slowly, so that the decommission shows its streams.
+    cql(a, WRITE_BLOBS);
+    let throttle = second
+        .adapter
+        .jolokia()
+        .bulk(
+            &[
+                Request::Write {
+                    mbean: STORAGE_SERVICE.into(),
+                    attribute: "StreamThroughputMbitPerSec".into(),
+                    value: json!(16),
+                },
+                Request::Write {
+                    mbean: STORAGE_SERVICE.into(),
+                    attribute: "EntireSSTableStreamThroughputMebibytesPerSec".into(),
+                    value: json!(2),
+                },
+            ],
+            Some(Duration::from_secs(5)),
+        )
+        .await
+        .expect("throttle streaming");
+    eprintln!("throttle: {throttle:?}");
     let o = second.observe().await;
     let p = second
         .adapter
@@ -366,6 +390,19 @@ async fn second_node_decommissions_from_a_two_node_ring() {
             start.elapsed().as_secs_f64(),
             status(&o).operation_mode
         );
+        if status(&o).operation_mode.as_deref() == Some("LEAVING") {
+            let streams = Request::read(STREAM_MANAGER, "CurrentStreams");
+            if let Ok(jolokia::Reply::Value(v)) = second
+                .adapter
+                .jolokia()
+                .one(streams.clone(), Some(Duration::from_secs(5)))
+                .await
+                && v.as_array().is_some_and(|a| !a.is_empty())
+            {
+                eprintln!("streams: {v}");
+                record(second.adapter.jolokia(), "streams-leaving", &[streams]).await;
+            }
+        }
         match p {
             Progress::Complete(_) => break,
             Progress::InProgress(_) | Progress::Pending(_) => {}
@@ -394,6 +431,17 @@ assert cluster.control_connection.wait_for_schema_agreement(wait_time=60)
 for i in range(100):
     s.execute(SimpleStatement("INSERT INTO navtest.kv (k, v) VALUES (%s, %s)",
                               consistency_level=ConsistencyLevel.ALL), (i, "v%d" % i))
+"#;
+
+/// Writes 32 blobs of 256 KiB (8 MiB) and flushes them to SSTables through nodetool's
+/// equivalent on the coordinator.
+const WRITE_BLOBS: &str = r#"
+import os
+s.execute("CREATE TABLE navtest.big (k int PRIMARY KEY, b blob)")
+assert cluster.control_connection.wait_for_schema_agreement(wait_time=60)
+for i in range(32):
+    s.execute(SimpleStatement("INSERT INTO navtest.big (k, b) VALUES (%s, %s)",
+                              consistency_level=ConsistencyLevel.ALL), (i, os.urandom(256 * 1024)))
 "#;
 
 /// Reads the 100 rows back at ALL.

@@ -13,6 +13,15 @@ pub enum Request {
         /// Attribute name (`OperationMode` for `getOperationMode()`).
         attribute: String,
     },
+    /// Set one attribute of an MBean.
+    Write {
+        /// MBean object name.
+        mbean: String,
+        /// Attribute name.
+        attribute: String,
+        /// The new value.
+        value: Value,
+    },
     /// Call an operation of an MBean.
     Exec {
         /// MBean object name.
@@ -48,6 +57,11 @@ impl Request {
             Self::Read { mbean, attribute } => {
                 json!({"type": "read", "mbean": mbean, "attribute": attribute})
             }
+            Self::Write {
+                mbean,
+                attribute,
+                value,
+            } => json!({"type": "write", "mbean": mbean, "attribute": attribute, "value": value}),
             Self::Exec {
                 mbean,
                 operation,
