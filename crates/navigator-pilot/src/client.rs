@@ -31,9 +31,16 @@ pub enum ClientError {
     Build(#[from] kube::Error),
 }
 
+/// Selects rustls' aws-lc-rs provider for the process (the workspace's dependency graph enables
+/// more than one, so rustls cannot choose by itself). Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// A client from `kubeconfig` when given, else inferred (`$KUBECONFIG`, `~/.kube/config`, then
 /// the in-cluster ServiceAccount).
 pub async fn client(kubeconfig: Option<&Path>) -> Result<kube::Client, ClientError> {
+    install_crypto_provider();
     let config = match kubeconfig {
         Some(path) => {
             let err = |source| ClientError::Kubeconfig {

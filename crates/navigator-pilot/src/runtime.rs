@@ -326,6 +326,8 @@ impl<A: DatabaseAdapter> Runtime<A> {
                 return 1;
             }
         };
+        // Should this future be dropped (embedding, tests), the database goes with it.
+        let _kill_on_drop = KillOnDrop(child.clone());
         self.metrics.process_up(true);
         self.probes.set_lifecycle(Lifecycle::Running);
         writer.update(|i| i.lifecycle = Lifecycle::Running);
@@ -519,6 +521,17 @@ impl<A: DatabaseAdapter> Runtime<A> {
         Writer {
             inputs: inputs_tx,
             done: done_rx,
+        }
+    }
+}
+
+/// Kills the database process if the runtime is dropped while it runs.
+struct KillOnDrop(Supervisor);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.exit_code().is_none() {
+            let _ = self.0.signal(Signal::SIGKILL);
         }
     }
 }

@@ -1,0 +1,497 @@
+//! The whole runtime against a real API server (`navigator-apiserver --standalone`, the
+//! workspace's binary) with kube-rs, and a real child process as the "database": the pilot
+//! finds its own Pilot by field selector, writes the data marker, starts the child, reports
+//! Started/Ready and the adapter's facts with observedGeneration and a heartbeat, answers its
+//! probes, writes nothing at steady state, performs a requested decommission (Complete, marker
+//! says decommissioned), stops gracefully on
+//! SIGTERM (adapter stop first, then SIGTERM to the child, exit 0, Stopped=True) — and a second
+//! start on the same data is refused with a clear status while the pilot stays up.
+#![allow(clippy::unwrap_used)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use navigator_api::v1beta1::{CassandraPilotStatus, Pilot, PilotClusterReference};
+use navigator_pilot::supervisor::SignalEvents;
+use navigator_pilot::{
+    AdapterError, DatabaseAdapter, Identity, NodeFacts, Observation, PilotContext, Progress,
+    RequestedState, RuntimeOptions, StartCommand, run_with,
+};
+use nix::sys::signal::Signal;
+use serde_json::json;
+
+/// The navigator-apiserver binary: `$NAVIGATOR_APISERVER`, else the workspace's debug build.
+fn apiserver_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("NAVIGATOR_APISERVER") {
+        return path.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let path = target.join("debug/navigator-apiserver");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build -p navigator-apiserver` first (or set NAVIGATOR_APISERVER)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A standalone API server in a temporary directory, killed when dropped.
+struct ApiServer {
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl ApiServer {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let child = Command::new(apiserver_binary())
+            .args(["--standalone", "--bind-address", "127.0.0.1", "--data-dir"])
+            .arg(dir.path())
+            .args(["--secure-port", &free_port().to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Self { dir, child }
+    }
+
+    async fn client(&self) -> kube::Client {
+        navigator_pilot::client::install_crypto_provider();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let kubeconfig = self.dir.path().join("kubeconfig");
+        loop {
+            if kubeconfig.exists()
+                && let Ok(file) = Kubeconfig::read_from(&kubeconfig)
+                && let Ok(config) =
+                    kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await
+                && let Ok(client) = kube::Client::try_from(config)
+                && client.apiserver_version().await.is_ok()
+            {
+                return client;
+            }
+            let log =
+                std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+            assert!(
+                Instant::now() < deadline,
+                "API server not ready in 60s:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the fake database reports, and what the pilot asked of it.
+#[derive(Default)]
+struct FakeState {
+    ready: bool,
+    shutdowns: u32,
+    performed: Vec<RequestedState>,
+}
+
+/// A "database" that is a shell loop; its observation comes from shared state.
+#[derive(Clone, Default)]
+struct FakeAdapter {
+    state: Arc<Mutex<FakeState>>,
+}
+
+#[async_trait]
+impl DatabaseAdapter for FakeAdapter {
+    async fn prepare(&self, ctx: &PilotContext) -> Result<StartCommand, AdapterError> {
+        let conf = ctx.config_dir.join("fake.conf");
+        std::fs::write(&conf, format!("node: {}\n", ctx.identity.pod_name)).map_err(|source| {
+            AdapterError::Io {
+                context: conf.display().to_string(),
+                source,
+            }
+        })?;
+        let term = ctx.data_dir.join("got-term");
+        Ok(StartCommand {
+            program: "sh".into(),
+            args: vec![
+                "-c".into(),
+                format!(
+                    "trap 'echo TERM > {}; exit 0' TERM; while :; do sleep 0.05; done",
+                    term.display()
+                ),
+            ],
+            env: vec![],
+            current_dir: Some(ctx.config_dir.clone()),
+        })
+    }
+
+    async fn observe(&self, ctx: &PilotContext) -> Observation {
+        let ready = self.state.lock().unwrap().ready;
+        let decommissioned = self
+            .state
+            .lock()
+            .unwrap()
+            .performed
+            .contains(&RequestedState::Decommissioned);
+        let mode = match (decommissioned, ready) {
+            (true, _) => "DECOMMISSIONED",
+            (false, true) => "NORMAL",
+            (false, false) => "JOINING",
+        };
+        Observation {
+            alive: true,
+            ready: ready && !decommissioned,
+            facts: NodeFacts::Cassandra(CassandraPilotStatus {
+                operation_mode: Some(mode.into()),
+                host_id: Some(format!("host-{}", ctx.identity.pod_name)),
+                ..CassandraPilotStatus::default()
+            }),
+            detail: if ready { "" } else { "operation mode JOINING" }.into(),
+        }
+    }
+
+    async fn perform(
+        &self,
+        _ctx: &PilotContext,
+        requested: RequestedState,
+        last: &Observation,
+    ) -> Progress {
+        self.state.lock().unwrap().performed.push(requested);
+        match requested {
+            RequestedState::Running if last.ready => Progress::Complete("serving".into()),
+            RequestedState::Running => Progress::Pending("waiting for NORMAL".into()),
+            RequestedState::Drained => Progress::Failed("not supported".into()),
+            RequestedState::Decommissioned => Progress::Complete("left the ring".into()),
+        }
+    }
+
+    async fn shutdown(&self, _ctx: &PilotContext) -> Result<(), AdapterError> {
+        self.state.lock().unwrap().shutdowns += 1;
+        Ok(())
+    }
+}
+
+async fn http_code(addr: SocketAddr) -> u16 {
+    use http_body_util::Empty;
+    use hyper::body::Bytes;
+    use hyper_util::client::legacy::Client;
+    let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let uri = format!("http://{addr}/").parse().unwrap();
+    match tokio::time::timeout(Duration::from_secs(2), client.get(uri)).await {
+        Ok(Ok(resp)) => resp.status().as_u16(),
+        _ => 0,
+    }
+}
+
+/// Waits until `check` holds for the Pilot, returning it.
+async fn wait_pilot(api: &Api<Pilot>, what: &str, check: impl Fn(&Pilot) -> bool) -> Pilot {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let pilot = api.get("demo-0").await.unwrap();
+        if check(&pilot) {
+            return pilot;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not reached in 20s; status: {}",
+            serde_json::to_string_pretty(&pilot.status).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn condition(p: &Pilot, type_: &str) -> (String, String, String) {
+    p.status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+        .unwrap_or_default()
+}
+
+fn options(data: &Path, config: &Path) -> (RuntimeOptions, SocketAddr, SocketAddr) {
+    let mut opts = RuntimeOptions::new(data, config);
+    opts.probe_address = "127.0.0.1".parse().unwrap();
+    opts.liveness_port = free_port();
+    opts.readiness_port = free_port();
+    opts.observe_interval = Duration::from_millis(100);
+    opts.observation_max_age = Duration::from_secs(3);
+    opts.heartbeat_interval = Duration::from_secs(30);
+    let live = SocketAddr::new(opts.probe_address, opts.liveness_port);
+    let ready = SocketAddr::new(opts.probe_address, opts.readiness_port);
+    (opts, live, ready)
+}
+
+async fn metric(addr: SocketAddr, name: &str) -> f64 {
+    use http_body_util::{BodyExt as _, Empty};
+    use hyper::body::Bytes;
+    use hyper_util::client::legacy::Client;
+    let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let resp = client
+        .get(format!("http://{addr}/metrics").parse().unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pilot_lifecycle_against_a_real_api_server() {
+    navigator_pilot::supervisor::become_subreaper().unwrap();
+    let server = ApiServer::start();
+    let client = server.client().await;
+    let ns = "db";
+    let api: Api<Pilot> = Api::namespaced(client.clone(), ns);
+    let mut pilot = Pilot::default();
+    pilot.metadata.name = Some("demo-0".into());
+    pilot.metadata.namespace = Some(ns.into());
+    pilot.spec.cluster = Some(PilotClusterReference {
+        kind: "CassandraCluster".into(),
+        name: "demo".into(),
+    });
+    // Another Pilot in the namespace, which the pilot must not mistake for its own.
+    let mut other = pilot.clone();
+    other.metadata.name = Some("demo-1".into());
+    api.create(&PostParams::default(), &other).await.unwrap();
+
+    let dirs = tempfile::tempdir().unwrap();
+    let data = dirs.path().join("data");
+    let config = dirs.path().join("config");
+    let identity = Identity {
+        pod_name: "demo-0".into(),
+        namespace: ns.into(),
+        pod_ip: "10.4.0.7".parse().unwrap(),
+        memory_limit_bytes: Some(1 << 30),
+    };
+    let adapter = FakeAdapter::default();
+    let (opts, live, ready) = options(&data, &config);
+    let (signals_tx, signals_rx) = tokio::sync::mpsc::unbounded_channel();
+    let run = tokio::spawn(run_with(
+        adapter.clone(),
+        opts,
+        identity.clone(),
+        client.clone(),
+        SignalEvents::from_channel(signals_rx),
+    ));
+
+    // Before its Pilot exists the pilot waits: alive, not ready, no child started.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(http_code(live).await, 200);
+    assert_eq!(http_code(ready).await, 503);
+    assert!(!config.join("fake.conf").exists());
+    assert!(
+        api.get("demo-1")
+            .await
+            .unwrap()
+            .status
+            .conditions
+            .is_empty()
+    );
+
+    api.create(&PostParams::default(), &pilot).await.unwrap();
+    let p = wait_pilot(&api, "started, not ready", |p| {
+        condition(p, "Started").0 == "True"
+            && condition(p, "Ready").1 == "DatabaseNotReady"
+            && p.status
+                .cassandra
+                .as_ref()
+                .and_then(|c| c.operation_mode.as_deref())
+                == Some("JOINING")
+    })
+    .await;
+    assert_eq!(p.status.observed_generation, Some(1));
+    assert!(p.status.last_heartbeat_time.is_some());
+    assert_eq!(condition(&p, "Ready").2, "operation mode JOINING");
+    assert_eq!(condition(&p, "Stopped").0, "False");
+    let op = p.status.operation.clone().unwrap();
+    assert_eq!(
+        (op.state.as_str(), op.phase.as_str()),
+        ("Running", "Pending")
+    );
+    assert_eq!(
+        std::fs::read_to_string(config.join("fake.conf")).unwrap(),
+        "node: demo-0\n"
+    );
+    let marker: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join(".navigator-pilot.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        marker,
+        json!({"namespace": "db", "cluster": "CassandraCluster/demo", "node": "demo-0", "decommissioned": false})
+    );
+    assert_eq!(http_code(ready).await, 503);
+    assert_eq!(http_code(live).await, 200);
+
+    // The database becomes ready: Ready=True, NORMAL, Running Complete, readiness passes.
+    adapter.state.lock().unwrap().ready = true;
+    let p = wait_pilot(&api, "ready", |p| {
+        condition(p, "Ready").0 == "True"
+            && p.status.operation.as_ref().map(|o| o.phase.as_str()) == Some("Complete")
+    })
+    .await;
+    assert_eq!(
+        p.status.cassandra.as_ref().unwrap().host_id.as_deref(),
+        Some("host-demo-0")
+    );
+    assert_eq!(http_code(ready).await, 200);
+    // The other Pilot was never written.
+    assert!(
+        api.get("demo-1")
+            .await
+            .unwrap()
+            .status
+            .conditions
+            .is_empty()
+    );
+
+    // Steady state: no writes (the heartbeat is 30 s away).
+    let changed = "navigator_pilot_status_writes_total{reason=\"changed\"}";
+    let before = metric(live, changed).await;
+    let rv = api.get("demo-0").await.unwrap().metadata.resource_version;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(metric(live, changed).await, before);
+    assert_eq!(
+        api.get("demo-0").await.unwrap().metadata.resource_version,
+        rv
+    );
+    assert!(metric(live, "navigator_pilot_observations_total").await > 5.0);
+
+    // An unknown requested state is refused by the API server's validation (the pilot's own
+    // handling of one is table-tested in operation.rs).
+    let err = api
+        .patch(
+            "demo-0",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"requestedState": "Sideways"}})),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Unsupported value"), "{err}");
+
+    // A decommission: Complete, then the marker says so.
+    api.patch(
+        "demo-0",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"requestedState": "Decommissioned"}})),
+    )
+    .await
+    .unwrap();
+    let p = wait_pilot(&api, "decommissioned", |p| {
+        p.status
+            .operation
+            .as_ref()
+            .map(|o| (o.state.as_str(), o.phase.as_str()))
+            == Some(("Decommissioned", "Complete"))
+            && p.status
+                .cassandra
+                .as_ref()
+                .and_then(|c| c.operation_mode.as_deref())
+                == Some("DECOMMISSIONED")
+    })
+    .await;
+    assert_eq!(p.status.observed_generation, Some(2));
+    let op = p.status.operation.unwrap();
+    assert_eq!(op.message, "left the ring");
+    assert!(op.start_time.is_some() && op.completion_time.is_some());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !std::fs::read_to_string(data.join(".navigator-pilot.json"))
+        .unwrap()
+        .contains("\"decommissioned\": true")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "marker never said decommissioned"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // SIGTERM: the adapter's graceful stop, then SIGTERM to the child, which exits 0.
+    signals_tx.send(Signal::SIGTERM).unwrap();
+    let code = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(adapter.state.lock().unwrap().shutdowns, 1);
+    assert_eq!(
+        std::fs::read_to_string(data.join("got-term")).unwrap(),
+        "TERM\n"
+    );
+    let p = api.get("demo-0").await.unwrap();
+    assert_eq!(condition(&p, "Stopped").0, "True");
+    assert_eq!(condition(&p, "Started").0, "False");
+    assert_eq!(condition(&p, "Ready").0, "False");
+    assert!(
+        !adapter
+            .state
+            .lock()
+            .unwrap()
+            .performed
+            .contains(&RequestedState::Drained)
+    );
+
+    // A second start on the decommissioned data is refused; the pilot stays up and says why.
+    let again = FakeAdapter::default();
+    let (opts, live, ready) = options(&data, &config);
+    let (signals_tx, signals_rx) = tokio::sync::mpsc::unbounded_channel();
+    std::fs::remove_file(config.join("fake.conf")).unwrap();
+    let run = tokio::spawn(run_with(
+        again.clone(),
+        opts,
+        identity,
+        client.clone(),
+        SignalEvents::from_channel(signals_rx),
+    ));
+    let p = wait_pilot(&api, "refused", |p| {
+        condition(p, "Started").1 == "StartRefused"
+    })
+    .await;
+    let (status, _, message) = condition(&p, "Started");
+    assert_eq!(status, "False");
+    assert!(message.contains("decommissioned"), "{message}");
+    assert!(
+        !config.join("fake.conf").exists(),
+        "prepare ran on refused data"
+    );
+    assert_eq!(http_code(live).await, 200);
+    assert_eq!(http_code(ready).await, 503);
+    signals_tx.send(Signal::SIGTERM).unwrap();
+    let code = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(again.state.lock().unwrap().shutdowns, 0);
+}
