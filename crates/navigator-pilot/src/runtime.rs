@@ -283,7 +283,9 @@ impl<A: DatabaseAdapter> Runtime<A> {
             operation::requested_text(self.pilot.spec.requested_state.as_deref()),
             &now,
         );
-        let writer = self.spawn_writer(&op);
+        // Observations wake the status writer, so a change reaches the Pilot at once.
+        let (obs_tx, obs_rx) = watch::channel::<Option<Observation>>(None);
+        let writer = self.spawn_writer(&op, obs_rx.clone());
 
         // 2. The data marker.
         let expected = DataMarker::expected(
@@ -333,7 +335,6 @@ impl<A: DatabaseAdapter> Runtime<A> {
         writer.update(|i| i.lifecycle = Lifecycle::Running);
 
         // 4. Observe, perform, supervise.
-        let (obs_tx, obs_rx) = watch::channel::<Option<Observation>>(None);
         let observer = tokio::spawn(observe_loop(
             self.adapter.clone(),
             self.identity.clone(),
@@ -461,7 +462,11 @@ impl<A: DatabaseAdapter> Runtime<A> {
         }
     }
 
-    fn spawn_writer(&self, op: &Operation) -> Writer {
+    fn spawn_writer(
+        &self,
+        op: &Operation,
+        mut observations: watch::Receiver<Option<Observation>>,
+    ) -> Writer {
         let (inputs_tx, mut inputs_rx) = watch::channel(WriterInputs {
             seq: 0,
             lifecycle: Lifecycle::WaitingForPilot,
@@ -514,6 +519,7 @@ impl<A: DatabaseAdapter> Runtime<A> {
                 }
                 tokio::select! {
                     changed = inputs_rx.changed() => if changed.is_err() { break },
+                    Ok(()) = observations.changed() => {},
                     _ = tick.tick() => {},
                 }
             }
