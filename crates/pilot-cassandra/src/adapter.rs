@@ -237,7 +237,7 @@ fn mode_of(last: &Observation) -> Option<OperationMode> {
 /// script would add.
 pub fn jolokia_agent(cassandra_home: &std::path::Path, port: u16) -> String {
     format!(
-        "-javaagent:{}=host={},port={port},agentContext=/jolokia,executor=fixed,threadNr=3",
+        "-javaagent:{}=host={},port={port},agentContext=/jolokia,executor=fixed,threadNr=4",
         cassandra_home
             .join("agents/jolokia-agent-jvm-javaagent.jar")
             .display(),
@@ -469,7 +469,7 @@ mod tests {
         assert_eq!(
             agent,
             "-javaagent:/opt/cassandra/agents/jolokia-agent-jvm-javaagent.jar=host=127.0.0.1,\
-             port=8778,agentContext=/jolokia,executor=fixed,threadNr=3"
+             port=8778,agentContext=/jolokia,executor=fixed,threadNr=4"
         );
         assert_eq!(jvm_opts("-a", None), "-a");
         assert_eq!(jvm_opts("-a", Some("  ")), "-a");

@@ -290,6 +290,24 @@ async fn single_node_facts_probes_refusal_and_drain() {
     {
         eprintln!("cassandra: {line}");
     }
+
+    // The drain flushed everything: a restart on the same data replays no commit log.
+    let again = Node::start(dir.path(), "cass-0", ip, "no-seeds.invalid").await;
+    again
+        .wait_until("ready again", Duration::from_secs(240), |o| o.ready)
+        .await;
+    let log = std::fs::read_to_string(&again.log).expect("log");
+    let replay: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("replayed mutations") || l.contains("Replaying"))
+        .collect();
+    eprintln!("restart: {replay:?}");
+    assert!(
+        replay
+            .iter()
+            .any(|l| l.contains("Log replay complete, 0 replayed mutations")),
+        "the commit log was not empty after drain: {replay:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
