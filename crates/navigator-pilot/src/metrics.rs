@@ -25,6 +25,7 @@ pub struct Metrics {
     observe_seconds: Histogram,
     status_writes: Family<Labels, Counter>,
     status_write_errors: Counter,
+    status_write_seconds: Histogram,
     heartbeats: Counter,
     process_up: Gauge,
     restarts: Counter,
@@ -52,6 +53,7 @@ impl Metrics {
         let observe_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
         let status_writes = Family::<Labels, Counter>::default();
         let status_write_errors = Counter::default();
+        let status_write_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
         let heartbeats = Counter::default();
         let process_up = Gauge::default();
         let restarts = Counter::default();
@@ -87,6 +89,11 @@ impl Metrics {
             "status_write_errors",
             "Status writes the API server refused or did not answer",
             status_write_errors.clone(),
+        );
+        pilot.register(
+            "status_write_duration_seconds",
+            "Time one status write (a PATCH of the status subresource) took",
+            status_write_seconds.clone(),
         );
         pilot.register(
             "heartbeats",
@@ -146,6 +153,7 @@ impl Metrics {
             observe_seconds,
             status_writes,
             status_write_errors,
+            status_write_seconds,
             heartbeats,
             process_up,
             restarts,
@@ -204,8 +212,9 @@ impl Metrics {
         }
     }
 
-    /// Records a status write and its reason.
-    pub fn status_written(&self, reason: crate::status::WriteReason) {
+    /// Records a status write, its reason and how long it took.
+    pub fn status_written(&self, reason: crate::status::WriteReason, took: Duration) {
+        self.status_write_seconds.observe(took.as_secs_f64());
         let labels = vec![("reason".to_owned(), reason.as_str().to_owned())];
         self.status_writes.get_or_create(&labels).inc();
         if reason == crate::status::WriteReason::Heartbeat {

@@ -497,10 +497,11 @@ impl<A: DatabaseAdapter> Runtime<A> {
                     operation: inputs.operation.as_ref(),
                     generation: inputs.generation,
                 };
+                let started = Instant::now();
                 match status.sync(&facts, now_time()).await {
                     Ok(written) => {
                         if let Some(reason) = written {
-                            metrics.status_written(reason);
+                            metrics.status_written(reason, started.elapsed());
                             tracing::debug!(reason = reason.as_str(), "status written");
                         }
                         if failing {
