@@ -5,7 +5,9 @@
 //! probes, writes nothing at steady state, performs a requested decommission (Complete, marker
 //! says decommissioned), stops gracefully on
 //! SIGTERM (adapter stop first, then SIGTERM to the child, exit 0, Stopped=True) — and a second
-//! start on the same data is refused with a clear status while the pilot stays up.
+//! start on the same data is refused with a clear status while the pilot stays up. A database
+//! that exits by itself takes the pilot with it (its status, `Stopped=True`), and a failed
+//! `prepare` is reported as `Started=False` (`PrepareFailed`) with exit code 1.
 #![allow(clippy::unwrap_used)]
 
 use std::net::{SocketAddr, TcpListener};
@@ -494,4 +496,104 @@ async fn pilot_lifecycle_against_a_real_api_server() {
         .unwrap();
     assert_eq!(code, 0);
     assert_eq!(again.state.lock().unwrap().shutdowns, 0);
+}
+
+/// A database that exits by itself after a moment, or an adapter whose `prepare` fails.
+struct ScriptAdapter {
+    script: &'static str,
+    fail_prepare: bool,
+}
+
+#[async_trait]
+impl DatabaseAdapter for ScriptAdapter {
+    async fn prepare(&self, _ctx: &PilotContext) -> Result<StartCommand, AdapterError> {
+        if self.fail_prepare {
+            return Err(AdapterError::Config("no seeds resolvable".into()));
+        }
+        Ok(StartCommand {
+            program: "sh".into(),
+            args: vec!["-c".into(), self.script.into()],
+            ..StartCommand::default()
+        })
+    }
+
+    async fn observe(&self, _ctx: &PilotContext) -> Observation {
+        Observation {
+            alive: true,
+            ready: true,
+            facts: NodeFacts::Unknown,
+            detail: String::new(),
+        }
+    }
+
+    async fn perform(&self, _: &PilotContext, _: RequestedState, _: &Observation) -> Progress {
+        Progress::Complete(String::new())
+    }
+
+    async fn shutdown(&self, _ctx: &PilotContext) -> Result<(), AdapterError> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_exit_and_prepare_failure_are_reported() {
+    let server = ApiServer::start();
+    let client = server.client().await;
+    let api: Api<Pilot> = Api::namespaced(client.clone(), "db");
+    let mut pilot = Pilot::default();
+    pilot.metadata.name = Some("demo-0".into());
+    api.create(&PostParams::default(), &pilot).await.unwrap();
+    let identity = Identity {
+        pod_name: "demo-0".into(),
+        namespace: "db".into(),
+        pod_ip: "10.4.0.7".parse().unwrap(),
+        memory_limit_bytes: None,
+    };
+    let cases = [
+        (
+            "exits by itself",
+            "sleep 0.5; exit 3",
+            false,
+            3,
+            "Stopped",
+            "ProcessExited",
+            "status 3",
+        ),
+        (
+            "prepare fails",
+            "",
+            true,
+            1,
+            "Started",
+            "PrepareFailed",
+            "no seeds resolvable",
+        ),
+    ];
+    for (name, script, fail_prepare, want_code, type_, reason, message) in cases {
+        let dirs = tempfile::tempdir().unwrap();
+        let (opts, _, _) = options(&dirs.path().join("data"), &dirs.path().join("config"));
+        let (_signals_tx, signals_rx) = tokio::sync::mpsc::unbounded_channel();
+        let adapter = ScriptAdapter {
+            script,
+            fail_prepare,
+        };
+        let code = tokio::time::timeout(
+            Duration::from_secs(20),
+            run_with(
+                adapter,
+                opts,
+                identity.clone(),
+                client.clone(),
+                SignalEvents::from_channel(signals_rx),
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(code, want_code, "{name}");
+        let p = api.get("demo-0").await.unwrap();
+        let (_, got_reason, got_message) = condition(&p, type_);
+        assert_eq!(got_reason, reason, "{name}");
+        assert!(got_message.contains(message), "{name}: {got_message:?}");
+    }
 }
