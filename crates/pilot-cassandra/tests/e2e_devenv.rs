@@ -194,6 +194,13 @@ impl Env {
             .arg(self.state.path())
             .args(args)
             .env("DEVENV_BIN_DIR", &self.bin_dir)
+            // This checkout's image map and target directory, whichever checkout built devenv
+            // (its defaults are compiled in).
+            .env(
+                "DEVENV_IMAGES",
+                repo_root().join("crates/devenv/images.yaml"),
+            )
+            .env("CARGO_TARGET_DIR", target_dir())
             .stdin(Stdio::null())
             .output()
             .unwrap()
@@ -613,8 +620,12 @@ fn create_cluster(env: &Env, ns: &str, version: &str, image: &str, replicas: usi
                                 field("POD_NAME", "metadata.name"),
                                 field("POD_NAMESPACE", "metadata.namespace"),
                                 field("POD_IP", "status.podIP"),
+                                // Bytes. The divisor is explicit: a pod runner older than
+                                // the fix for the API server's default "0" gave i64::MAX
+                                // (and an 8 GiB heap per node).
                                 {"name": "MEMORY_LIMIT", "valueFrom": {"resourceFieldRef": {
-                                    "containerName": "cassandra", "resource": "limits.memory"}}},
+                                    "containerName": "cassandra", "resource": "limits.memory",
+                                    "divisor": "1"}}},
                             ],
                             "resources": {"requests": {"cpu": "100m", "memory": MEMORY_LIMIT},
                                           "limits": {"memory": MEMORY_LIMIT}},
@@ -631,7 +642,9 @@ fn create_cluster(env: &Env, ns: &str, version: &str, image: &str, replicas: usi
                             "readinessProbe": {"httpGet": {"path": "/", "port": 12001},
                                                "periodSeconds": 2, "timeoutSeconds": 2,
                                                "failureThreshold": 2},
-                            "lifecycle": {"preStop": {"exec": {"command": ["/shared/pilot", "pre-stop"]}}},
+                            // A stopped JVM does not drain: the hook gives up within 30 s.
+                            "lifecycle": {"preStop": {"exec": {"command": [
+                                "/shared/pilot", "pre-stop", "--drain-timeout-seconds=30"]}}},
                             "volumeMounts": [{"name": "shared", "mountPath": "/shared", "readOnly": true},
                                              {"name": "data", "mountPath": "/var/lib/cassandra"}],
                         }],
@@ -1096,6 +1109,10 @@ fn cassandra_5_0_pilot_story() {
                 .ok_or_else(|| format!("{}", p["status"]["conditions"]))
         },
     );
+    let old_uid = pod(&env, ns, &pod_name(2)).unwrap()["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     env.k(&["scale", "statefulset", STS, "-n", ns, "--replicas=2"]);
     eventually(
         &format!("{} deleted after the scale-down", pod_name(2)),
@@ -1119,6 +1136,35 @@ fn cassandra_5_0_pilot_story() {
     // The new pod 2 mounts the old claim (data-cass-demo-a-2, kept by the StatefulSet); its
     // pilot must not start Cassandra there and says why in its Started condition.
     env.k(&["scale", "statefulset", STS, "-n", ns, "--replicas=3"]);
+    let new_uid = eventually(
+        &format!("a new {} on the old claim", pod_name(2)),
+        Duration::from_secs(120),
+        logs,
+        || {
+            let p = pod(&env, ns, &pod_name(2))?;
+            let uid = p["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+            (uid != old_uid && container_status(&p)["restartCount"].is_u64())
+                .then_some(uid)
+                .ok_or_else(|| format!("{}", p["status"]))
+        },
+    );
+    // The new pod's pilot says so in its log …
+    let said = eventually(
+        &format!("the new {}'s pilot logs its refusal", pod_name(2)),
+        Duration::from_secs(120),
+        logs,
+        || {
+            let log = env.container_log(ns, &pod_name(2), "cassandra");
+            let marker = format!("(pod uid {new_uid})");
+            let own = log.rfind(&marker).map_or("", |i| &log[i..]);
+            own.lines()
+                .find(|l| l.contains("not starting the database") && l.contains("decommissioned"))
+                .map(str::to_owned)
+                .ok_or_else(|| own.chars().take(2000).collect())
+        },
+    );
+    println!("refusal logged: {said}");
+    // … and in its Pilot's status.
     let refused = eventually(
         &format!(
             "Pilot {} refuses the decommissioned data (Started=False saying so)",
