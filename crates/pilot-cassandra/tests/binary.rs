@@ -61,11 +61,21 @@ fn apiserver_binary() -> PathBuf {
     path
 }
 
-/// A child process killed when dropped.
+/// A child process stopped when dropped: SIGTERM first (a pilot then stops its Cassandra; a
+/// SIGKILLed pilot would leave it running), SIGKILL after 60 s.
 struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.0.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline && matches!(self.0.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -95,6 +105,7 @@ async fn client(kubeconfig: &Path, log: &Path) -> kube::Client {
 
 async fn wait_pilot(
     api: &Api<Pilot>,
+    name: &str,
     what: &str,
     limit: Duration,
     log: &Path,
@@ -102,9 +113,9 @@ async fn wait_pilot(
 ) -> Pilot {
     let start = Instant::now();
     loop {
-        let pilot = api.get("cass-0").await.expect("get Pilot");
+        let pilot = api.get(name).await.expect("get Pilot");
         if check(&pilot) {
-            eprintln!("{what} after {:.1}s", start.elapsed().as_secs_f64());
+            eprintln!("{name}: {what} after {:.1}s", start.elapsed().as_secs_f64());
             return pilot;
         }
         if start.elapsed() > limit {
@@ -128,15 +139,13 @@ fn condition(p: &Pilot, type_: &str) -> Option<(String, String)> {
         .map(|c| (c.status.clone(), c.message.clone()))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "starts navigator-apiserver and real Cassandra (about 1 GiB and a minute)"]
-async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server_dir = dir.path().join("apiserver");
+/// navigator-apiserver in `dir/apiserver`, and a Pilot client for namespace `db`.
+async fn api_server(dir: &Path) -> (Killed, PathBuf, Api<Pilot>) {
+    let server_dir = dir.join("apiserver");
     std::fs::create_dir_all(&server_dir).expect("mkdir");
     let server_log = server_dir.join("server.log");
     let log = std::fs::File::create(&server_log).expect("log");
-    let _server = Killed(
+    let server = Killed(
         Command::new(apiserver_binary())
             .args(["--standalone", "--bind-address", "127.0.0.1", "--data-dir"])
             .arg(&server_dir)
@@ -149,11 +158,15 @@ async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
     );
     let kubeconfig = server_dir.join("kubeconfig");
     let client = client(&kubeconfig, &server_log).await;
-    let ns = "db";
-    let api: Api<Pilot> = Api::namespaced(client, ns);
+    (server, kubeconfig, Api::namespaced(client, NS))
+}
+
+const NS: &str = "db";
+
+async fn create_pilot(api: &Api<Pilot>, name: &str) {
     let mut pilot = Pilot::default();
-    pilot.metadata.name = Some("cass-0".into());
-    pilot.metadata.namespace = Some(ns.into());
+    pilot.metadata.name = Some(name.into());
+    pilot.metadata.namespace = Some(NS.into());
     pilot.spec.cluster = Some(PilotClusterReference {
         kind: "CassandraCluster".into(),
         name: "demo".into(),
@@ -162,47 +175,98 @@ async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
     api.create(&PostParams::default(), &pilot)
         .await
         .expect("create Pilot");
+}
 
-    let pilot_log = dir.path().join("pilot.log");
-    let out = std::fs::File::create(&pilot_log).expect("log");
-    let (live, ready) = (free_port(), free_port());
+/// Starts the pilot binary for pod `name` on `ip`, its data and configuration under
+/// `dir/name`; returns the process and its log.
+fn start_pilot(
+    dir: &Path,
+    kubeconfig: &Path,
+    name: &str,
+    ip: &str,
+    seeds: &str,
+) -> (Killed, PathBuf) {
+    let home = dir.join(name);
+    std::fs::create_dir_all(&home).expect("mkdir");
+    let log = home.join(format!("pilot-{}.log", free_port()));
+    let out = std::fs::File::create(&log).expect("log");
+    let child = Command::new(
+        std::env::var_os("PILOT_CASSANDRA_BINARY")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_pilot-cassandra").into()),
+    )
+    .args(["--probe-address", "127.0.0.1"])
+    .args(["--liveness-port", &free_port().to_string()])
+    .args(["--readiness-port", &free_port().to_string()])
+    .arg("--kubeconfig")
+    .arg(kubeconfig)
+    .env("POD_NAME", name)
+    .env("POD_NAMESPACE", NS)
+    .env("POD_IP", ip)
+    .env("MEMORY_LIMIT", (1u64 << 30).to_string())
+    .env("PILOT_DATA_DIR", home.join("data"))
+    .env("PILOT_CONFIG_DIR", home.join("conf"))
+    .env("CASSANDRA_HOME", image().join("opt/cassandra"))
+    .env("CASSANDRA_CLUSTER_NAME", "demo")
+    .env("CASSANDRA_DC", "dc1")
+    .env("CASSANDRA_RACK", "rack1")
+    .env("CASSANDRA_SEEDS_SERVICE", seeds)
+    .env("CASSANDRA_JOLOKIA_PORT", free_port().to_string())
+    .env("CASSANDRA_RING_DELAY_MS", "5000")
+    // nodetool's JMX port, private to this test's Cassandra.
+    .env("JMX_PORT", free_port().to_string())
+    .stdin(Stdio::null())
+    .stdout(out.try_clone().expect("log"))
+    .stderr(out)
+    .spawn()
+    .expect("start pilot-cassandra");
+    (Killed(child), log)
+}
+
+/// Sends SIGTERM to the pilot and waits for its exit code.
+async fn stop(child: &mut Killed) -> Option<i32> {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Some(status) = child.0.try_wait().expect("wait") {
+            return status.code();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pilot still running 90 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts navigator-apiserver and real Cassandra (about 1 GiB and a minute)"]
+async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_server, kubeconfig, api) = api_server(dir.path()).await;
+    create_pilot(&api, "cass-0").await;
     let start = Instant::now();
-    let mut child = Killed(
-        Command::new(
-            std::env::var_os("PILOT_CASSANDRA_BINARY")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| env!("CARGO_BIN_EXE_pilot-cassandra").into()),
-        )
-        .args(["--probe-address", "127.0.0.1"])
-        .args(["--liveness-port", &live.to_string()])
-        .args(["--readiness-port", &ready.to_string()])
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .env("POD_NAME", "cass-0")
-        .env("POD_NAMESPACE", ns)
-        .env("POD_IP", "127.0.0.41")
-        .env("MEMORY_LIMIT", (1u64 << 30).to_string())
-        .env("PILOT_DATA_DIR", dir.path().join("data"))
-        .env("PILOT_CONFIG_DIR", dir.path().join("conf"))
-        .env("CASSANDRA_HOME", image().join("opt/cassandra"))
-        .env("CASSANDRA_CLUSTER_NAME", "demo")
-        .env("CASSANDRA_DC", "dc1")
-        .env("CASSANDRA_RACK", "rack1")
-        .env("CASSANDRA_SEEDS_SERVICE", "demo-seeds.invalid")
-        .env("CASSANDRA_JOLOKIA_PORT", free_port().to_string())
-        .env("CASSANDRA_RING_DELAY_MS", "5000")
-        // nodetool's JMX port, private to this test's Cassandra.
-        .env("JMX_PORT", free_port().to_string())
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().expect("log"))
-        .stderr(out)
-        .spawn()
-        .expect("start pilot-cassandra"),
+    let (mut child, pilot_log) = start_pilot(
+        dir.path(),
+        &kubeconfig,
+        "cass-0",
+        "127.0.0.41",
+        "demo-seeds.invalid",
     );
 
-    let p = wait_pilot(&api, "Ready", Duration::from_secs(240), &pilot_log, |p| {
-        condition(p, "Ready").is_some_and(|(s, _)| s == "True")
-    })
+    let p = wait_pilot(
+        &api,
+        "cass-0",
+        "Ready",
+        Duration::from_secs(240),
+        &pilot_log,
+        |p| condition(p, "Ready").is_some_and(|(s, _)| s == "True"),
+    )
     .await;
     eprintln!(
         "TIMING pilot start → Pilot Ready {:.1}s",
@@ -235,7 +299,8 @@ async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
     assert_eq!(c.tokens, Some(16));
     assert!(c.host_id.is_some());
     assert_eq!(c.peers.expect("peers").live, ["127.0.0.41"]);
-    let yaml = std::fs::read_to_string(dir.path().join("conf/cassandra.yaml")).expect("yaml");
+    let yaml =
+        std::fs::read_to_string(dir.path().join("cass-0/conf/cassandra.yaml")).expect("yaml");
     assert!(yaml.contains("listen_address: 127.0.0.41"), "{yaml}");
 
     // The only node cannot leave: its Pilot says which keyspace it would strand.
@@ -248,6 +313,7 @@ async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
     .expect("request Decommissioned");
     let p = wait_pilot(
         &api,
+        "cass-0",
         "decommission Failed",
         Duration::from_secs(30),
         &pilot_log,
@@ -267,31 +333,135 @@ async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
     assert_eq!(condition(&p, "Ready").map(|c| c.0).as_deref(), Some("True"));
 
     // SIGTERM: drain, stop, exit 0.
-    let pid = child.0.id();
-    let ok = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill")
-        .success();
-    assert!(ok);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "pilot still running 90 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let code = stop(&mut child).await;
     let text = std::fs::read_to_string(&pilot_log).expect("log");
-    assert_eq!(status.code(), Some(0), "pilot exit: {status:?}\n{text}");
+    assert_eq!(code, Some(0), "pilot exit\n{text}");
     assert!(text.contains("DRAINED"), "no DRAINED in the log:\n{text}");
     let p = api.get("cass-0").await.expect("get Pilot");
     eprintln!("conditions after stop: {:?}", p.status.conditions);
     assert_eq!(
         condition(&p, "Stopped").map(|c| c.0).as_deref(),
         Some("True")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts navigator-apiserver and two real Cassandra nodes (about 2 GiB and 2 minutes)"]
+async fn pilot_binary_decommissions_through_the_pilot_spec_and_refuses_the_old_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_server, kubeconfig, api) = api_server(dir.path()).await;
+    let (a, b) = ("127.0.0.42", "127.0.0.43");
+    create_pilot(&api, "cass-0").await;
+    create_pilot(&api, "cass-1").await;
+    let (_first, first_log) =
+        start_pilot(dir.path(), &kubeconfig, "cass-0", a, "demo-seeds.invalid");
+    wait_pilot(
+        &api,
+        "cass-0",
+        "Ready",
+        Duration::from_secs(240),
+        &first_log,
+        |p| condition(p, "Ready").is_some_and(|(s, _)| s == "True"),
+    )
+    .await;
+    // The second pod's "seeds Service" resolves to the first node.
+    let (mut second, second_log) = start_pilot(dir.path(), &kubeconfig, "cass-1", b, a);
+    let both = |p: &Pilot| {
+        condition(p, "Ready").is_some_and(|(s, _)| s == "True")
+            && p.status
+                .cassandra
+                .as_ref()
+                .and_then(|c| c.peers.as_ref())
+                .is_some_and(|peers| peers.live.len() == 2 && peers.joining.is_empty())
+    };
+    wait_pilot(
+        &api,
+        "cass-1",
+        "Ready, 2 live",
+        Duration::from_secs(300),
+        &second_log,
+        both,
+    )
+    .await;
+    wait_pilot(
+        &api,
+        "cass-0",
+        "2 live",
+        Duration::from_secs(60),
+        &first_log,
+        both,
+    )
+    .await;
+
+    // Only system keyspaces: the second node may leave.
+    api.patch(
+        "cass-1",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"requestedState": "Decommissioned"}})),
+    )
+    .await
+    .expect("request Decommissioned");
+    let p = wait_pilot(
+        &api,
+        "cass-1",
+        "decommission Complete",
+        Duration::from_secs(300),
+        &second_log,
+        |p| {
+            p.status.operation.as_ref().is_some_and(|o| {
+                o.state == "Decommissioned" && matches!(o.phase.as_str(), "Complete" | "Failed")
+            })
+        },
+    )
+    .await;
+    let op = p.status.operation.clone().expect("operation");
+    assert_eq!(op.phase, "Complete", "{op:?}");
+    assert_eq!(
+        p.status.cassandra.and_then(|c| c.operation_mode).as_deref(),
+        Some("DECOMMISSIONED")
+    );
+    wait_pilot(
+        &api,
+        "cass-0",
+        "sees only itself",
+        Duration::from_secs(60),
+        &first_log,
+        |p| {
+            p.status
+                .cassandra
+                .as_ref()
+                .and_then(|c| c.peers.as_ref())
+                .is_some_and(|peers| peers.live == [a])
+        },
+    )
+    .await;
+    let marker = std::fs::read_to_string(dir.path().join("cass-1/data/.navigator-pilot.json"))
+        .expect("data marker");
+    eprintln!("marker: {marker}");
+    let marker: serde_json::Value = serde_json::from_str(&marker).expect("marker JSON");
+    assert_eq!(marker["decommissioned"], json!(true), "{marker}");
+
+    // SIGTERM on a decommissioned node: nothing to drain, exit 0.
+    assert_eq!(stop(&mut second).await, Some(0));
+
+    // The same pod again on its old volume: refused, Cassandra not started.
+    let (_again, again_log) = start_pilot(dir.path(), &kubeconfig, "cass-1", b, a);
+    let p = wait_pilot(
+        &api,
+        "cass-1",
+        "refusal",
+        Duration::from_secs(60),
+        &again_log,
+        |p| {
+            condition(p, "Started").is_some_and(|(s, m)| s == "False" && m.contains("decommission"))
+        },
+    )
+    .await;
+    eprintln!("refused: {:?}", condition(&p, "Started"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let log = std::fs::read_to_string(&again_log).expect("log");
+    assert!(
+        !log.contains("CassandraDaemon"),
+        "Cassandra started on decommissioned data:\n{log}"
     );
 }
