@@ -17,7 +17,7 @@ pub struct NodeFacts {
     pub host_id: Option<String>,
     /// `OperationMode`.
     pub operation_mode: Option<OperationMode>,
-    /// Bytes on disk (the `Storage` metric `Load`).
+    /// Bytes on disk (the `Storage` metric `Load`), exact; the status rounds it.
     pub load_bytes: Option<i64>,
     /// Number of this node's `Tokens`.
     pub tokens: Option<usize>,
@@ -140,6 +140,20 @@ fn strings(v: &Value) -> Option<Vec<String>> {
     Some(s)
 }
 
+/// `n` rounded to two significant digits (147_743 → 150_000). The status reports the load
+/// this coarsely so that a node under writes does not change its Pilot's status (and cause a
+/// write to the API) every second; a change of a few percent still shows.
+pub fn two_significant_digits(n: i64) -> i64 {
+    if n < 100 {
+        return n;
+    }
+    let mut scale = 1i64;
+    while n / scale >= 100 {
+        scale *= 10;
+    }
+    ((n + scale / 2) / scale) * scale
+}
+
 impl NodeFacts {
     /// The facts as the Pilot's `status.cassandra`.
     pub fn to_status(&self) -> CassandraPilotStatus {
@@ -161,7 +175,7 @@ impl NodeFacts {
             rack: self.rack.clone(),
             operation_mode: self.operation_mode.as_ref().map(|m| m.as_str().to_owned()),
             tokens: self.tokens.and_then(|t| i32::try_from(t).ok()),
-            load_bytes: self.load_bytes,
+            load_bytes: self.load_bytes.map(two_significant_digits),
             peers: any_peers.then_some(peers),
         }
     }
@@ -233,6 +247,7 @@ mod tests {
         assert_eq!(s.version.map(|v| v.to_string()).as_deref(), Some("5.0.8"));
         assert_eq!(s.operation_mode.as_deref(), Some("NORMAL"));
         assert_eq!(s.tokens, Some(3));
+        assert_eq!(s.load_bytes, Some(100_000));
         assert_eq!(s.peers.unwrap().leaving, ["10.0.0.3"]);
     }
 
@@ -247,6 +262,20 @@ mod tests {
         };
         assert_eq!(f.normal_live_peers("a"), ["b"]);
         assert!(NodeFacts::default().normal_live_peers("a").is_empty());
+    }
+
+    #[test]
+    fn load_is_reported_to_two_significant_digits() {
+        for (n, want) in [
+            (0, 0),
+            (99, 99),
+            (104_857, 100_000),
+            (147_743, 150_000),
+            (4_496_145, 4_500_000),
+            (9_960_000, 10_000_000),
+        ] {
+            assert_eq!(two_significant_digits(n), want, "{n}");
+        }
     }
 
     #[test]

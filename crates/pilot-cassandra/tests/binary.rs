@@ -303,6 +303,30 @@ async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
         std::fs::read_to_string(dir.path().join("cass-0/conf/cassandra.yaml")).expect("yaml");
     assert!(yaml.contains("listen_address: 127.0.0.41"), "{yaml}");
 
+    // Opt-in measurement (a benchmark, not a check): status writes at steady state.
+    if std::env::var_os("PILOT_MEASURE_WRITES").is_some() {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let version = |p: &Pilot| p.metadata.resource_version.clone().unwrap_or_default();
+        let mut last = version(&api.get("cass-0").await.expect("get"));
+        let mut writes = 0;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(120) {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let p = api.get("cass-0").await.expect("get");
+            if version(&p) != last {
+                writes += 1;
+                last = version(&p);
+                eprintln!(
+                    "{:>6.1}s write: heartbeat {:?} load {:?}",
+                    start.elapsed().as_secs_f64(),
+                    p.status.last_heartbeat_time,
+                    p.status.cassandra.as_ref().and_then(|c| c.load_bytes)
+                );
+            }
+        }
+        eprintln!("TIMING Pilot status writes at steady state: {writes} in 120 s");
+    }
+
     // The only node cannot leave: its Pilot says which keyspace it would strand.
     api.patch(
         "cass-0",
