@@ -208,6 +208,13 @@ impl CassandraAdapter {
         streams::unbootstrap_progress(reply.value()?)
     }
 
+    fn forget_failed_call(&self) {
+        let mut call = self.decommission.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(*call, Call::Failed(_)) {
+            *call = Call::NotStarted;
+        }
+    }
+
     fn call(&self) -> Call {
         self.decommission
             .lock()
@@ -361,6 +368,11 @@ impl DatabaseAdapter for CassandraAdapter {
         last: &Observation,
     ) -> Progress {
         let mode = mode_of(last);
+        if requested != RequestedState::Decommissioned {
+            // A failed decommission is forgotten once the request changes, so that asking
+            // again later tries again (a call still running is not forgotten).
+            self.forget_failed_call();
+        }
         match requested {
             RequestedState::Running => running_progress(mode.as_ref()),
             RequestedState::Drained => Progress::Failed(
@@ -474,6 +486,75 @@ mod tests {
         assert_eq!(jvm_opts("-a", None), "-a");
         assert_eq!(jvm_opts("-a", Some("  ")), "-a");
         assert_eq!(jvm_opts("-a", Some("-Dx=1")), "-a -Dx=1");
+    }
+
+    fn adapter() -> CassandraAdapter {
+        CassandraAdapter::new(CassandraOptions {
+            cluster_name: "demo".into(),
+            datacenter: "dc1".into(),
+            rack: "rack1".into(),
+            seeds_service: "seeds.invalid".into(),
+            seed_wait_seconds: 1,
+            cassandra_version: Some("5.0.8".into()),
+            num_tokens: 16,
+            cassandra_home: "/opt/cassandra".into(),
+            storage_port: 7000,
+            cql_port: 9042,
+            jolokia_port: 1,
+            jolokia_timeout_ms: 100,
+            max_heap_mib: None,
+            ring_delay_ms: None,
+            drain_timeout_seconds: 1,
+        })
+    }
+
+    fn ctx() -> PilotContext {
+        PilotContext {
+            identity: navigator_pilot::Identity {
+                pod_name: "cass-1".into(),
+                namespace: "db".into(),
+                pod_ip: [10, 0, 0, 2].into(),
+                memory_limit_bytes: None,
+            },
+            pilot: None,
+            config_dir: "/nonexistent/conf".into(),
+            data_dir: "/nonexistent/data".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_decommission_is_forgotten_when_the_request_changes() {
+        let a = adapter();
+        let normal = Observation {
+            alive: true,
+            ready: true,
+            facts: PilotFacts::Cassandra(navigator_api::v1beta1::CassandraPilotStatus {
+                operation_mode: Some("NORMAL".into()),
+                ..Default::default()
+            }),
+            detail: String::new(),
+        };
+        set(&a.decommission, Call::Failed("boom".into()));
+        let p = a
+            .perform(&ctx(), RequestedState::Decommissioned, &normal)
+            .await;
+        assert_eq!(p, Progress::Failed("decommission failed: boom".into()));
+        let p = a.perform(&ctx(), RequestedState::Running, &normal).await;
+        assert_eq!(p, Progress::Complete("the node is NORMAL".into()));
+        assert_eq!(a.call(), Call::NotStarted);
+        // A call in flight is kept.
+        set(&a.decommission, Call::Running);
+        a.perform(&ctx(), RequestedState::Running, &normal).await;
+        assert_eq!(a.call(), Call::Running);
+        // Asking again without Jolokia: the safety check cannot run, so it waits.
+        set(&a.decommission, Call::NotStarted);
+        let p = a
+            .perform(&ctx(), RequestedState::Decommissioned, &normal)
+            .await;
+        assert!(
+            matches!(&p, Progress::Pending(m) if m.starts_with("cannot check that decommissioning is safe yet")),
+            "{p:?}"
+        );
     }
 
     #[test]
