@@ -236,6 +236,14 @@ async fn single_node_facts_probes_refusal_and_drain() {
     assert_eq!(s.peers.expect("peers").live, [ip.to_string()]);
     assert!(o.alive && o.detail.is_empty(), "{o:?}");
 
+    // Jolokia listens on 127.0.0.1 only, not on the node's address.
+    let port = node.adapter.jolokia().addr().port();
+    assert!(
+        std::net::TcpStream::connect((ip, port)).is_err(),
+        "Jolokia answers on {ip}:{port}"
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+
     // The only node of its datacenter cannot leave: system_auth has one replica here.
     let p = node
         .adapter
