@@ -517,6 +517,8 @@ fn pilot_args() -> Vec<String> {
         format!("--seeds-service={SEEDS_SVC}.$(POD_NAMESPACE).svc.cluster.local"),
         // Test rings: gossip settles in seconds on one bridge.
         "--ring-delay-ms=5000".to_owned(),
+        // A small node drains in seconds; a stopped JVM never does (the SIGSTOP step).
+        "--shutdown-timeout=30s".to_owned(),
     ]
 }
 
