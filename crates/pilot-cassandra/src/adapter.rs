@@ -423,22 +423,28 @@ impl DatabaseAdapter for CassandraAdapter {
 
     async fn shutdown(&self, _ctx: &PilotContext) -> Result<(), AdapterError> {
         let timeout = Duration::from_secs(self.options.drain_timeout_seconds);
-        drain(&self.jolokia, timeout)
+        drain(&self.jolokia, self.options.jolokia_timeout(), timeout)
             .await
             .map_err(AdapterError::Other)
     }
 }
 
 /// Drains Cassandra through Jolokia (flushes memtables and the commit log, stops accepting
-/// writes); a node already DRAINED (by the preStop hook) or DECOMMISSIONED is left alone.
-pub async fn drain(client: &jolokia::Client, timeout: Duration) -> Result<(), String> {
+/// writes), waiting at most `timeout`; a node already DRAINED (by the preStop hook) or
+/// DECOMMISSIONED is left alone. A JVM that does not answer a read within `answer_timeout`
+/// (frozen, or gone) is not waited for: the stop that follows must not be delayed by it.
+pub async fn drain(
+    client: &jolokia::Client,
+    answer_timeout: Duration,
+    timeout: Duration,
+) -> Result<(), String> {
     let mode = client
         .one(
             Request::read(STORAGE_SERVICE, "OperationMode"),
-            Some(timeout),
+            Some(answer_timeout.min(timeout)),
         )
         .await
-        .map_err(|e| format!("drain: {e}"))?;
+        .map_err(|e| format!("not draining: {e}"))?;
     match mode
         .value()
         .and_then(|v| v.as_str())

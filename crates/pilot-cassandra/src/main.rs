@@ -10,6 +10,8 @@ use navigator_pilot::RuntimeOptions;
 use pilot_cassandra::jolokia;
 use pilot_cassandra::{CassandraAdapter, CassandraOptions};
 
+/// How long pre-stop waits for Jolokia to answer at all before giving up on a frozen JVM.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
 /// Where Cassandra keeps its data in the image (the pod's volume is mounted here).
 const DATA_DIR: &str = "/var/lib/cassandra";
 /// The rendered configuration's default directory: on the data volume, which is always
@@ -87,7 +89,7 @@ async fn main() {
 
 async fn pre_stop(port: u16, timeout: Duration) -> i32 {
     let client = jolokia::Client::new(([127, 0, 0, 1], port).into());
-    match pilot_cassandra::adapter::drain(&client, timeout).await {
+    match pilot_cassandra::adapter::drain(&client, ANSWER_TIMEOUT, timeout).await {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!("{e}");

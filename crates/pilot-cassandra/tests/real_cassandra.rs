@@ -273,6 +273,14 @@ async fn single_node_facts_probes_refusal_and_drain() {
         frozen.detail
     );
     assert!(!frozen.alive && !frozen.ready, "{frozen:?}");
+    // Stopping a frozen JVM is not held up by a drain that cannot happen.
+    let t = Instant::now();
+    let drained = node.adapter.shutdown(&node.ctx).await;
+    eprintln!(
+        "SIGSTOP: shutdown returned after {:?}: {drained:?}",
+        t.elapsed()
+    );
+    assert!(drained.is_err() && t.elapsed() < Duration::from_secs(5));
     signal(node.pid(), "CONT");
     node.wait_until("alive again", Duration::from_secs(30), |o| {
         o.alive && o.ready
