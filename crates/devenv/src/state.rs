@@ -80,20 +80,15 @@ impl StateFile {
     }
 }
 
-/// Reserves five distinct free ports on 127.0.0.1 (held open together, then released).
+/// Reserves five distinct free ports on 127.0.0.1 below the ephemeral range (held open
+/// together, then released; no client socket can take them before the control plane binds
+/// them — see [`test_support::ports`]).
 ///
 /// # Errors
-/// [`StateError::NoFreePort`] if the kernel refuses.
+/// [`StateError::NoFreePort`] if too few ports are free.
 pub fn free_ports() -> Result<Ports, StateError> {
-    let listeners = (0..5)
-        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(StateError::NoFreePort)?;
-    let ports = listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(StateError::NoFreePort)?;
+    let ports = test_support::ports::free_ports(5)
+        .map_err(|e| StateError::NoFreePort(std::io::Error::other(e)))?;
     Ok(Ports {
         etcd_client: ports[0],
         etcd_peer: ports[1],

@@ -129,16 +129,14 @@ mod tests {
     }
 }
 
-/// A TCP port nothing listens on right now.
+/// A TCP port nothing listens on right now, below the ephemeral range (so no client socket
+/// takes it before etcd binds it: see [`test_support::ports`]).
 ///
 /// # Errors
 /// [`TestingError::Io`].
 pub fn free_port() -> Result<u16, TestingError> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| TestingError::Io("bind a free port".into(), e))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| TestingError::Io("local address".into(), e))
+    test_support::ports::free_port()
+        .map_err(|e| TestingError::Io("choose a free port".into(), std::io::Error::other(e)))
 }
 
 fn write(path: &Path, contents: &str) -> Result<(), TestingError> {

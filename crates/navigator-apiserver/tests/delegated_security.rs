@@ -142,11 +142,7 @@ impl Navigator {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    test_support::ports::free_port().unwrap()
 }
 
 /// A client identity: certificate chain and key in PEM.

@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 
 use crate::{Client, Endpoint, Protocol};
 
-/// A free TCP port on 127.0.0.1 (bound and released; good enough for a benchmark).
+/// A free TCP port on 127.0.0.1, below the ephemeral range (no client socket takes it before
+/// the peer binds it).
 pub fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+    Ok(test_support::ports::free_port()?)
 }
 
 /// SIGTERM, then SIGKILL after `grace`.

@@ -10,7 +10,7 @@
 //! `prepare` is reported as `Started=False` (`PrepareFailed`) with exit code 1.
 #![allow(clippy::unwrap_used)]
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -47,11 +47,7 @@ fn apiserver_binary() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    test_support::ports::free_port().unwrap()
 }
 
 /// A standalone API server in a temporary directory, killed when dropped.

@@ -251,12 +251,9 @@ pub struct Server {
     etcd: Option<Etcd>,
 }
 
-/// Picks a port nobody listens on right now.
+/// Picks a port nobody listens on right now, below the ephemeral range.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
+    test_support::ports::free_port().unwrap_or_else(|e| panic!("{e}"))
 }
 
 impl Server {
