@@ -607,7 +607,9 @@ fn create_cluster(env: &Env, ns: &str, version: &str, image: &str, replicas: usi
                     "metadata": {"labels": pod_labels},
                     "spec": {
                         "serviceAccountName": SERVICE_ACCOUNT,
-                        "terminationGracePeriodSeconds": 120,
+                        // A small node drains in ~10 s. After a failed liveness probe the pilot stops
+                        // a SIGSTOPped JVM with SIGTERM only, which waits for this grace period.
+                        "terminationGracePeriodSeconds": 60,
                         "volumes": [{"name": "shared", "emptyDir": {}}],
                         "initContainers": [{
                             "name": "install-pilot", "image": PILOT_IMAGE,
