@@ -51,9 +51,40 @@ pub fn identity_from(var: impl Fn(&str) -> Option<String>) -> Result<Identity, I
     })
 }
 
-/// Reads the identity from the process environment.
+/// Reads the identity from the process environment. A memory limit above the machine's memory
+/// (no limit set and a broken downward API, or a limit larger than the node) is taken as the
+/// machine's memory, so a database is never sized for memory that does not exist.
 pub fn identity_from_env() -> Result<Identity, IdentityError> {
-    identity_from(|name| std::env::var(name).ok())
+    let mut identity = identity_from(|name| std::env::var(name).ok())?;
+    let host = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| mem_total_bytes(&t));
+    let limit = effective_memory_limit(identity.memory_limit_bytes, host);
+    if limit != identity.memory_limit_bytes {
+        tracing::warn!(
+            given = ?identity.memory_limit_bytes,
+            host = ?host,
+            "the memory limit exceeds the machine's memory: using the machine's"
+        );
+    }
+    identity.memory_limit_bytes = limit;
+    Ok(identity)
+}
+
+/// The memory limit to size the database by: `limit`, but never above the machine's memory
+/// `host` (when known). Pure.
+pub fn effective_memory_limit(limit: Option<u64>, host: Option<u64>) -> Option<u64> {
+    match (limit, host) {
+        (Some(limit), Some(host)) => Some(limit.min(host)),
+        (limit, _) => limit,
+    }
+}
+
+/// `MemTotal` of `/proc/meminfo`'s text, in bytes. Pure.
+pub fn mem_total_bytes(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 /// A memory limit: a byte count, or a quantity (`512Mi`, `2Gi`). Zero means "no limit".
@@ -169,5 +200,26 @@ mod tests {
         }
         let v6 = identity_from(env(&with(&[("POD_IP", "fd00::7")]))).unwrap();
         assert!(v6.pod_ip.is_ipv6());
+    }
+
+    #[test]
+    fn memory_limits_never_exceed_the_machine() {
+        let gib = 1u64 << 30;
+        let cases = [
+            (Some(2 * gib), Some(24 * gib), Some(2 * gib)),
+            (Some(i64::MAX as u64), Some(24 * gib), Some(24 * gib)),
+            (Some(2 * gib), None, Some(2 * gib)),
+            (None, Some(24 * gib), None),
+        ];
+        for (limit, host, want) in cases {
+            assert_eq!(
+                effective_memory_limit(limit, host),
+                want,
+                "{limit:?} {host:?}"
+            );
+        }
+        let meminfo = "MemTotal:       24576000 kB\nMemFree:         1000 kB\n";
+        assert_eq!(mem_total_bytes(meminfo), Some(24_576_000 * 1024));
+        assert_eq!(mem_total_bytes("MemFree: 1 kB\n"), None);
     }
 }

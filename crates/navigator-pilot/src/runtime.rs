@@ -63,6 +63,11 @@ pub struct RuntimeOptions {
     /// Bound on the adapter's graceful stop (e.g. Cassandra drain) before SIGTERM.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
+    /// How long the database may take to exit after SIGTERM before it gets SIGKILL (a frozen
+    /// process — SIGSTOPped, or hung — never acts on SIGTERM; without this, a liveness restart
+    /// would wait for the pod's whole termination grace period).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub stop_timeout: Duration,
     /// A kubeconfig to use instead of `$KUBECONFIG` / the in-cluster ServiceAccount.
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
@@ -83,6 +88,7 @@ impl RuntimeOptions {
             observation_max_age: Duration::from_secs(10),
             startup_grace: Duration::from_secs(300),
             shutdown_timeout: Duration::from_secs(60),
+            stop_timeout: Duration::from_secs(30),
             kubeconfig: None,
         }
     }
@@ -371,6 +377,7 @@ impl<A: DatabaseAdapter> Runtime<A> {
                         let ctx = self.context();
                         let child = child.clone();
                         let bound = self.opts.shutdown_timeout;
+                        let stop_timeout = self.opts.stop_timeout;
                         tokio::spawn(async move {
                             match tokio::time::timeout(bound, adapter.shutdown(&ctx)).await {
                                 Ok(Ok(())) => tracing::info!("graceful stop done"),
@@ -379,6 +386,12 @@ impl<A: DatabaseAdapter> Runtime<A> {
                             }
                             if let Err(e) = child.signal(Signal::SIGTERM) {
                                 tracing::warn!(error = %e, "forwarding SIGTERM");
+                            }
+                            if tokio::time::timeout(stop_timeout, child.wait()).await.is_err() {
+                                tracing::warn!(?stop_timeout, "the database did not exit after SIGTERM: SIGKILL");
+                                if let Err(e) = child.signal(Signal::SIGKILL) {
+                                    tracing::warn!(error = %e, "sending SIGKILL");
+                                }
                             }
                         });
                     }

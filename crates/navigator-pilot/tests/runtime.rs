@@ -545,10 +545,13 @@ async fn database_exit_and_prepare_failure_are_reported() {
         pod_ip: "10.4.0.7".parse().unwrap(),
         memory_limit_bytes: None,
     };
+    // (case, database script, prepare fails, SIGTERM to the pilot after 1 s, exit code,
+    // condition, reason, message)
     let cases = [
         (
             "exits by itself",
             "sleep 0.5; exit 3",
+            false,
             false,
             3,
             "Stopped",
@@ -559,16 +562,35 @@ async fn database_exit_and_prepare_failure_are_reported() {
             "prepare fails",
             "",
             true,
+            false,
             1,
             "Started",
             "PrepareFailed",
             "no seeds resolvable",
         ),
+        (
+            "ignores SIGTERM: SIGKILL after the stop timeout",
+            "trap '' TERM; while :; do sleep 0.05; done",
+            false,
+            true,
+            137,
+            "Stopped",
+            "ProcessExited",
+            "status 137",
+        ),
     ];
-    for (name, script, fail_prepare, want_code, type_, reason, message) in cases {
+    for (name, script, fail_prepare, terminate, want_code, type_, reason, message) in cases {
         let dirs = tempfile::tempdir().unwrap();
-        let (opts, _, _) = options(&dirs.path().join("data"), &dirs.path().join("config"));
-        let (_signals_tx, signals_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (mut opts, _, _) = options(&dirs.path().join("data"), &dirs.path().join("config"));
+        opts.stop_timeout = Duration::from_secs(1);
+        let (signals_tx, signals_rx) = tokio::sync::mpsc::unbounded_channel();
+        if terminate {
+            let signals_tx = signals_tx.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                signals_tx.send(nix::sys::signal::Signal::SIGTERM).unwrap();
+            });
+        }
         let adapter = ScriptAdapter {
             script,
             fail_prepare,
