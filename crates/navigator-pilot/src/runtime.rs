@@ -48,8 +48,9 @@ pub struct RuntimeOptions {
     /// Status heartbeat interval (e.g. `30s`).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub heartbeat_interval: Duration,
-    /// How often the database is observed.
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    /// How often the database is observed: a state change reaches the Pilot's status within
+    /// about one interval plus the write (docs/benchmarks.md, "Pilot").
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
     pub observe_interval: Duration,
     /// How long one observation may take before it counts as "not alive".
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
@@ -83,7 +84,7 @@ impl RuntimeOptions {
             liveness_port: LIVENESS_PORT,
             readiness_port: READINESS_PORT,
             heartbeat_interval: Duration::from_secs(30),
-            observe_interval: Duration::from_secs(1),
+            observe_interval: Duration::from_millis(500),
             observe_timeout: Duration::from_secs(5),
             observation_max_age: Duration::from_secs(10),
             startup_grace: Duration::from_secs(300),
