@@ -607,8 +607,8 @@ fn create_cluster(env: &Env, ns: &str, version: &str, image: &str, replicas: usi
                     "metadata": {"labels": pod_labels},
                     "spec": {
                         "serviceAccountName": SERVICE_ACCOUNT,
-                        // A small node drains in ~10 s. After a failed liveness probe the pilot stops
-                        // a SIGSTOPped JVM with SIGTERM only, which waits for this grace period.
+                        // A small node drains in ~10 s. After a failed liveness probe the pilot gives
+                        // a SIGSTOPped JVM SIGTERM, then SIGKILL after its --stop-timeout (30 s).
                         "terminationGracePeriodSeconds": 60,
                         "volumes": [{"name": "shared", "emptyDir": {}}],
                         "initContainers": [{
