@@ -1,0 +1,8 @@
+//! CassandraCluster: names, desired children, observations, the planner and status.
+
+pub mod children;
+pub mod names;
+pub mod observe;
+pub mod plan;
+pub mod settings;
+pub mod status;
