@@ -1,12 +1,11 @@
 //! End to end: `pilot-cassandra` in devenv pods, through kube-apiserver with navigator-apiserver
 //! aggregated behind it — the acceptance of issue 11, before any controller exists.
 //!
-//! Each test brings up its own devenv (control plane + pod runner, `devenv up`), applies
-//! navigator-apiserver's `deploy/` RBAC and APIServices, runs the server on the host as its
-//! ServiceAccount (as `crates/navigator-apiserver/tests/aggregated.rs` does; embedded store), and
-//! then writes what the controller will write later: a namespace with the pilots' ServiceAccount,
-//! Role and RoleBinding, the headless nodes Service, the seeds Service (pod 0, unready addresses
-//! published), a CassandraCluster, one Pilot per pod, and a StatefulSet of three Cassandra pods.
+//! Each test brings up its own devenv (control plane + pod runner, `devenv up`) with
+//! navigator-apiserver aggregated behind it (`deploy/` RBAC and APIServices, the server on the
+//! host as its ServiceAccount, embedded store: `test_support::devenv::Env`), and then writes what the controller will
+//! write later: a namespace with the pilots' ServiceAccount, Role and RoleBinding, the headless
+//! nodes Service, the seeds Service (pod 0, unready addresses published), a CassandraCluster, one Pilot per pod, and a StatefulSet of three Cassandra pods.
 //! Each pod gets its pilot from the `navigator-pilot` image (devenv's image map binds the
 //! workspace's `target/release/pilot-cassandra`): an init container copies it into an emptyDir,
 //! and the Cassandra container runs it as its command, with the downward API's pod name,
@@ -28,18 +27,19 @@
 //! pods' logs are printed when a test fails.
 #![allow(clippy::unwrap_used)]
 
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use test_support::cassandra::{cql, listed_as_peer, ring_member_problems};
+use test_support::devenv::{
+    Env, EnvOptions, GROUP, condition, eventually, pids_in_pod, pod_ready, require_prerequisites,
+    require_release_pilot, signal,
+};
 
 /// One devenv pod runner per machine: the tests run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-const GROUP: &str = "navigator.jetstack.io";
 /// The CassandraCluster, its node pool and the objects named after them (the original's names).
 const CLUSTER: &str = "demo";
 const POOL: &str = "a";
@@ -50,446 +50,6 @@ const SERVICE_ACCOUNT: &str = "cass-demo";
 const PILOT_IMAGE: &str = "navigator-pilot:dev";
 /// The pod's memory limit; the pilot derives the heap from it.
 const MEMORY_LIMIT: &str = "1Gi";
-
-// ------------------------------------------------------------------------------------------------
-// Paths and prerequisites
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// The cargo target directory as devenv's image map sees it (`${TARGET}`).
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from)
-}
-
-fn cache_dir() -> PathBuf {
-    std::env::var_os("NAVIGATOR_CACHE").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/navigator"),
-        PathBuf::from,
-    )
-}
-
-/// A binary built next to this test's binary (`target/<profile>/<name>`), or `$<env>`.
-fn sibling_binary(name: &str, env: &str, build: &str) -> PathBuf {
-    if let Some(p) = std::env::var_os(env) {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let p = exe.parent().unwrap().parent().unwrap().join(name);
-    assert!(
-        p.is_file(),
-        "{} missing: run `{build}` first (or set {env})",
-        p.display()
-    );
-    p
-}
-
-/// The Go-built Kubernetes binaries: `$DEVENV_BIN_DIR`, else what `hack/build-k8s` prints (it
-/// returns at once when they are cached).
-fn k8s_bin_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("DEVENV_BIN_DIR") {
-        return PathBuf::from(d);
-    }
-    let out = Command::new(repo_root().join("hack/build-k8s"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run hack/build-k8s");
-    assert!(
-        out.status.success(),
-        "hack/build-k8s failed: the Go-built Kubernetes binaries are needed (hack/install-prereqs)"
-    );
-    PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap()
-            .trim(),
-    )
-}
-
-fn python() -> PathBuf {
-    let p = cache_dir().join("venv/bin/python");
-    assert!(
-        p.exists(),
-        "{} is missing: run hack/install-prereqs (it installs cassandra-driver there)",
-        p.display()
-    );
-    p
-}
-
-fn require_prerequisites() {
-    use std::os::unix::fs::MetadataExt as _;
-    assert!(
-        matches!(std::fs::metadata("/proc/self").map(|m| m.uid()), Ok(0)),
-        "the pilot end-to-end tests need root (devenv's pod runner: namespaces, mounts)"
-    );
-    assert!(
-        !Path::new("/sys/class/net/navbr0").exists(),
-        "navbr0 exists: another devenv pod runner is running (or one leaked); stop it first"
-    );
-    let pilot = target_dir().join("release/pilot-cassandra");
-    assert!(
-        pilot.is_file(),
-        "{} missing: run `cargo build --release -p pilot-cassandra` (devenv's image map binds it \
-         into the navigator-pilot image)",
-        pilot.display()
-    );
-    let out = Command::new(repo_root().join("hack/build-images"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .status()
-        .expect("run hack/build-images");
-    assert!(
-        out.success(),
-        "hack/build-images failed (needs mvn, javac, unzip and pip: run hack/install-prereqs)"
-    );
-}
-
-// ------------------------------------------------------------------------------------------------
-// devenv, kubectl and navigator-apiserver
-
-/// A devenv environment in a temporary state directory with navigator-apiserver aggregated;
-/// the server is killed and `devenv down` runs on drop.
-struct Env {
-    state: tempfile::TempDir,
-    work: tempfile::TempDir,
-    bin_dir: PathBuf,
-    navigator: Option<Child>,
-}
-
-impl Env {
-    fn up() -> Self {
-        let env = Env {
-            state: tempfile::Builder::new()
-                .prefix("pilot-e2e-")
-                .tempdir()
-                .unwrap(),
-            work: tempfile::Builder::new()
-                .prefix("pilot-e2e-work-")
-                .tempdir()
-                .unwrap(),
-            bin_dir: k8s_bin_dir(),
-            navigator: None,
-        };
-        let t = Instant::now();
-        // Cassandra drains on SIGTERM: allow it more than the runner's default 30 s.
-        let out = env.devenv(&["up", "--grace-cap", "120"]);
-        assert!(
-            out.status.success(),
-            "devenv up: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        println!("TIMING devenv up {:.1}s", t.elapsed().as_secs_f64());
-        env
-    }
-
-    fn devenv(&self, args: &[&str]) -> Output {
-        Command::new(sibling_binary("devenv", "DEVENV", "cargo build -p devenv"))
-            .arg("--state-dir")
-            .arg(self.state.path())
-            .args(args)
-            .env("DEVENV_BIN_DIR", &self.bin_dir)
-            // This checkout's image map and target directory, whichever checkout built devenv
-            // (its defaults are compiled in).
-            .env(
-                "DEVENV_IMAGES",
-                repo_root().join("crates/devenv/images.yaml"),
-            )
-            .env("CARGO_TARGET_DIR", target_dir())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn admin(&self) -> PathBuf {
-        self.state.path().join("admin.kubeconfig")
-    }
-
-    fn kubectl(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new(self.bin_dir.join("kubectl"))
-            .arg("--kubeconfig")
-            .arg(self.admin())
-            .arg("--request-timeout=60s")
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "kubectl {args:?}: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    }
-
-    /// kubectl as the cluster admin; panics unless it succeeds.
-    fn k(&self, args: &[&str]) -> String {
-        self.kubectl(args).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn get(&self, args: &[&str]) -> Result<Value, String> {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        let out = self.kubectl(&all)?;
-        serde_json::from_str(&out).map_err(|e| format!("{e}: {out}"))
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        self.get(args).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// `kubectl apply` of a manifest (an object or a List), through a file.
-    fn apply(&self, name: &str, manifest: &Value) {
-        let path = self.work.path().join(format!("{name}.json"));
-        std::fs::write(&path, manifest.to_string()).unwrap();
-        self.kubectl(&["apply", "-f", path.to_str().unwrap()])
-            .unwrap_or_else(|e| panic!("{e}\n{manifest:#}"));
-    }
-
-    /// A container's log as the pod runner keeps it (appended across restarts).
-    fn container_log(&self, ns: &str, pod: &str, container: &str) -> String {
-        std::fs::read_to_string(
-            self.state
-                .path()
-                .join(format!("logs/pods/{ns}_{pod}/{container}.log")),
-        )
-        .unwrap_or_default()
-    }
-
-    /// The last lines of every container log of `ns`, for failure messages.
-    fn pod_logs(&self, ns: &str) -> String {
-        let dir = self.state.path().join("logs/pods");
-        let mut out = String::new();
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return out;
-        };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .filter(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(&format!("{ns}_"))
-            })
-            .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten())
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        for f in files {
-            let text = std::fs::read_to_string(&f).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            out.push_str(&format!(
-                "--- {} ---\n{}\n",
-                f.display(),
-                lines[lines.len().saturating_sub(40)..].join("\n")
-            ));
-        }
-        out
-    }
-
-    /// navigator-apiserver aggregated behind kube-apiserver: `deploy/`'s ServiceAccount, RBAC and
-    /// APIServices, `hack/deploy-certs`, the server on the host as its ServiceAccount (embedded
-    /// store), and a selector-less Service with a manual EndpointSlice pointing the aggregator at
-    /// it. Returns once both APIServices are Available.
-    fn start_navigator(&mut self) {
-        let t = Instant::now();
-        let deploy = repo_root().join("deploy");
-        for file in [
-            "namespace.yaml",
-            "serviceaccount.yaml",
-            "rbac-delegation.yaml",
-            "rbac-server.yaml",
-            "rbac-user-roles.yaml",
-            "apiservice.yaml",
-        ] {
-            self.k(&["apply", "-f", deploy.join(file).to_str().unwrap()]);
-        }
-        // The address kube-apiserver advertises (endpoint addresses may not be loopback).
-        let eps = self.json(&[
-            "get",
-            "endpointslices",
-            "-n",
-            "default",
-            "-l",
-            "kubernetes.io/service-name=kubernetes",
-        ]);
-        let host_ip: IpAddr = eps["items"][0]["endpoints"][0]["addresses"][0]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let certs = self.work.path().join("certs");
-        let out = Command::new(repo_root().join("hack/deploy-certs"))
-            .arg("--kubeconfig")
-            .arg(self.admin())
-            .arg("--kubectl")
-            .arg(self.bin_dir.join("kubectl"))
-            .arg("--out-dir")
-            .arg(&certs)
-            .arg("--san")
-            .arg(host_ip.to_string())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "hack/deploy-certs: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // A kubeconfig for the ServiceAccount navigator/navigator-apiserver (JSON is YAML).
-        let admin = self.json(&["config", "view", "--raw", "--minify"]);
-        let token = self.k(&[
-            "create",
-            "token",
-            "navigator-apiserver",
-            "-n",
-            "navigator",
-            "--duration=2h",
-        ]);
-        let cluster = &admin["clusters"][0]["cluster"];
-        let kubeconfig = self.work.path().join("navigator-apiserver.kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            json!({
-                "apiVersion": "v1", "kind": "Config",
-                "clusters": [{"name": "devenv", "cluster": {
-                    "server": cluster["server"],
-                    "certificate-authority-data": cluster["certificate-authority-data"]}}],
-                "users": [{"name": "sa", "user": {"token": token.trim()}}],
-                "contexts": [{"name": "sa", "context": {"cluster": "devenv", "user": "sa"}}],
-                "current-context": "sa"
-            })
-            .to_string(),
-        )
-        .unwrap();
-        let port = std::net::TcpListener::bind((host_ip, 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = std::fs::File::create(self.work.path().join("navigator-apiserver.log")).unwrap();
-        let server = sibling_binary(
-            "navigator-apiserver",
-            "NAVIGATOR_APISERVER",
-            "cargo build -p navigator-apiserver",
-        );
-        self.navigator = Some(
-            Command::new(server)
-                .arg("--data-dir")
-                .arg(self.work.path().join("navigator-data"))
-                .args(["--bind-address", &host_ip.to_string()])
-                .args(["--secure-port", &port.to_string()])
-                .arg("--tls-cert-file")
-                .arg(certs.join("tls.crt"))
-                .arg("--tls-private-key-file")
-                .arg(certs.join("tls.key"))
-                .arg("--kubeconfig")
-                .arg(&kubeconfig)
-                .args([
-                    "--authorization-webhook-cache-authorized-ttl=1s",
-                    "--authorization-webhook-cache-unauthorized-ttl=1s",
-                ])
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap(),
-        );
-        self.apply(
-            "navigator-service",
-            &json!({"apiVersion": "v1", "kind": "List", "items": [
-                {"apiVersion": "v1", "kind": "Service",
-                 "metadata": {"name": "navigator-apiserver", "namespace": "navigator"},
-                 "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port, "protocol": "TCP"}]}},
-                {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                 "metadata": {"name": "navigator-apiserver-host", "namespace": "navigator", "labels": {
-                     "kubernetes.io/service-name": "navigator-apiserver",
-                     "endpointslice.kubernetes.io/managed-by": "navigator-test"}},
-                 "addressType": if host_ip.is_ipv4() { "IPv4" } else { "IPv6" },
-                 "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
-                 "endpoints": [{"addresses": [host_ip.to_string()], "conditions": {"ready": true}}]}
-            ]}),
-        );
-        for version in ["v1beta1", "v1alpha1"] {
-            let name = format!("apiservice/{version}.{GROUP}");
-            let waited =
-                self.kubectl(&["wait", "--for=condition=Available", &name, "--timeout=120s"]);
-            if let Some(Ok(Some(status))) = self.navigator.as_mut().map(Child::try_wait) {
-                panic!(
-                    "navigator-apiserver exited with {status}:\n{}",
-                    self.navigator_log()
-                );
-            }
-            assert!(
-                waited.is_ok(),
-                "{name} not Available: {waited:?}\n{}",
-                self.navigator_log()
-            );
-        }
-        println!(
-            "TIMING navigator-apiserver aggregated (APIServices Available) {:.1}s",
-            t.elapsed().as_secs_f64()
-        );
-    }
-
-    fn navigator_log(&self) -> String {
-        let text = std::fs::read_to_string(self.work.path().join("navigator-apiserver.log"))
-            .unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("--- navigator-apiserver log ---\n{}", self.navigator_log());
-        }
-        if let Some(mut child) = self.navigator.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let out = self.devenv(&["down"]);
-        if !out.status.success() {
-            eprintln!(
-                "devenv down failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-}
-
-/// Polls `f` every second until it returns `Ok`, or panics after `timeout` with `what`, the
-/// last error and `context()`.
-fn eventually<T>(
-    what: &str,
-    timeout: Duration,
-    context: impl Fn() -> String,
-    mut f: impl FnMut() -> Result<T, String>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() >= deadline => {
-                panic!(
-                    "{what}: not within {timeout:?}; last seen: {e}\n{}",
-                    context()
-                )
-            }
-            Err(_) => std::thread::sleep(Duration::from_secs(1)),
-        }
-    }
-}
 
 // ------------------------------------------------------------------------------------------------
 // The cluster: what the controller will create, written by hand
@@ -698,69 +258,9 @@ fn pod_ip(env: &Env, ns: &str, name: &str) -> Result<String, String> {
         .ok_or_else(|| format!("{name} has no IP yet"))
 }
 
-/// The value of a pod's `Ready` condition.
-fn pod_ready(p: &Value) -> bool {
-    condition(&p["status"]["conditions"], "Ready").is_some_and(|c| c["status"] == "True")
-}
-
-fn condition<'a>(conditions: &'a Value, kind: &str) -> Option<&'a Value> {
-    conditions
-        .as_array()?
-        .iter()
-        .find(|c| c["type"].as_str() == Some(kind))
-}
-
 /// The Cassandra container's status of a pod.
 fn container_status(p: &Value) -> Value {
-    p["status"]["containerStatuses"]
-        .as_array()
-        .and_then(|s| s.iter().find(|c| c["name"] == "cassandra"))
-        .cloned()
-        .unwrap_or(Value::Null)
-}
-
-/// Every fact a healthy member of a ring of `others.len() + 1` reports: `version`, a host id,
-/// `NORMAL`, the other nodes' addresses among its live peers. Pure.
-fn ring_member_problems(status: &Value, version: &str, others: &[String]) -> Vec<String> {
-    let c = &status["cassandra"];
-    let mut problems = Vec::new();
-    if c["version"].as_str() != Some(version) {
-        problems.push(format!("version {} (want {version})", c["version"]));
-    }
-    if c["hostId"].as_str().is_none_or(str::is_empty) {
-        problems.push("no hostId".to_owned());
-    }
-    if c["operationMode"].as_str() != Some("NORMAL") {
-        problems.push(format!("operationMode {}", c["operationMode"]));
-    }
-    let live = strings(&c["peers"]["live"]);
-    for o in others {
-        if !live.iter().any(|l| same_host(l, o)) {
-            problems.push(format!("{o} not among live peers {live:?}"));
-        }
-    }
-    problems
-}
-
-/// A JSON array of strings. Pure.
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Whether a peer as Cassandra lists it (`10.244.0.12`, `/10.244.0.12:7000`) is `ip`. Pure.
-fn same_host(peer: &str, ip: &str) -> bool {
-    let p = peer.trim_start_matches('/');
-    let host = p
-        .rsplit_once(':')
-        .filter(|(h, port)| !h.is_empty() && port.chars().all(|c| c.is_ascii_digit()))
-        .map_or(p, |(h, _)| h);
-    host == ip
+    test_support::devenv::container_status(p, "cassandra")
 }
 
 /// Waits until pods `0..n` are Ready and every Pilot reports a healthy ring member of `version`
@@ -837,127 +337,6 @@ fn readiness_matches_pilots(env: &Env, ns: &str, n: usize) {
     }
 }
 
-/// The host PIDs of the processes named `comm` in a pod's network namespace (devenv's runner
-/// names it `nav-` + the first 12 hex digits of the pod's UID).
-fn pids_in_pod(p: &Value, comm: &str) -> Vec<i32> {
-    let hex: String = p["metadata"]["uid"]
-        .as_str()
-        .unwrap()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(12)
-        .collect();
-    let out = Command::new("ip")
-        .args(["netns", "pids", &format!("nav-{hex}")])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
-        })
-        .filter_map(|pid| pid.parse().ok())
-        .collect()
-}
-
-fn signal(pid: i32, sig: &str) {
-    let out = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "kill -{sig} {pid}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-// ------------------------------------------------------------------------------------------------
-// CQL with the Python driver (a real client nobody here wrote)
-
-const CQL_SCRIPT: &str = r#"
-import sys
-from cassandra import ConsistencyLevel
-from cassandra.cluster import Cluster, ExecutionProfile, EXEC_PROFILE_DEFAULT
-from cassandra.policies import WhiteListRoundRobinPolicy
-from cassandra.query import SimpleStatement
-
-mode, dc, ks, rf, rows, ips = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:]
-
-def connect(ip):
-    profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([ip]), request_timeout=60)
-    cluster = Cluster([ip], execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=30)
-    return cluster, cluster.connect()
-
-if mode == "keyspace" or mode == "write":
-    cluster, s = connect(ips[0])
-    s.execute("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = "
-              "{'class': 'NetworkTopologyStrategy', '%s': %d}" % (ks, dc, rf))
-    s.execute("CREATE TABLE IF NOT EXISTS %s.kv (k int PRIMARY KEY, v text)" % ks)
-    assert cluster.control_connection.wait_for_schema_agreement(wait_time=60), "no schema agreement"
-    print("KEYSPACE", ks, "RF", rf, "in", dc, flush=True)
-    if mode == "write":
-        insert = s.prepare("INSERT INTO %s.kv (k, v) VALUES (?, ?)" % ks)
-        insert.consistency_level = ConsistencyLevel.ALL
-        for k in range(rows):
-            s.execute(insert, (k, "value-%d" % k))
-        print("WROTE", rows, "rows at ALL through", ips[0], flush=True)
-    cluster.shutdown()
-elif mode == "system-rf":
-    # What an operator does before shrinking a ring: the replicated system keyspaces follow the
-    # datacenter's RF (system_auth is NetworkTopologyStrategy-capable; the others too).
-    cluster, s = connect(ips[0])
-    for name in ("system_auth", "system_distributed", "system_traces"):
-        s.execute("ALTER KEYSPACE %s WITH replication = "
-                  "{'class': 'NetworkTopologyStrategy', '%s': %d}" % (name, dc, rf))
-    assert cluster.control_connection.wait_for_schema_agreement(wait_time=60), "no schema agreement"
-    print("SYSTEM KEYSPACES RF", rf, flush=True)
-    cluster.shutdown()
-elif mode == "drop":
-    cluster, s = connect(ips[0])
-    s.execute("DROP KEYSPACE IF EXISTS %s" % ks)
-    assert cluster.control_connection.wait_for_schema_agreement(wait_time=60), "no schema agreement"
-    print("DROPPED", ks, flush=True)
-    cluster.shutdown()
-elif mode == "read":
-    for ip in ips:
-        cluster, s = connect(ip)
-        select = s.prepare("SELECT v FROM %s.kv WHERE k = ?" % ks)
-        select.consistency_level = ConsistencyLevel.ALL
-        found = 0
-        for k in range(rows):
-            row = s.execute(select, (k,)).one()
-            assert row is not None and row.v == "value-%d" % k, (ip, k, row)
-            found += 1
-        print("READ", found, "rows at ALL through", ip, flush=True)
-        cluster.shutdown()
-elif mode == "ping":
-    for ip in ips:
-        cluster, s = connect(ip)
-        print("PING", ip, s.execute("SELECT release_version FROM system.local").one().release_version, flush=True)
-        cluster.shutdown()
-print("CQL OK", flush=True)
-"#;
-
-/// Runs the CQL script; panics with its output unless it prints `CQL OK`. Returns stdout.
-fn cql(mode: &str, dc: &str, ks: &str, rf: u32, rows: u32, ips: &[String]) -> String {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(CQL_SCRIPT)
-        .args([mode, dc, ks, &rf.to_string(), &rows.to_string()])
-        .args(ips)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success() && stdout.contains("CQL OK"),
-        "CQL {mode} {ks} through {ips:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    print!("{stdout}");
-    stdout
-}
-
 // ------------------------------------------------------------------------------------------------
 // Requested states
 
@@ -1018,8 +397,10 @@ fn cassandra_5_0_pilot_story() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     require_prerequisites();
+    require_release_pilot();
     let started = Instant::now();
-    let mut env = Env::up();
+    // Cassandra drains on SIGTERM: allow it more than the runner's default 30 s.
+    let mut env = Env::up(EnvOptions::new("pilot-e2e").grace_cap_seconds(120));
     env.start_navigator();
     let ns = "pilot-e2e";
     let logs = || env.pod_logs(ns);
@@ -1090,11 +471,7 @@ fn cassandra_5_0_pilot_story() {
             || {
                 let p = pilot(&env, ns, &name)?;
                 let peers = &p["status"]["cassandra"]["peers"];
-                let listed: Vec<String> = ["live", "unreachable", "joining", "leaving", "moving"]
-                    .iter()
-                    .flat_map(|k| strings(&peers[*k]))
-                    .filter(|peer| same_host(peer, &ips[2]))
-                    .collect();
+                let listed = listed_as_peer(peers, &ips[2]);
                 listed
                     .is_empty()
                     .then_some(())
@@ -1291,8 +668,10 @@ fn cassandra_4_1_pilot_ring() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     require_prerequisites();
+    require_release_pilot();
     let started = Instant::now();
-    let mut env = Env::up();
+    // Cassandra drains on SIGTERM: allow it more than the runner's default 30 s.
+    let mut env = Env::up(EnvOptions::new("pilot-e2e").grace_cap_seconds(120));
     env.start_navigator();
     let ns = "pilot-e2e-41";
     create_cluster(&env, ns, "4.1.10", "cassandra:4.1.10", 3);
@@ -1308,40 +687,5 @@ fn cassandra_4_1_pilot_ring() {
     println!(
         "TIMING cassandra_4_1_pilot_ring {:.1}s",
         started.elapsed().as_secs_f64()
-    );
-}
-
-// ------------------------------------------------------------------------------------------------
-// Pure helpers
-
-#[test]
-fn peers_are_matched_by_address() {
-    assert!(same_host("10.244.0.12", "10.244.0.12"));
-    assert!(same_host("/10.244.0.12:7000", "10.244.0.12"));
-    assert!(same_host("10.244.0.12:7000", "10.244.0.12"));
-    assert!(!same_host("10.244.0.121", "10.244.0.12"));
-    assert!(!same_host("/10.244.0.13:7000", "10.244.0.12"));
-}
-
-#[test]
-fn ring_member_facts_are_checked() {
-    let others = vec!["10.244.0.11".to_owned(), "10.244.0.12".to_owned()];
-    let good = json!({"cassandra": {
-        "version": "5.0.8", "hostId": "7e1dbd27-2b8e-4b07-a656-6926346c4acf",
-        "operationMode": "NORMAL",
-        "peers": {"live": ["10.244.0.10", "/10.244.0.11:7000", "10.244.0.12"]}}});
-    assert_eq!(
-        ring_member_problems(&good, "5.0.8", &others),
-        Vec::<String>::new()
-    );
-    let mut joining = good.clone();
-    joining["cassandra"]["operationMode"] = json!("JOINING");
-    joining["cassandra"]["peers"]["live"] = json!(["10.244.0.10", "10.244.0.11"]);
-    let problems = ring_member_problems(&joining, "5.0.8", &others);
-    assert_eq!(problems.len(), 2, "{problems:?}");
-    assert_eq!(
-        ring_member_problems(&json!({}), "4.1.10", &[]).len(),
-        3,
-        "an empty status lacks version, host id and mode"
     );
 }

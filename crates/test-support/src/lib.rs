@@ -1,5 +1,10 @@
 //! Shared support for Navigator's tests, benchmarks and local environments (devenv).
 //!
 //! [`ports`]: ports for servers that tests and devenv start (etcd, API servers, probes).
+//! [`devenv`]: a devenv environment for end-to-end tests (`devenv up` in a temporary state
+//! directory, kubectl, navigator-apiserver aggregated, pod logs, processes in pods).
+//! [`cassandra`]: CQL through the Python cassandra-driver and checks of Pilots' ring facts.
 
+pub mod cassandra;
+pub mod devenv;
 pub mod ports;
