@@ -1,0 +1,127 @@
+//! The kube-rs `Controller` over CassandraClusters: the clusters' own watch, the children it
+//! owns (StatefulSets, Services, ServiceAccounts, Roles, RoleBindings, PodDisruptionBudgets,
+//! by owner reference) and the objects mapped to a cluster by its cluster-name label (Pods,
+//! Pilots, PersistentVolumeClaims). Every child watch is label-selected and feeds the cache
+//! the planner's observations come from.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use kube::Client;
+use kube::runtime::controller::{Config, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use navigator_api::v1beta1::CassandraCluster;
+use navigator_core::cassandra::settings::Settings;
+
+use crate::events::Events;
+use crate::metrics::Metrics;
+use crate::observe::ClusterKey;
+use crate::reconcile::{Context, error_policy, reconcile};
+use crate::stores::{self, Stores, reflected};
+
+/// How long triggers are collected before a reconcile (pilot heartbeats of one cluster
+/// arrive close together).
+pub const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// The cluster an object belongs to by its labels, as a reconcile request.
+pub fn cluster_of(
+    metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<ObjectRef<CassandraCluster>> {
+    ClusterKey::of_labelled(metadata).map(|k| ObjectRef::new(&k.name).within(&k.namespace))
+}
+
+/// Runs the controller until `shutdown` completes (in-flight reconciles are left to finish
+/// or be dropped: every step is safe to repeat).
+pub async fn run(
+    client: Client,
+    namespace: Option<String>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    instance: String,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let ns = namespace.as_deref();
+    let (statefulsets, statefulset_events) = reflected(&client, ns);
+    let (service_accounts, service_account_events) = reflected(&client, ns);
+    let (roles, role_events) = reflected(&client, ns);
+    let (role_bindings, role_binding_events) = reflected(&client, ns);
+    let (services, service_events) = reflected(&client, ns);
+    let (pod_disruption_budgets, pdb_events) = reflected(&client, ns);
+    let (pods, pod_events) = reflected(&client, ns);
+    let (pilots, pilot_events) = reflected(&client, ns);
+    let (claims, claim_events) = reflected(&client, ns);
+    let stores = Stores {
+        statefulsets,
+        pods,
+        pilots,
+        claims,
+        service_accounts,
+        roles,
+        role_bindings,
+        services,
+        pod_disruption_budgets,
+    };
+    let controller = Controller::new(
+        stores::api::<CassandraCluster>(&client, ns),
+        watcher::Config::default(),
+    )
+    .with_config(Config::default().debounce(DEBOUNCE))
+    .owns_stream(statefulset_events)
+    .owns_stream(service_account_events)
+    .owns_stream(role_events)
+    .owns_stream(role_binding_events)
+    .owns_stream(service_events)
+    .owns_stream(pdb_events)
+    .watches_stream(pod_events, |o: k8s_openapi::api::core::v1::Pod| {
+        cluster_of(&o.metadata)
+    })
+    .watches_stream(pilot_events, |o: navigator_api::v1beta1::Pilot| {
+        cluster_of(&o.metadata)
+    })
+    .watches_stream(
+        claim_events,
+        |o: k8s_openapi::api::core::v1::PersistentVolumeClaim| cluster_of(&o.metadata),
+    )
+    .graceful_shutdown_on(shutdown);
+
+    let ready = {
+        let stores = stores.clone();
+        let metrics = Arc::clone(&metrics);
+        async move {
+            if stores
+                .wait_until_ready(Duration::from_secs(3600))
+                .await
+                .is_ok()
+            {
+                tracing::info!("caches filled");
+                metrics.set_ready(true);
+            }
+        }
+    };
+    let ctx = Arc::new(Context {
+        events: Events::new(client.clone(), instance),
+        client,
+        settings,
+        clusters: controller.store(),
+        stores,
+        metrics,
+        failures: Mutex::new(HashMap::new()),
+    });
+    let run = controller
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok(_) => {}
+                Err(kube::runtime::controller::Error::ReconcilerFailed(_, _)) => {
+                    // Logged inside the reconcile, with the cluster's span.
+                }
+                Err(e) => tracing::warn!(error = %e, "controller"),
+            }
+        });
+    // The caches fill while the controller polls their watches.
+    futures::future::join(run, ready).await;
+}

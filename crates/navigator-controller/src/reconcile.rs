@@ -1,0 +1,374 @@
+//! One reconcile of one cluster: observe (from the caches), plan (pure, in navigator-core),
+//! carry out exactly that action, write the status if it changed, publish events, and say
+//! when to look again. Every log line of a reconcile carries the cluster's namespace and name.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::runtime::controller::Action as Requeue;
+use kube::{Api, Resource as _};
+use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus, Pilot};
+use navigator_core::cassandra::observe::Observed;
+use navigator_core::cassandra::plan::{Action, WaitReason, plan};
+use navigator_core::cassandra::settings::Settings;
+use navigator_core::cassandra::status::status;
+use tracing::Instrument as _;
+
+pub use crate::context::Context;
+use crate::events::{self, Note};
+use crate::execute::{ExecuteError, execute};
+use crate::observe::{ClusterKey, observed};
+use crate::status_writer::{self, StatusError};
+use crate::stores::StoresError;
+
+/// After an action: look again soon (the watches usually trigger sooner).
+pub const AFTER_ACTION: Duration = Duration::from_secs(1);
+/// While waiting on pods or pilots: look again at least this often.
+pub const WHILE_WAITING: Duration = Duration::from_secs(5);
+/// When idle (or waiting on a spec change): look again at least this often.
+pub const WHEN_IDLE: Duration = Duration::from_secs(300);
+/// How long a reconcile waits for the caches' first lists.
+pub const CACHE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A reconcile failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The caches are not filled.
+    #[error(transparent)]
+    Stores(#[from] StoresError),
+    /// The action's API call failed.
+    #[error("carrying out {action}: {source}")]
+    Execute {
+        /// The kind of action.
+        action: &'static str,
+        /// The failed call.
+        #[source]
+        source: ExecuteError,
+    },
+    /// The status could not be written.
+    #[error(transparent)]
+    Status(#[from] StatusError),
+}
+
+impl ReconcileError {
+    /// A short name for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReconcileError::Stores(_) => "CachesNotReady",
+            ReconcileError::Execute { .. } => "ActionFailed",
+            ReconcileError::Status(_) => "StatusWriteFailed",
+        }
+    }
+}
+
+/// When to look at a cluster again after `action`. Idle clusters are looked at again when the
+/// first fresh pilot report would go stale (so status and the planner see it as Unknown in
+/// time), at the latest after [`WHEN_IDLE`]. Waits that only a spec change ends (pause, an
+/// invalid spec) are woken by the cluster's watch.
+pub fn requeue_after(
+    action: &Action,
+    pilots: &[Pilot],
+    now: Timestamp,
+    settings: &Settings,
+) -> Duration {
+    match action {
+        Action::Idle => {
+            let freshness = settings.report_freshness;
+            pilots
+                .iter()
+                .filter_map(|p| p.status.last_heartbeat_time.as_ref())
+                .filter_map(|t| {
+                    let age = now.duration_since(t.0);
+                    let age = Duration::try_from(age).ok()?;
+                    freshness.checked_sub(age)
+                })
+                .map(|left| left + Duration::from_secs(1))
+                .min()
+                .unwrap_or(WHEN_IDLE)
+                .min(WHEN_IDLE)
+        }
+        Action::Wait(w) => match w.reason {
+            WaitReason::ClusterPaused | WaitReason::InvalidSpec => WHEN_IDLE,
+            _ => WHILE_WAITING,
+        },
+        _ => AFTER_ACTION,
+    }
+}
+
+/// The backoff after `failures` consecutive failures: 1 s doubling, at most 5 min.
+pub fn backoff(failures: u32) -> Duration {
+    let exp = failures.saturating_sub(1).min(9);
+    Duration::from_secs(1u64 << exp).min(Duration::from_secs(300))
+}
+
+fn progressing(status: &CassandraClusterStatus) -> Option<(&str, &str)> {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Progressing")
+        .map(|c| (c.status.as_str(), c.reason.as_str()))
+}
+
+/// Whether the `Progressing` condition's status or reason changed (a new wait is worth an
+/// event; a wait that goes on is not).
+pub fn progressing_changed(old: &CassandraClusterStatus, new: &CassandraClusterStatus) -> bool {
+    progressing(old) != progressing(new)
+}
+
+/// Reconciles `cluster` (the kube-rs reconciler).
+pub async fn reconcile(
+    cluster: Arc<CassandraCluster>,
+    ctx: Arc<Context>,
+) -> Result<Requeue, ReconcileError> {
+    let key = ClusterKey {
+        namespace: cluster.metadata.namespace.clone().unwrap_or_default(),
+        name: cluster.metadata.name.clone().unwrap_or_default(),
+    };
+    let span = tracing::info_span!("reconcile", namespace = %key.namespace, cluster = %key.name);
+    async move {
+        let mut timer = ctx.metrics.reconcile_started();
+        ctx.metrics.set_clusters(ctx.clusters.len());
+        let result = reconcile_inner(&cluster, &key, &ctx).await;
+        match &result {
+            Ok((kind, _)) => {
+                timer.set_result(kind);
+                if let Ok(mut f) = ctx.failures.lock() {
+                    f.remove(&key);
+                }
+            }
+            Err(e) => {
+                ctx.metrics.reconcile_error(e.kind());
+                tracing::warn!(error = %e, "reconcile failed");
+            }
+        }
+        result.map(|(_, requeue)| requeue)
+    }
+    .instrument(span)
+    .await
+}
+
+async fn reconcile_inner(
+    cluster: &CassandraCluster,
+    key: &ClusterKey,
+    ctx: &Context,
+) -> Result<(&'static str, Requeue), ReconcileError> {
+    if cluster.metadata.deletion_timestamp.is_some() {
+        tracing::debug!("being deleted: its children go with it (owner references)");
+        return Ok(("skipped", Requeue::await_change()));
+    }
+    ctx.stores.wait_until_ready(CACHE_TIMEOUT).await?;
+    let observed: Observed = observed(key, &ctx.stores.snapshot_of(key));
+    let now = Timestamp::now();
+    let action = plan(cluster, &observed, now, &ctx.settings);
+    let kind = events::action_kind(&action);
+    let reference = cluster.object_ref(&());
+    match &action {
+        Action::Wait(w) => tracing::debug!(
+            reason = w.reason.as_str(),
+            object = %w.object,
+            message = %w.message,
+            "waiting"
+        ),
+        Action::Idle => tracing::debug!("idle"),
+        _ => tracing::info!(action = kind, "acting"),
+    }
+    if let Err(source) = execute(&ctx.client, &key.namespace, &action).await {
+        let error = ReconcileError::Execute {
+            action: kind,
+            source,
+        };
+        ctx.events
+            .publish(
+                &reference,
+                &Note {
+                    warning: true,
+                    reason: "ActionFailed",
+                    message: error.to_string(),
+                },
+            )
+            .await;
+        return Err(error);
+    }
+    let result = match &action {
+        Action::Idle => "idle",
+        Action::Wait(_) => "wait",
+        _ => "action",
+    };
+    if let Some(note) = events::for_action(&action, &observed) {
+        ctx.metrics.action(kind);
+        tracing::info!(reason = note.reason, "{}", note.message);
+        ctx.events.publish(&reference, &note).await;
+    }
+    let desired = status(cluster, &observed, &action, now);
+    let api: Api<CassandraCluster> = Api::namespaced(ctx.client.clone(), &key.namespace);
+    match status_writer::write(&api, cluster, &desired).await {
+        Ok(true) => {
+            ctx.metrics.status_written();
+            tracing::debug!("status written");
+            if let Action::Wait(w) = &action
+                && progressing_changed(&cluster.status, &desired)
+            {
+                let note = events::for_wait(w);
+                tracing::info!(reason = note.reason, "{}", note.message);
+                ctx.events.publish(&reference, &note).await;
+            }
+        }
+        Ok(false) => {}
+        Err(e) => {
+            ctx.events
+                .publish(
+                    &reference,
+                    &Note {
+                        warning: true,
+                        reason: "StatusWriteFailed",
+                        message: e.to_string(),
+                    },
+                )
+                .await;
+            return Err(e.into());
+        }
+    }
+    let after = requeue_after(&action, &observed.pilots, now, &ctx.settings);
+    Ok((result, Requeue::requeue(after)))
+}
+
+/// The kube-rs error policy: retry with a per-cluster exponential backoff.
+pub fn error_policy(
+    cluster: Arc<CassandraCluster>,
+    _error: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Requeue {
+    let key = ClusterKey {
+        namespace: cluster.metadata.namespace.clone().unwrap_or_default(),
+        name: cluster.metadata.name.clone().unwrap_or_default(),
+    };
+    let failures = match ctx.failures.lock() {
+        Ok(mut f) => {
+            let n = f.entry(key).or_insert(0);
+            *n = n.saturating_add(1);
+            *n
+        }
+        Err(_) => 1,
+    };
+    Requeue::requeue(backoff(failures))
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use k8s_openapi::jiff::SignedDuration;
+    use navigator_api::v1beta1::{Condition, PilotStatus};
+    use navigator_core::cassandra::plan::Wait;
+
+    use super::*;
+
+    fn pilot(heartbeat: Option<Timestamp>) -> Pilot {
+        Pilot {
+            status: PilotStatus {
+                last_heartbeat_time: heartbeat.map(Time),
+                ..PilotStatus::default()
+            },
+            ..Pilot::default()
+        }
+    }
+
+    fn wait(reason: WaitReason) -> Action {
+        Action::Wait(Wait {
+            reason,
+            object: "x".into(),
+            message: "m".into(),
+        })
+    }
+
+    #[test]
+    fn requeue_times() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let ago = |s: i64| Some(now - SignedDuration::from_secs(s));
+        let settings = Settings::default(); // freshness 75 s
+        let cases: Vec<(&str, Action, Vec<Pilot>, Duration)> = vec![
+            ("idle, no pilots", Action::Idle, vec![], WHEN_IDLE),
+            (
+                "idle: when the oldest fresh report goes stale",
+                Action::Idle,
+                vec![pilot(ago(10)), pilot(ago(60)), pilot(None)],
+                Duration::from_secs(16),
+            ),
+            (
+                "idle: stale reports do not count",
+                Action::Idle,
+                vec![pilot(ago(100))],
+                WHEN_IDLE,
+            ),
+            (
+                "waiting on the ring",
+                wait(WaitReason::WaitingForRing),
+                vec![],
+                WHILE_WAITING,
+            ),
+            ("paused", wait(WaitReason::ClusterPaused), vec![], WHEN_IDLE),
+            (
+                "invalid spec",
+                wait(WaitReason::InvalidSpec),
+                vec![],
+                WHEN_IDLE,
+            ),
+            (
+                "after an action",
+                Action::DeletePilot { pilot: "p".into() },
+                vec![],
+                AFTER_ACTION,
+            ),
+        ];
+        for (name, action, pilots, want) in cases {
+            assert_eq!(
+                requeue_after(&action, &pilots, now, &settings),
+                want,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        let got: Vec<u64> = [1, 2, 3, 4, 9, 10, 11, 100]
+            .into_iter()
+            .map(|n| backoff(n).as_secs())
+            .collect();
+        assert_eq!(got, vec![1, 2, 4, 8, 256, 300, 300, 300]);
+        assert_eq!(backoff(0).as_secs(), 1);
+    }
+
+    fn with_progressing(status: &str, reason: &str) -> CassandraClusterStatus {
+        CassandraClusterStatus {
+            conditions: vec![Condition {
+                type_: "Progressing".into(),
+                status: status.into(),
+                reason: reason.into(),
+                message: format!("message {reason}"),
+                ..Condition::default()
+            }],
+            ..CassandraClusterStatus::default()
+        }
+    }
+
+    #[test]
+    fn a_new_wait_is_a_progressing_change_and_a_longer_one_is_not() {
+        let ring = with_progressing("True", "WaitingForRing");
+        let mut ring_other_message = ring.clone();
+        ring_other_message.conditions[0].message = "other".into();
+        assert!(!progressing_changed(&ring, &ring_other_message));
+        assert!(progressing_changed(
+            &ring,
+            &with_progressing("True", "WaitingForDecommission")
+        ));
+        assert!(progressing_changed(
+            &CassandraClusterStatus::default(),
+            &ring
+        ));
+        assert!(progressing_changed(
+            &ring,
+            &with_progressing("False", "WaitingForRing")
+        ));
+    }
+}

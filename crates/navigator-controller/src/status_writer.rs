@@ -1,0 +1,183 @@
+//! Writes a cluster's status, only when it changed: a JSON merge patch of the `status`
+//! subresource carrying exactly the differences (removed fields and map keys as `null`, so a
+//! pool that is gone leaves the status too).
+
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus};
+use serde_json::{Map, Value};
+
+/// The status could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    /// A status could not be turned into JSON.
+    #[error("serialising the status: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// The API refused the patch.
+    #[error("patching cassandraclusters/{name}/status: {source}")]
+    Patch {
+        /// The cluster.
+        name: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// The merge patch (RFC 7386) turning `old` into `new`, `None` when they are equal. Objects are
+/// patched key by key (keys only in `old` become `null`); anything else is replaced whole.
+pub fn merge_diff(old: &Value, new: &Value) -> Option<Value> {
+    if old == new {
+        return None;
+    }
+    match (old, new) {
+        (Value::Object(old), Value::Object(new)) => {
+            let mut patch = Map::new();
+            for (key, old_value) in old {
+                match new.get(key) {
+                    None => {
+                        patch.insert(key.clone(), Value::Null);
+                    }
+                    Some(new_value) => {
+                        if let Some(d) = merge_diff(old_value, new_value) {
+                            patch.insert(key.clone(), d);
+                        }
+                    }
+                }
+            }
+            for (key, new_value) in new {
+                if !old.contains_key(key) {
+                    patch.insert(key.clone(), new_value.clone());
+                }
+            }
+            Some(Value::Object(patch))
+        }
+        // A null in a merge patch deletes; a value that became null is deleted the same way.
+        _ => Some(new.clone()),
+    }
+}
+
+/// The body of the status patch turning `current` into `desired`, `None` when nothing changed.
+pub fn status_patch(
+    current: &CassandraClusterStatus,
+    desired: &CassandraClusterStatus,
+) -> Result<Option<Value>, StatusError> {
+    if current == desired {
+        return Ok(None);
+    }
+    let old = serde_json::to_value(current)?;
+    let new = serde_json::to_value(desired)?;
+    Ok(merge_diff(&old, &new).map(|d| serde_json::json!({ "status": d })))
+}
+
+/// Writes `desired` as the status of `cluster` (in `api`'s namespace) if it differs from the
+/// cluster's current status. Returns whether it wrote.
+pub async fn write(
+    api: &Api<CassandraCluster>,
+    cluster: &CassandraCluster,
+    desired: &CassandraClusterStatus,
+) -> Result<bool, StatusError> {
+    let Some(patch) = status_patch(&cluster.status, desired)? else {
+        return Ok(false);
+    };
+    let name = cluster.metadata.name.clone().unwrap_or_default();
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|source| StatusError::Patch { name, source })?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use navigator_api::v1beta1::{Condition, NodePoolStatus};
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn merge_diffs() {
+        for (old, new, want) in [
+            (json!({"a": 1}), json!({"a": 1}), None),
+            (json!({"a": 1}), json!({"a": 2}), Some(json!({"a": 2}))),
+            (
+                json!({"a": 1, "b": 2}),
+                json!({"a": 1}),
+                Some(json!({"b": null})),
+            ),
+            (
+                json!({}),
+                json!({"a": {"b": 1}}),
+                Some(json!({"a": {"b": 1}})),
+            ),
+            (
+                json!({"m": {"x": {"r": 1}, "y": {"r": 1}}}),
+                json!({"m": {"x": {"r": 2}}}),
+                Some(json!({"m": {"x": {"r": 2}, "y": null}})),
+            ),
+            // Lists are replaced whole.
+            (
+                json!({"l": [1, 2]}),
+                json!({"l": [2]}),
+                Some(json!({"l": [2]})),
+            ),
+        ] {
+            assert_eq!(merge_diff(&old, &new), want, "{old} -> {new}");
+        }
+    }
+
+    fn status(generation: i64, pools: &[(&str, i32)]) -> CassandraClusterStatus {
+        CassandraClusterStatus {
+            conditions: vec![Condition {
+                type_: "Progressing".into(),
+                status: "True".into(),
+                reason: "WaitingForRing".into(),
+                ..Condition::default()
+            }],
+            observed_generation: Some(generation),
+            node_pools: pools
+                .iter()
+                .map(|(name, ready)| {
+                    (
+                        (*name).to_owned(),
+                        NodePoolStatus {
+                            ready_replicas: *ready,
+                            replicas: Some(*ready),
+                            updated_replicas: None,
+                        },
+                    )
+                })
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    #[test]
+    fn an_unchanged_status_is_not_written() {
+        let s = status(2, &[("a", 1)]);
+        assert_eq!(status_patch(&s, &s.clone()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_changed_status_is_patched_with_its_differences() {
+        let patch = status_patch(&status(1, &[("a", 1), ("b", 1)]), &status(2, &[("a", 2)]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            patch,
+            json!({"status": {
+                "observedGeneration": 2,
+                "nodePools": {"a": {"readyReplicas": 2, "replicas": 2}, "b": null},
+            }})
+        );
+        let first = status_patch(&CassandraClusterStatus::default(), &status(1, &[]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(first["status"]["observedGeneration"], json!(1));
+        assert_eq!(
+            first["status"]["conditions"][0]["type"],
+            json!("Progressing")
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! The controller's caches: one label-selected watch (`app=cassandracluster`) per kind, in one
+//! namespace or all, each feeding a reflector store. Nothing unrelated to Cassandra clusters is
+//! cached. The watch streams also trigger reconciles (see `controller`).
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use futures::Stream;
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service, ServiceAccount};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Api, Client, Resource};
+use navigator_api::pilot_contract::CASSANDRA_APP_LABEL_VALUE;
+use navigator_api::v1beta1::Pilot;
+use serde::de::DeserializeOwned;
+
+use crate::observe::{ClusterKey, Snapshot};
+
+/// The caches did not fill in time.
+#[derive(Debug, thiserror::Error)]
+pub enum StoresError {
+    /// A cache has not finished its first list.
+    #[error("the {0} cache has not finished its first list within {1:?}")]
+    NotReady(&'static str, Duration),
+}
+
+/// The label selector of every watch: `app=cassandracluster`.
+pub fn selector() -> String {
+    format!("app={CASSANDRA_APP_LABEL_VALUE}")
+}
+
+/// The watch configuration of every kind.
+pub fn watch_config() -> watcher::Config {
+    watcher::Config::default().labels(&selector())
+}
+
+/// An `Api` in `namespace`, or across all namespaces.
+pub fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// A label-selected watch of `K` reflected into a store: the store, and the stream of touched
+/// objects (applied or deleted) that must be polled for the store to fill.
+pub fn reflected<K>(
+    client: &Client,
+    namespace: Option<&str>,
+) -> (
+    Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api::<K>(client, namespace), watch_config())
+        .default_backoff()
+        .reflect(writer)
+        .touched_objects();
+    (reader, stream)
+}
+
+/// Read handles of every child cache.
+#[derive(Clone)]
+pub struct Stores {
+    /// StatefulSets.
+    pub statefulsets: Store<StatefulSet>,
+    /// Pods.
+    pub pods: Store<Pod>,
+    /// Pilots.
+    pub pilots: Store<Pilot>,
+    /// PersistentVolumeClaims.
+    pub claims: Store<PersistentVolumeClaim>,
+    /// ServiceAccounts.
+    pub service_accounts: Store<ServiceAccount>,
+    /// Roles.
+    pub roles: Store<Role>,
+    /// RoleBindings.
+    pub role_bindings: Store<RoleBinding>,
+    /// Services.
+    pub services: Store<Service>,
+    /// PodDisruptionBudgets.
+    pub pod_disruption_budgets: Store<PodDisruptionBudget>,
+}
+
+impl Stores {
+    /// What the caches hold of one cluster (its namespace and cluster-name label); only
+    /// that cluster's objects are cloned out of the caches.
+    pub fn snapshot_of(&self, cluster: &ClusterKey) -> Snapshot {
+        Snapshot {
+            statefulsets: self
+                .statefulsets
+                .state_filter(|o| cluster.owns(&o.metadata)),
+            pods: self.pods.state_filter(|o| cluster.owns(&o.metadata)),
+            pilots: self.pilots.state_filter(|o| cluster.owns(&o.metadata)),
+            claims: self.claims.state_filter(|o| cluster.owns(&o.metadata)),
+            service_accounts: self
+                .service_accounts
+                .state_filter(|o| cluster.owns(&o.metadata)),
+            roles: self.roles.state_filter(|o| cluster.owns(&o.metadata)),
+            role_bindings: self
+                .role_bindings
+                .state_filter(|o| cluster.owns(&o.metadata)),
+            services: self.services.state_filter(|o| cluster.owns(&o.metadata)),
+            pod_disruption_budgets: self
+                .pod_disruption_budgets
+                .state_filter(|o| cluster.owns(&o.metadata)),
+        }
+    }
+
+    /// Waits until every cache finished its first list (the planner must never act on a
+    /// cache that does not yet hold what exists: a missing StatefulSet would be created again
+    /// with one replica).
+    pub async fn wait_until_ready(&self, timeout: Duration) -> Result<(), StoresError> {
+        async fn one<K>(
+            store: &Store<K>,
+            name: &'static str,
+            timeout: Duration,
+        ) -> Result<(), StoresError>
+        where
+            K: Resource<DynamicType = ()> + Clone + 'static,
+        {
+            match tokio::time::timeout(timeout, store.wait_until_ready()).await {
+                Ok(Ok(())) => Ok(()),
+                _ => Err(StoresError::NotReady(name, timeout)),
+            }
+        }
+        one(&self.statefulsets, "StatefulSet", timeout).await?;
+        one(&self.pods, "Pod", timeout).await?;
+        one(&self.pilots, "Pilot", timeout).await?;
+        one(&self.claims, "PersistentVolumeClaim", timeout).await?;
+        one(&self.service_accounts, "ServiceAccount", timeout).await?;
+        one(&self.roles, "Role", timeout).await?;
+        one(&self.role_bindings, "RoleBinding", timeout).await?;
+        one(&self.services, "Service", timeout).await?;
+        one(&self.pod_disruption_budgets, "PodDisruptionBudget", timeout).await?;
+        Ok(())
+    }
+}
