@@ -863,3 +863,24 @@ fn golden_statefulset() {
         .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
     assert_eq!(got, want);
 }
+
+proptest::proptest! {
+    /// Scaling and partitioning never change the StatefulSet's spec-hash, and the object
+    /// carries exactly the replicas and partition asked for.
+    #[test]
+    fn replicas_and_partition_never_change_the_hash(replicas in 0..1000i32, partition in 0..1000i32) {
+        let base = hash_of(&sts(&cluster(), &pool()).metadata);
+        let s = statefulset(&cluster(), &pool(), replicas, partition, &Settings::default())
+            .expect("statefulset");
+        proptest::prop_assert_eq!(hash_of(&s.metadata), base);
+        let spec = s.spec.as_ref().expect("spec");
+        proptest::prop_assert_eq!(spec.replicas, Some(replicas));
+        proptest::prop_assert_eq!(
+            spec.update_strategy
+                .as_ref()
+                .and_then(|u| u.rolling_update.as_ref())
+                .and_then(|r| r.partition),
+            Some(partition)
+        );
+    }
+}
