@@ -1,20 +1,442 @@
 //! The cluster's status from the observations and the planned action: per-pool replicas,
 //! ready and updated counts, conditions `Available`, `Progressing`, `Degraded`, and
 //! `observedGeneration`. Conditions keep their `lastTransitionTime` while their status holds.
+//!
+//! The status is a function of its inputs and changes only when they do: `now` only enters as
+//! the transition time of a condition whose status changed, so the controller can compare the
+//! result with the current status and write only on change.
+//!
+//! - `Progressing`: `True` while the planner acts or waits, with the action's name as reason
+//!   (`ApplyingChildren`, `CreatingPilot`, `CreatingNodePool`, `ScalingOut`, `LabellingSeed`,
+//!   `Decommissioning`, `CancellingDecommission`, `ScalingIn`, `DeletingClaim`,
+//!   `DeletingPilot`, `Upgrading`) or the wait's reason and message; `False` with `Converged`
+//!   when the planner is idle, `ClusterPaused` when paused, `InvalidSpec` when the spec cannot
+//!   be built.
+//! - `Available`: `True` (`NodesReady`) when every pool of the spec has at least one Ready pod
+//!   (so the client Service has endpoints in every rack), else `False` (`NoReadyNodes`,
+//!   `NoNodePools`).
+//! - `Degraded`: `True` with `DecommissionBlocked` while a pilot refuses a decommission;
+//!   `True` with `NodesUnhealthy` when a pod below its StatefulSet's replicas is missing or not
+//!   Ready, or its Pilot's report is missing or stale, and no operation explains it (the pod or
+//!   Pilot the planner waits on in an upgrade, a decommission or a deletion, and a node that
+//!   never joined the ring yet — its Pilot reports no host id); else `False` (`AsExpected`).
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus};
+use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus, Condition, NodePoolStatus};
 
 use super::observe::Observed;
-use super::plan::Action;
+use super::plan::facts::{self, PoolObjects};
+use super::plan::{Action, WaitReason};
+use super::settings::Settings;
 
-/// The status to write for `cluster` after planning `action` at `now`.
+/// Condition type: at least one node of every pool serves clients.
+pub const AVAILABLE: &str = "Available";
+/// Condition type: the controller is acting or waiting to act.
+pub const PROGRESSING: &str = "Progressing";
+/// Condition type: something is wrong that no operation explains.
+pub const DEGRADED: &str = "Degraded";
+
+/// The status to write for `cluster` after planning `action` at `now`, judging report
+/// freshness with the default [`Settings`] (use [`status_with`] to pass the controller's).
 pub fn status(
     cluster: &CassandraCluster,
     observed: &Observed,
     action: &Action,
     now: Timestamp,
 ) -> CassandraClusterStatus {
-    let _ = (observed, action, now);
-    cluster.status.clone()
+    status_with(cluster, observed, action, now, &Settings::default())
+}
+
+/// The status to write for `cluster` after planning `action` at `now`; `settings` gives the
+/// report freshness window (the one the planner used).
+pub fn status_with(
+    cluster: &CassandraCluster,
+    observed: &Observed,
+    action: &Action,
+    now: Timestamp,
+    settings: &Settings,
+) -> CassandraClusterStatus {
+    let name = cluster.metadata.name.as_deref().unwrap_or_default();
+    let generation = cluster.metadata.generation;
+    let mut node_pools = BTreeMap::new();
+    let mut unready_pools = Vec::new();
+    for pool in &cluster.spec.node_pools {
+        let objects = PoolObjects::of(name, &pool.name, observed);
+        let pods: Vec<_> = objects.pods().collect();
+        let ready = pods.iter().filter(|(_, p)| facts::pod_ready(p)).count();
+        let updated = objects
+            .statefulset
+            .and_then(facts::update_revision)
+            .map_or(0, |rev| {
+                pods.iter()
+                    .filter(|(_, p)| facts::pod_revision(p) == Some(rev))
+                    .count()
+            });
+        if ready == 0 {
+            unready_pools.push(pool.name.clone());
+        }
+        node_pools.insert(
+            pool.name.clone(),
+            NodePoolStatus {
+                ready_replicas: count(ready),
+                replicas: Some(count(pods.len())),
+                updated_replicas: Some(count(updated)),
+            },
+        );
+    }
+
+    let (p_status, p_reason, p_message) = progressing(action);
+    let (a_status, a_reason, a_message) = if cluster.spec.node_pools.is_empty() {
+        (
+            "False",
+            "NoNodePools",
+            "the spec has no node pools".to_owned(),
+        )
+    } else if unready_pools.is_empty() {
+        (
+            "True",
+            "NodesReady",
+            "every node pool has a Ready node".to_owned(),
+        )
+    } else {
+        (
+            "False",
+            "NoReadyNodes",
+            format!("no Ready node in pool {}", unready_pools.join(", ")),
+        )
+    };
+    let (d_status, d_reason, d_message) = degraded(cluster, observed, action, now, settings);
+
+    let previous = &cluster.status.conditions;
+    let make = |type_: &str, status: &str, reason: &str, message: String| {
+        let kept = previous
+            .iter()
+            .find(|c| c.type_ == type_ && c.status == status)
+            .and_then(|c| c.last_transition_time.clone());
+        Condition {
+            type_: type_.to_owned(),
+            status: status.to_owned(),
+            observed_generation: generation,
+            last_transition_time: Some(kept.unwrap_or(Time(now))),
+            reason: reason.to_owned(),
+            message,
+        }
+    };
+    CassandraClusterStatus {
+        conditions: vec![
+            make(AVAILABLE, a_status, a_reason, a_message),
+            make(PROGRESSING, p_status, p_reason, p_message),
+            make(DEGRADED, d_status, d_reason, d_message),
+        ],
+        observed_generation: generation,
+        node_pools,
+    }
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The `Progressing` condition's status, reason and message for `action`.
+fn progressing(action: &Action) -> (&'static str, &'static str, String) {
+    let t = |reason, message: String| ("True", reason, message);
+    match action {
+        Action::ApplyChildren(children) => t(
+            "ApplyingChildren",
+            format!(
+                "applying {}",
+                children
+                    .iter()
+                    .map(|c| {
+                        let r = c.child_ref();
+                        format!("{:?} {}", r.kind, r.name)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Action::CreatePilot(pilot) => t(
+            "CreatingPilot",
+            format!(
+                "creating pilot {}",
+                pilot.metadata.name.as_deref().unwrap_or_default()
+            ),
+        ),
+        Action::CreateNodePool { pool, statefulset } => t(
+            "CreatingNodePool",
+            format!(
+                "creating StatefulSet {} for pool {pool}",
+                statefulset.metadata.name.as_deref().unwrap_or_default()
+            ),
+        ),
+        Action::ScaleOut { pool, from, to, .. } => t(
+            "ScalingOut",
+            format!("pool {pool}: adding a node ({from} → {to})"),
+        ),
+        Action::SetSeedLabel { pod, seed: true } => {
+            t("LabellingSeed", format!("marking pod {pod} as a seed"))
+        }
+        Action::SetSeedLabel { pod, seed: false } => t(
+            "LabellingSeed",
+            format!("removing the seed label from pod {pod}"),
+        ),
+        Action::RequestDecommission { pilot } => t(
+            "Decommissioning",
+            format!("asking pilot {pilot} to decommission its node"),
+        ),
+        Action::CancelDecommission { pilot } => t(
+            "CancellingDecommission",
+            format!("replicas were raised: asking pilot {pilot} to keep its node running"),
+        ),
+        Action::ScaleIn { pool, from, to, .. } => t(
+            "ScalingIn",
+            format!("pool {pool}: removing the decommissioned node ({from} → {to})"),
+        ),
+        Action::DeleteClaim { claim } => t(
+            "DeletingClaim",
+            format!("deleting claim {claim} of a node that left the ring"),
+        ),
+        Action::DeletePilot { pilot } => t(
+            "DeletingPilot",
+            format!("deleting pilot {pilot} of a removed node"),
+        ),
+        Action::UpdatePodTemplate { pool, .. } => t(
+            "Upgrading",
+            format!("pool {pool}: applying the new pod template; no pod restarts yet"),
+        ),
+        Action::RollNextPod { pool, pod, .. } => t(
+            "Upgrading",
+            format!("pool {pool}: restarting pod {pod} on the new pod template"),
+        ),
+        Action::Wait(w) => {
+            let status = match w.reason {
+                WaitReason::ClusterPaused | WaitReason::InvalidSpec => "False",
+                _ => "True",
+            };
+            (status, w.reason.as_str(), w.message.clone())
+        }
+        Action::Idle => ("False", "Converged", "the cluster is as desired".to_owned()),
+    }
+}
+
+/// The `Degraded` condition's status, reason and message.
+fn degraded(
+    cluster: &CassandraCluster,
+    observed: &Observed,
+    action: &Action,
+    now: Timestamp,
+    settings: &Settings,
+) -> (&'static str, &'static str, String) {
+    if let Action::Wait(w) = action
+        && w.reason == WaitReason::DecommissionBlocked
+    {
+        return ("True", "DecommissionBlocked", w.message.clone());
+    }
+    // The pod (= Pilot) name an operation in flight explains.
+    let explained = match action {
+        Action::Wait(w)
+            if matches!(
+                w.reason,
+                WaitReason::WaitingForUpgrade
+                    | WaitReason::WaitingForDecommission
+                    | WaitReason::WaitingForPodDeletion
+            ) =>
+        {
+            w.object.split_once('/').map(|(_, n)| n.to_owned())
+        }
+        _ => None,
+    };
+    let name = cluster.metadata.name.as_deref().unwrap_or_default();
+    let mut problems = Vec::new();
+    for pool in &cluster.spec.node_pools {
+        let objects = PoolObjects::of(name, &pool.name, observed);
+        let Some(sts) = objects.statefulset else {
+            continue;
+        };
+        for k in 0..facts::sts_replicas(sts) {
+            let pod_name = objects.pod_name(k);
+            if explained.as_deref() == Some(pod_name.as_str()) {
+                continue;
+            }
+            let pilot = objects.pilot(k);
+            let never_joined = pilot.is_none_or(|p| {
+                p.status
+                    .cassandra
+                    .as_ref()
+                    .and_then(|c| c.host_id.as_ref())
+                    .is_none()
+            });
+            if never_joined {
+                continue;
+            }
+            match objects.pod(k) {
+                None => problems.push(format!("pod {pod_name} is missing")),
+                Some(p) if !facts::pod_ready(p) => {
+                    problems.push(format!("pod {pod_name} is not Ready"));
+                }
+                Some(_) => {}
+            }
+            if let Some(Err(stale)) = pilot.map(|p| facts::report_freshness(p, now, settings)) {
+                problems.push(format!("pilot {pod_name} {stale}"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        ("False", "AsExpected", String::new())
+    } else {
+        ("True", "NodesUnhealthy", problems.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::cassandra::plan::fixtures::*;
+    use crate::cassandra::plan::{Wait, plan};
+
+    fn condition<'a>(s: &'a CassandraClusterStatus, type_: &str) -> &'a Condition {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+            .expect("condition")
+    }
+
+    fn later() -> Timestamp {
+        Timestamp::from_second(1_800_000_030).expect("time")
+    }
+
+    #[test]
+    fn converged_cluster() {
+        let mut c = cluster(&[("a", 3), ("b", 1)], "5.0.2");
+        c.metadata.generation = Some(4);
+        let o = ring(&c);
+        let action = plan(&c, &o, now(), &Settings::default());
+        assert_eq!(action, Action::Idle);
+        let s = status(&c, &o, &action, now());
+        assert_eq!(s.observed_generation, Some(4));
+        assert_eq!(
+            s.node_pools["a"],
+            NodePoolStatus {
+                ready_replicas: 3,
+                replicas: Some(3),
+                updated_replicas: Some(3)
+            }
+        );
+        let p = condition(&s, PROGRESSING);
+        assert_eq!(
+            (p.status.as_str(), p.reason.as_str()),
+            ("False", "Converged")
+        );
+        assert_eq!(p.observed_generation, Some(4));
+        assert_eq!(p.last_transition_time, Some(Time(now())));
+        assert_eq!(condition(&s, AVAILABLE).status, "True");
+        assert_eq!(condition(&s, DEGRADED).status, "False");
+    }
+
+    #[test]
+    fn transition_times_are_kept_while_the_status_holds() {
+        let mut c = cluster(&[("a", 3)], "5.0.2");
+        let o = ring(&c);
+        let first = status(&c, &o, &Action::Idle, now());
+        c.status = first.clone();
+        // Same inputs later: nothing changes, so the controller writes nothing.
+        assert_eq!(status(&c, &o, &Action::Idle, later()), first);
+        // Progressing flips: only its transition time moves.
+        let wait = Action::Wait(Wait {
+            reason: WaitReason::WaitingForRing,
+            object: "pilot/cass-demo-a-1".into(),
+            message: "pilot cass-demo-a-1 sees 10.244.0.12 unreachable".into(),
+        });
+        let second = status(&c, &o, &wait, later());
+        let p = condition(&second, PROGRESSING);
+        assert_eq!(
+            (p.status.as_str(), p.reason.as_str(), p.message.as_str()),
+            (
+                "True",
+                "WaitingForRing",
+                "pilot cass-demo-a-1 sees 10.244.0.12 unreachable"
+            )
+        );
+        assert_eq!(p.last_transition_time, Some(Time(later())));
+        assert_eq!(
+            condition(&second, AVAILABLE).last_transition_time,
+            Some(Time(now()))
+        );
+        // A new reason with the same status keeps the time.
+        c.status = second;
+        let third = status(
+            &c,
+            &o,
+            &Action::RequestDecommission {
+                pilot: "cass-demo-a-2".into(),
+            },
+            Timestamp::from_second(1_800_000_060).expect("time"),
+        );
+        let p = condition(&third, PROGRESSING);
+        assert_eq!(p.reason, "Decommissioning");
+        assert_eq!(p.last_transition_time, Some(Time(later())));
+    }
+
+    #[test]
+    fn paused_is_not_progressing() {
+        let mut c = cluster(&[("a", 3)], "5.0.2");
+        c.spec.paused = true;
+        let o = ring(&c);
+        let action = plan(&c, &o, now(), &Settings::default());
+        let s = status(&c, &o, &action, now());
+        let p = condition(&s, PROGRESSING);
+        assert_eq!(
+            (p.status.as_str(), p.reason.as_str()),
+            ("False", "ClusterPaused")
+        );
+        // Still observed.
+        assert_eq!(s.node_pools["a"].ready_replicas, 3);
+    }
+
+    #[test]
+    fn degraded_and_available() {
+        let c = cluster(&[("a", 3), ("b", 1)], "5.0.2");
+        let mut o = ring(&c);
+        unready(pod_mut(&mut o, &pod_name("b", 0)));
+        let action = plan(&c, &o, now(), &Settings::default());
+        let s = status(&c, &o, &action, now());
+        let a = condition(&s, AVAILABLE);
+        assert_eq!(
+            (a.status.as_str(), a.reason.as_str()),
+            ("False", "NoReadyNodes")
+        );
+        assert_eq!(a.message, "no Ready node in pool b");
+        let d = condition(&s, DEGRADED);
+        assert_eq!(
+            (d.status.as_str(), d.message.as_str()),
+            ("True", "pod cass-demo-b-0 is not Ready")
+        );
+
+        // A node starting for the first time (no host id yet) is not a degradation.
+        let mut o = ring(&c);
+        unready(pod_mut(&mut o, &pod_name("a", 2)));
+        facts_mut(pilot_mut(&mut o, &pod_name("a", 2))).host_id = None;
+        let action = plan(&c, &o, now(), &Settings::default());
+        let s = status(&c, &o, &action, now());
+        assert_eq!(condition(&s, DEGRADED).status, "False");
+        assert_eq!(condition(&s, AVAILABLE).status, "True");
+
+        // A blocked decommission is.
+        let blocked = Action::Wait(Wait {
+            reason: WaitReason::DecommissionBlocked,
+            object: "pilot/cass-demo-a-2".into(),
+            message: "keyspace ks needs 3 replicas".into(),
+        });
+        let s = status(&c, &ring(&c), &blocked, now());
+        let d = condition(&s, DEGRADED);
+        assert_eq!(
+            (d.status.as_str(), d.reason.as_str()),
+            ("True", "DecommissionBlocked")
+        );
+    }
 }

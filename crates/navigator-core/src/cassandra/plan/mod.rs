@@ -4,15 +4,92 @@
 //! same inputs always give the same action, so a controller restarted at any point recomputes
 //! the step it was taking. Reports older than [`Settings::report_freshness`] count as Unknown,
 //! and Unknown never permits a step that could lose data.
+//!
+//! # The rules, in priority order (the first that applies gives the action)
+//!
+//! **Whole cluster, ungated** (`shared`):
+//! 1. `spec.paused` → `Wait(ClusterPaused)`.
+//! 2. A builder of [`super::children`] fails → `Wait(InvalidSpec)` with its error.
+//! 3. Shared children missing, or carrying another spec-hash than the desired object →
+//!    `ApplyChildren` with exactly those, in creation order.
+//! 4. Seed labels: pod 0 of every pool carries `navigator.jetstack.io/cassandra-seed=true`, no
+//!    other pod carries the label → `SetSeedLabel` (pools in spec order, then ordinals). This
+//!    comes before any pool step: a first pod finds its seeds through the label.
+//!
+//! **Every pool with a StatefulSet, in spec order: finishing what is in flight**
+//! (`pools::finish`); `r` = StatefulSet replicas, `d` = desired replicas:
+//! 5. Clean-up of ordinals `k ≥ r` that are condemned (`k ≥ d`, or their Pilot requests
+//!    `Decommissioned`): pod `k` still exists → `Wait(WaitingForPodDeletion)`; claim
+//!    `data-<pod>` exists and the Pilot reports the decommission `Complete` → `DeleteClaim`
+//!    (a claim of a node that never left the ring is never deleted); the Pilot exists →
+//!    `DeletePilot`.
+//! 6. A Pilot missing for an ordinal below `r` → `CreatePilot`.
+//! 7. A Pilot below `r` requesting `Decommissioned`:
+//!    - the highest (`r - 1`), scale-in wanted (`d < r`): `Complete` → `ScaleIn` to `r - 1`;
+//!      `Failed` in a fresh report → `Wait(DecommissionBlocked)` with the pilot's message;
+//!      anything else (absent, `Pending`, `InProgress`, or a stale report) →
+//!      `Wait(WaitingForDecommission)`.
+//!    - the highest, scale-in no longer wanted (`d ≥ r`, reversal): `Complete` → `ScaleIn`
+//!      anyway (the node has left the ring; clean-up and a fresh node follow); `InProgress`
+//!      (fresh or not) → `Wait(WaitingForDecommission)`; otherwise → `CancelDecommission`.
+//!    - a lower ordinal (never asked for by the planner): `InProgress` →
+//!      `Wait(WaitingForDecommission)`; `Complete` → `Wait(DecommissionBlocked)` (needs a
+//!      person); otherwise → `CancelDecommission`.
+//!
+//! **Every pool in spec order: the next change** (`pools::advance`); a pool is only
+//! touched once every earlier pool needs nothing, and every ring-changing step passes the
+//! cluster-wide health gate (`gates::cluster_healthy`: StatefulSets observed, every pod
+//! below replicas exists and is Ready, every Pilot's report fresh, every node NORMAL and seeing
+//! every other pod's IP live and nothing unreachable, joining, leaving or moving):
+//! 8. No StatefulSet: no Pilot 0 → `CreatePilot`; then (gated when any other pool has a
+//!    StatefulSet) → `CreateNodePool` with 1 replica and partition 0.
+//! 9. StatefulSet spec-hash ≠ desired → `UpdatePodTemplate` with the partition at `r` (nothing
+//!    restarts). StatefulSet not observed yet → `Wait(WaitingForStatefulSet)`.
+//! 10. Rolling update, while pods below `r` run another revision than `status.updateRevision`:
+//!     a pod at or above the partition still old → `Wait(WaitingForUpgrade)` (the StatefulSet
+//!     controller restarts it); a pod at or above the partition missing, not Ready, without a
+//!     fresh report or reporting another version than `spec.version` →
+//!     `Wait(WaitingForUpgrade)`; else (gated) → `RollNextPod` for the highest old ordinal
+//!     (partition = its ordinal, ending at 0). The version check also holds until the
+//!     StatefulSet's `currentRevision` reaches `updateRevision`.
+//! 11. `d > r`: no Pilot `r` → `CreatePilot`; then (gated) → `ScaleOut` to `r + 1`.
+//! 12. `d < r`: (gated) → `RequestDecommission` for Pilot `r - 1`; rule 7 takes it from there.
+//!
+//! **Finally**: the health gate fails → `Wait` with its reason; else `Idle`.
+//!
+//! A report is fresh when `status.lastHeartbeatTime` is within the freshness window of `now`
+//! and `status.observedGeneration` ≥ the Pilot's `metadata.generation` (when both are set).
+//! `ScaleIn` happens only when the Pilot of the highest ordinal reports its `Decommissioned`
+//! operation `Complete` (sticky in the pilot, so fresh or not).
+//!
+//! # Blocked decommissions
+//!
+//! A pilot keeps a `Failed` operation until its requested state changes
+//! (`navigator-pilot`'s `operation` module): it never retries by itself, also not after a
+//! restart. The planner does not cycle the request (that would churn the node), so a
+//! `DecommissionBlocked` wait stays until a person acts: after lowering the keyspace's
+//! replication factor, set the pool's replicas back up (the planner cancels the request,
+//! rule 7) and down again (a new request, which the pilot checks afresh).
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::jiff::Timestamp;
 use navigator_api::v1beta1::{CassandraCluster, Pilot};
 
 use super::children::DesiredChild;
 use super::observe::Observed;
 use super::settings::Settings;
+
+pub(crate) mod facts;
+mod gates;
+mod pools;
+mod shared;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
 
 /// The one next step for a cluster.
 #[derive(Clone, Debug, PartialEq)]
@@ -161,17 +238,71 @@ impl WaitReason {
     }
 }
 
-/// The next action for `cluster` given what was observed at `now`.
+/// The next action for `cluster` given what was observed at `now` (see the module docs for
+/// the rules, in priority order).
 pub fn plan(
     cluster: &CassandraCluster,
     observed: &Observed,
     now: Timestamp,
     settings: &Settings,
 ) -> Action {
-    let _ = (cluster, observed, now, settings);
-    // Filled in by the planner's implementation (see the module docs).
-    Action::Idle
+    let ctx = Ctx {
+        cluster,
+        observed,
+        now,
+        settings,
+        name: cluster.metadata.name.as_deref().unwrap_or_default(),
+    };
+    if let Some(action) = shared::plan_shared(&ctx) {
+        return action;
+    }
+    for pool in &cluster.spec.node_pools {
+        if let Some(action) = pools::finish(&ctx, pool) {
+            return action;
+        }
+    }
+    for pool in &cluster.spec.node_pools {
+        if let Some(action) = pools::advance(&ctx, pool) {
+            return action;
+        }
+    }
+    match gates::cluster_healthy(cluster, observed, now, settings) {
+        Ok(()) => Action::Idle,
+        Err(wait) => Action::Wait(wait),
+    }
 }
 
-#[allow(dead_code)]
-fn _types_in_use(_: &Pod, _: &PersistentVolumeClaim) {}
+/// The inputs of one planning pass.
+pub(crate) struct Ctx<'a> {
+    pub cluster: &'a CassandraCluster,
+    pub observed: &'a Observed,
+    pub now: Timestamp,
+    pub settings: &'a Settings,
+    /// The cluster's name.
+    pub name: &'a str,
+}
+
+impl Ctx<'_> {
+    /// The cluster-wide health gate.
+    pub fn healthy(&self) -> Result<(), Wait> {
+        gates::cluster_healthy(self.cluster, self.observed, self.now, self.settings)
+    }
+
+    /// A `Wait` about the cluster object itself.
+    pub fn wait_cluster(&self, reason: WaitReason, message: String) -> Action {
+        Action::Wait(Wait {
+            reason,
+            object: format!("cassandracluster/{}", self.name),
+            message,
+        })
+    }
+}
+
+/// A `Wait` action.
+pub(crate) fn wait(reason: WaitReason, object: String, message: String) -> Action {
+    Action::Wait(Wait {
+        reason,
+        object,
+        message,
+    })
+}
