@@ -19,7 +19,8 @@
 //!   `True` with `NodesUnhealthy` when a pod below its StatefulSet's replicas is missing or not
 //!   Ready, or its Pilot's report is missing or stale, and no operation explains it (the pod or
 //!   Pilot the planner waits on in an upgrade, a decommission or a deletion, and a node that
-//!   never joined the ring yet — its Pilot reports no host id); else `False` (`AsExpected`).
+//!   never joined the ring yet — its Pilot reports no host id — or is bootstrapping, `JOINING`);
+//!   else `False` (`AsExpected`).
 
 use std::collections::BTreeMap;
 
@@ -262,14 +263,14 @@ fn degraded(
                 continue;
             }
             let pilot = objects.pilot(k);
-            let never_joined = pilot.is_none_or(|p| {
-                p.status
-                    .cassandra
-                    .as_ref()
-                    .and_then(|c| c.host_id.as_ref())
-                    .is_none()
+            // A node that never joined (no host id yet) or is bootstrapping (JOINING) is new,
+            // not broken.
+            let joining = pilot.is_none_or(|p| {
+                let c = p.status.cassandra.as_ref();
+                c.and_then(|c| c.host_id.as_ref()).is_none()
+                    || c.and_then(|c| c.operation_mode.as_deref()) == Some("JOINING")
             });
-            if never_joined {
+            if joining {
                 continue;
             }
             match objects.pod(k) {

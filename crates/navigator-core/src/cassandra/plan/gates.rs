@@ -28,7 +28,8 @@ fn wait(reason: WaitReason, object: String, message: String) -> Wait {
 /// `Ok` when the cluster is healthy, else the first reason it is not, checked in this order
 /// over the pools in spec order and ordinals ascending:
 ///
-/// 1. every StatefulSet's `status.observedGeneration` has caught up (`WaitingForStatefulSet`);
+/// 1. every StatefulSet's `status.observedGeneration` has caught up (`WaitingForStatefulSet`),
+///    and no pod of an ordinal at or above its replicas is left (`WaitingForPodDeletion`);
 /// 2. every pod of ordinal below its StatefulSet's replicas exists, is not being deleted and is
 ///    Ready (`WaitingForPodReady`);
 /// 3. every such pod's Pilot exists and its report is fresh (`WaitingForPilotReport`);
@@ -58,7 +59,18 @@ pub(crate) fn cluster_healthy(
                 "the StatefulSet controller has not observed its latest spec yet".to_owned(),
             ));
         }
-        for k in 0..facts::sts_replicas(sts) {
+        let replicas = facts::sts_replicas(sts);
+        if let Some((k, _)) = objects.pods().find(|(k, _)| *k >= replicas) {
+            let name = objects.pod_name(k);
+            return Err(wait(
+                WaitReason::WaitingForPodDeletion,
+                format!("pod/{name}"),
+                format!(
+                    "pod {name} is above the StatefulSet's {replicas} replicas and has not gone yet"
+                ),
+            ));
+        }
+        for k in 0..replicas {
             members.push(Member {
                 pod_name: objects.pod_name(k),
                 pod: objects.pod(k),

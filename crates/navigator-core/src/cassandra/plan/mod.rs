@@ -57,6 +57,10 @@
 //!
 //! **Finally**: the health gate fails → `Wait` with its reason; else `Idle`.
 //!
+//! Pools removed from the spec are left alone (their StatefulSets stay; nothing is deleted).
+//! A step blocked in an earlier pool (e.g. a blocked decommission) holds every later pool's
+//! steps too: one operation at a time, cluster-wide.
+//!
 //! A report is fresh when `status.lastHeartbeatTime` is within the freshness window of `now`
 //! and `status.observedGeneration` ≥ the Pilot's `metadata.generation` (when both are set).
 //! `ScaleIn` happens only when the Pilot of the highest ordinal reports its `Decommissioned`
@@ -270,6 +274,29 @@ pub fn plan(
         Ok(()) => Action::Idle,
         Err(wait) => Action::Wait(wait),
     }
+}
+
+/// When the controller should plan again although nothing changed: just after the first
+/// fresh Pilot report goes stale (the planner's gates and the status depend on it). `None`
+/// when no report is fresh. The controller still requeues on every watch event.
+pub fn recheck_after(
+    observed: &Observed,
+    now: Timestamp,
+    settings: &Settings,
+) -> Option<std::time::Duration> {
+    let window_ms = i64::try_from(settings.report_freshness.as_millis()).unwrap_or(i64::MAX);
+    observed
+        .pilots
+        .iter()
+        .filter_map(|p| p.status.last_heartbeat_time.as_ref())
+        .map(|hb| {
+            hb.0.as_millisecond()
+                .saturating_add(window_ms)
+                .saturating_sub(now.as_millisecond())
+        })
+        .filter(|left| *left >= 0)
+        .min()
+        .map(|left| std::time::Duration::from_millis(left.unsigned_abs() + 1000))
 }
 
 /// The inputs of one planning pass.

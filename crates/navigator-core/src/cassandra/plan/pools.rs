@@ -79,11 +79,24 @@ pub(super) fn finish(ctx: &Ctx<'_>, pool: &CassandraClusterNodePool) -> Option<A
         }
         let left_ring = pilot.is_some_and(facts::decommission_complete);
         if let Some(claim) = objects.claim(k).filter(|_| left_ring) {
-            return Some(Action::DeleteClaim {
-                claim: claim.metadata.name.clone().unwrap_or_default(),
-            });
+            let claim_name = claim.metadata.name.clone().unwrap_or_default();
+            if claim.metadata.deletion_timestamp.is_some() {
+                return Some(wait(
+                    WaitReason::WaitingForPodDeletion,
+                    format!("persistentvolumeclaim/{claim_name}"),
+                    format!("claim {claim_name} of a node that left the ring is being deleted"),
+                ));
+            }
+            return Some(Action::DeleteClaim { claim: claim_name });
         }
-        if pilot.is_some() {
+        if let Some(pilot) = pilot {
+            if pilot.metadata.deletion_timestamp.is_some() {
+                return Some(wait(
+                    WaitReason::WaitingForPodDeletion,
+                    format!("pilot/{pod_name}"),
+                    format!("pilot {pod_name} of a removed node is being deleted"),
+                ));
+            }
             return Some(Action::DeletePilot { pilot: pod_name });
         }
     }

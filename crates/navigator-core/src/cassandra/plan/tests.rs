@@ -774,3 +774,76 @@ fn idle_needs_a_healthy_ring() {
         .last_heartbeat_time = Some(ago(75));
     assert_eq!(run(&c, &o), Action::Idle);
 }
+
+#[test]
+fn terminating_claims_and_pilots_are_waited_for() {
+    let (c, mut o) = scale_in_base();
+    operation(
+        pilot_mut(&mut o, &pod_name("a", 2)),
+        "Decommissioned",
+        Some(("Decommissioned", "Complete", "left")),
+    );
+    *sts_mut(&mut o, "a") = sts(&c, "a", 2, 0, REV1, REV1);
+    o.pods
+        .retain(|p| p.metadata.name.as_deref() != Some("cass-demo-a-2"));
+    for claim in &mut o.claims {
+        if claim.metadata.name.as_deref() == Some("data-cass-demo-a-2") {
+            claim.metadata.deletion_timestamp = Some(ago(1));
+        }
+    }
+    assert_wait(
+        &run(&c, &o),
+        WaitReason::WaitingForPodDeletion,
+        "persistentvolumeclaim/data-cass-demo-a-2",
+        "being deleted",
+    );
+    o.claims
+        .retain(|p| p.metadata.name.as_deref() != Some("data-cass-demo-a-2"));
+    pilot_mut(&mut o, &pod_name("a", 2))
+        .metadata
+        .deletion_timestamp = Some(ago(1));
+    assert_wait(
+        &run(&c, &o),
+        WaitReason::WaitingForPodDeletion,
+        "pilot/cass-demo-a-2",
+        "being deleted",
+    );
+}
+
+#[test]
+fn no_scale_out_while_a_pod_above_the_replicas_is_still_there() {
+    // The StatefulSet was lowered by hand to 2 while 3 are wanted: pod 2 is going away.
+    let c = cluster(&[("a", 3)], "5.0.2");
+    let mut o = ring(&c);
+    *sts_mut(&mut o, "a") = sts(&c, "a", 2, 0, REV1, REV1);
+    assert_wait(
+        &run(&c, &o),
+        WaitReason::WaitingForPodDeletion,
+        "pod/cass-demo-a-2",
+        "above the StatefulSet's 2 replicas",
+    );
+}
+
+#[test]
+fn recheck_when_the_first_fresh_report_goes_stale() {
+    use super::recheck_after;
+    use std::time::Duration;
+    let c = cluster(&[("a", 2)], "5.0.2");
+    let mut o = ring(&c);
+    // Heartbeats 5 s ago with a 75 s window: stale in 70 s (+1 s margin).
+    assert_eq!(
+        recheck_after(&o, now(), &Settings::default()),
+        Some(Duration::from_secs(71))
+    );
+    pilot_mut(&mut o, &pod_name("a", 1))
+        .status
+        .last_heartbeat_time = Some(ago(60));
+    assert_eq!(
+        recheck_after(&o, now(), &Settings::default()),
+        Some(Duration::from_secs(16))
+    );
+    for p in &mut o.pilots {
+        p.status.last_heartbeat_time = Some(ago(100));
+    }
+    assert_eq!(recheck_after(&o, now(), &Settings::default()), None);
+}
