@@ -25,7 +25,9 @@
 //!    `DeletePilot`.
 //! 6. A Pilot missing for an ordinal below `r` → `CreatePilot`.
 //! 7. A Pilot below `r` requesting `Decommissioned`:
-//!    - the highest (`r - 1`), scale-in wanted (`d < r`): `Complete` → `ScaleIn` to `r - 1`;
+//!    - the highest (`r - 1`), scale-in wanted (`d < r`): `Complete` → `ScaleIn` to `r - 1`
+//!      (partition kept, or at `r - 1` when the template changed and is not applied yet, so
+//!      no pod restarts outside the gated roll);
 //!      `Failed` in a fresh report → `Wait(DecommissionBlocked)` with the pilot's message;
 //!      anything else (absent, `Pending`, `InProgress`, or a stale report) →
 //!      `Wait(WaitingForDecommission)`.

@@ -167,7 +167,19 @@ fn in_flight(
         });
     }
     let scale_in = || -> Result<Action, Action> {
-        let partition = facts::sts_partition(objects.statefulset.ok_or(Action::Idle)?).min(k);
+        let sts = objects.statefulset.ok_or(Action::Idle)?;
+        // The scale-in applies today's template. When that differs from the StatefulSet's
+        // (a template change not applied yet), the partition goes to the new replicas so no
+        // pod restarts outside the gated roll; else the partition in force is kept.
+        let changed = {
+            let desired = statefulset(ctx, pool, k, k)?;
+            facts::annotation_hash(&sts.metadata) != facts::annotation_hash(&desired.metadata)
+        };
+        let partition = if changed {
+            k
+        } else {
+            facts::sts_partition(sts).min(k)
+        };
         Ok(Action::ScaleIn {
             pool: pool.name.clone(),
             from: r,

@@ -83,10 +83,11 @@ fn world(stale_only: bool) -> impl Strategy<Value = (CassandraCluster, Observed)
         weighted(0.3),
         weighted(0.1),
         weighted(0.3),
+        weighted(0.7),
         proptest::collection::vec(node(stale_only), 6),
     )
         .prop_map(
-            |(replicas, desired, partition, upgrading, lagging, extra, nodes)| {
+            |(replicas, desired, partition, upgrading, lagging, extra, applied, nodes)| {
                 let old = cluster(&[("a", replicas)], "5.0.2");
                 let mut o = ring(&old);
                 let c = if upgrading {
@@ -94,13 +95,14 @@ fn world(stale_only: bool) -> impl Strategy<Value = (CassandraCluster, Observed)
                 } else {
                     cluster(&[("a", desired)], "5.0.2")
                 };
-                let template = if upgrading { &c } else { &old };
+                // An upgrade's template is applied already or not yet.
+                let template = if upgrading && applied { &c } else { &old };
                 let mut s = sts(
                     template,
                     "a",
                     replicas,
                     partition.min(replicas),
-                    if upgrading { REV2 } else { REV1 },
+                    if upgrading && applied { REV2 } else { REV1 },
                     REV1,
                 );
                 if lagging {
@@ -200,6 +202,43 @@ proptest! {
         let s1 = crate::cassandra::status::status(&c, &o, &a, now());
         let s2 = crate::cassandra::status::status(&c, &o, &b, now());
         prop_assert_eq!(s1, s2);
+    }
+
+    /// (d) No StatefulSet change restarts more than the one pod a `RollNextPod` names: a
+    /// changed template goes in with the partition at the replicas, and a roll lowers the
+    /// partition only past pods already on the update revision.
+    #[test]
+    fn at_most_one_pod_restarts((c, o) in world(false)) {
+        let observed = o.statefulsets.first().expect("statefulset");
+        let hash = |s: &k8s_openapi::api::apps::v1::StatefulSet| {
+            super::facts::annotation_hash(&s.metadata).map(str::to_owned)
+        };
+        let partition_and_replicas = |s: &k8s_openapi::api::apps::v1::StatefulSet| {
+            (super::facts::sts_partition(s), super::facts::sts_replicas(s))
+        };
+        match plan(&c, &o, now(), &settings()) {
+            Action::ScaleIn { statefulset: s, .. }
+            | Action::ScaleOut { statefulset: s, .. }
+            | Action::UpdatePodTemplate { statefulset: s, .. }
+                if hash(&s) != hash(observed) =>
+            {
+                let (p, r) = partition_and_replicas(&s);
+                prop_assert!(p >= r, "template changed with partition {} < replicas {}", p, r);
+            }
+            Action::RollNextPod { statefulset: s, partition, .. } => {
+                prop_assert_eq!(hash(&s), hash(observed));
+                let update = super::facts::update_revision(observed).expect("update revision");
+                for (k, pod) in o.pods.iter().filter_map(|p| {
+                    let k = crate::cassandra::names::ordinal_of(NAME, "a", p.metadata.name.as_deref()?)?;
+                    Some((k, p))
+                }) {
+                    if k > partition && k < super::facts::sts_replicas(&s) {
+                        prop_assert_eq!(super::facts::pod_revision(pod), Some(update), "pod {} restarts too", k);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     /// (c) With every report stale or missing, nothing that changes the ring happens.
