@@ -19,7 +19,8 @@
 //!   `True` with `NodesUnhealthy` when a pod below its StatefulSet's replicas is missing or not
 //!   Ready, or its Pilot's report is missing or stale, and no operation explains it (the pod or
 //!   Pilot the planner waits on in an upgrade, a decommission or a deletion, and a node that
-//!   never joined the ring yet — its Pilot reports no host id — or is bootstrapping, `JOINING`);
+//!   never joined the ring yet — its Pilot reports no host id — or is bootstrapping, `JOINING`,
+//!   and a node whose Pilot requests `Decommissioned`);
 //!   else `False` (`AsExpected`).
 
 use std::collections::BTreeMap;
@@ -270,7 +271,9 @@ fn degraded(
                 c.and_then(|c| c.host_id.as_ref()).is_none()
                     || c.and_then(|c| c.operation_mode.as_deref()) == Some("JOINING")
             });
-            if joining {
+            // A node asked to leave the ring is not Ready by design.
+            let leaving = pilot.is_some_and(facts::decommission_requested);
+            if joining || leaving {
                 continue;
             }
             match objects.pod(k) {
@@ -426,6 +429,17 @@ mod tests {
         let s = status(&c, &o, &action, now());
         assert_eq!(condition(&s, DEGRADED).status, "False");
         assert_eq!(condition(&s, AVAILABLE).status, "True");
+
+        // Nor is a node that was asked to leave the ring.
+        let mut o = ring(&c);
+        unready(pod_mut(&mut o, &pod_name("a", 2)));
+        operation(
+            pilot_mut(&mut o, &pod_name("a", 2)),
+            "Decommissioned",
+            Some(("Decommissioned", "Complete", "left")),
+        );
+        let s = status(&c, &o, &Action::Idle, now());
+        assert_eq!(condition(&s, DEGRADED).status, "False");
 
         // A blocked decommission is.
         let blocked = Action::Wait(Wait {
