@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use kube::Client;
 use kube::runtime::reflector::Store;
@@ -9,6 +10,7 @@ use navigator_api::v1beta1::CassandraCluster;
 use navigator_core::cassandra::settings::Settings;
 
 use crate::events::Events;
+use crate::expectations::Written;
 use crate::metrics::Metrics;
 use crate::observe::ClusterKey;
 use crate::stores::Stores;
@@ -27,6 +29,9 @@ pub struct Context {
     pub events: Events,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Per cluster, the last write the caches must show before it is planned again, and when
+    /// it was made.
+    pub expectations: Mutex<HashMap<ClusterKey, (Written, Instant)>>,
     /// Consecutive failures per cluster, for the error backoff.
     pub failures: Mutex<HashMap<ClusterKey, u32>>,
 }

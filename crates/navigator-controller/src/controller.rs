@@ -109,6 +109,7 @@ pub async fn run(
         clusters: controller.store(),
         stores,
         metrics,
+        expectations: Mutex::new(HashMap::new()),
         failures: Mutex::new(HashMap::new()),
     });
     let run = controller

@@ -17,6 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::expectations::{Kind, Written};
+
 /// The field manager of every object the controller applies.
 pub const FIELD_MANAGER: &str = "navigator-controller";
 
@@ -40,58 +42,89 @@ pub struct ExecuteError {
     pub source: kube::Error,
 }
 
-/// Carries out `action` in `namespace`. `Wait` and `Idle` do nothing.
+/// Carries out `action` in `namespace`. `Wait` and `Idle` do nothing. Returns the write the
+/// caches must show before the cluster is planned again (none for the shared children: their
+/// re-application is harmless).
 pub async fn execute(
     client: &Client,
     namespace: &str,
     action: &Action,
-) -> Result<(), ExecuteError> {
-    match action {
+) -> Result<Option<Written>, ExecuteError> {
+    let updated = |kind, name: String, resource_version: Option<String>| {
+        resource_version.map(|resource_version| Written::Updated {
+            kind,
+            name,
+            resource_version,
+        })
+    };
+    let written = match action {
         Action::ApplyChildren(children) => {
             for child in children {
                 match child {
                     DesiredChild::ServiceAccount(o) => {
-                        apply::<ServiceAccount>(client, namespace, o).await?
+                        apply::<ServiceAccount>(client, namespace, o).await?;
                     }
-                    DesiredChild::Role(o) => apply::<Role>(client, namespace, o).await?,
+                    DesiredChild::Role(o) => {
+                        apply::<Role>(client, namespace, o).await?;
+                    }
                     DesiredChild::RoleBinding(o) => {
-                        apply::<RoleBinding>(client, namespace, o).await?
+                        apply::<RoleBinding>(client, namespace, o).await?;
                     }
-                    DesiredChild::Service(o) => apply::<Service>(client, namespace, o).await?,
+                    DesiredChild::Service(o) => {
+                        apply::<Service>(client, namespace, o).await?;
+                    }
                     DesiredChild::PodDisruptionBudget(o) => {
-                        apply::<PodDisruptionBudget>(client, namespace, o).await?
+                        apply::<PodDisruptionBudget>(client, namespace, o).await?;
                     }
                 }
             }
-            Ok(())
+            None
         }
-        Action::CreatePilot(pilot) => apply::<Pilot>(client, namespace, pilot).await,
+        Action::CreatePilot(pilot) => {
+            let (name, rv) = apply::<Pilot>(client, namespace, pilot).await?;
+            updated(Kind::Pilot, name, rv)
+        }
         Action::CreateNodePool { statefulset, .. }
         | Action::ScaleOut { statefulset, .. }
         | Action::ScaleIn { statefulset, .. }
         | Action::UpdatePodTemplate { statefulset, .. }
         | Action::RollNextPod { statefulset, .. } => {
-            apply::<StatefulSet>(client, namespace, statefulset).await
+            let (name, rv) = apply::<StatefulSet>(client, namespace, statefulset).await?;
+            updated(Kind::StatefulSet, name, rv)
         }
         Action::SetSeedLabel { pod, seed } => {
             let value = if *seed { json!("true") } else { json!(null) };
             let patch = json!({"metadata": {"labels": {CASSANDRA_SEED_LABEL: value}}});
-            merge::<Pod>(client, namespace, pod, &patch).await
+            let rv = merge::<Pod>(client, namespace, pod, &patch).await?;
+            updated(Kind::Pod, pod.clone(), rv)
         }
         Action::RequestDecommission { pilot } => {
             let patch = json!({"spec": {"requestedState": DECOMMISSIONED}});
-            merge::<Pilot>(client, namespace, pilot, &patch).await
+            let rv = merge::<Pilot>(client, namespace, pilot, &patch).await?;
+            updated(Kind::Pilot, pilot.clone(), rv)
         }
         Action::CancelDecommission { pilot } => {
             let patch = json!({"spec": {"requestedState": RUNNING}});
-            merge::<Pilot>(client, namespace, pilot, &patch).await
+            let rv = merge::<Pilot>(client, namespace, pilot, &patch).await?;
+            updated(Kind::Pilot, pilot.clone(), rv)
         }
         Action::DeleteClaim { claim } => {
-            delete::<PersistentVolumeClaim>(client, namespace, claim).await
+            delete::<PersistentVolumeClaim>(client, namespace, claim).await?;
+            Some(Written::Deleted {
+                kind: Kind::Claim,
+                name: claim.clone(),
+            })
         }
-        Action::DeletePilot { pilot } => delete::<Pilot>(client, namespace, pilot).await,
-        Action::Wait(_) | Action::Idle => Ok(()),
-    }
+        Action::DeletePilot { pilot } => {
+            delete::<Pilot>(client, namespace, pilot).await?;
+            Some(Written::Deleted {
+                kind: Kind::Pilot,
+                name: pilot.clone(),
+            })
+        }
+        Action::Wait(_) | Action::Idle => None,
+    };
+    Ok(written)
 }
 
 fn api<K>(client: &Client, namespace: &str) -> Api<K>
@@ -101,7 +134,12 @@ where
     Api::namespaced(client.clone(), namespace)
 }
 
-async fn apply<K>(client: &Client, namespace: &str, object: &K) -> Result<(), ExecuteError>
+/// Server-side apply; the object's name and the resourceVersion of the answer.
+async fn apply<K>(
+    client: &Client,
+    namespace: &str,
+    object: &K,
+) -> Result<(String, Option<String>), ExecuteError>
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
         + Serialize
@@ -111,24 +149,27 @@ where
 {
     let name = object.meta().name.clone().unwrap_or_default();
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    api::<K>(client, namespace)
+    match api::<K>(client, namespace)
         .patch(&name, &params, &Patch::Apply(object))
         .await
-        .map(|_| ())
-        .map_err(|source| ExecuteError {
+    {
+        Ok(answer) => Ok((name, answer.meta().resource_version.clone())),
+        Err(source) => Err(ExecuteError {
             verb: "apply",
             kind: kind::<K>(),
             name,
             source,
-        })
+        }),
+    }
 }
 
+/// A JSON merge patch; the resourceVersion of the answer.
 async fn merge<K>(
     client: &Client,
     namespace: &str,
     name: &str,
     patch: &serde_json::Value,
-) -> Result<(), ExecuteError>
+) -> Result<Option<String>, ExecuteError>
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
         + DeserializeOwned
@@ -138,7 +179,7 @@ where
     api::<K>(client, namespace)
         .patch(name, &PatchParams::default(), &Patch::Merge(patch))
         .await
-        .map(|_| ())
+        .map(|answer| answer.meta().resource_version.clone())
         .map_err(|source| ExecuteError {
             verb: "patch",
             kind: kind::<K>(),

@@ -14,6 +14,7 @@ pub mod context;
 pub mod controller;
 pub mod events;
 pub mod execute;
+pub mod expectations;
 pub mod leader;
 pub mod logging;
 pub mod metrics;

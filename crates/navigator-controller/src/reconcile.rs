@@ -3,7 +3,7 @@
 //! when to look again. Every log line of a reconcile carries the cluster's namespace and name.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action as Requeue;
@@ -18,6 +18,7 @@ use tracing::Instrument as _;
 pub use crate::context::Context;
 use crate::events::{self, Note};
 use crate::execute::{ExecuteError, execute};
+use crate::expectations::{self, Seen, caught_up};
 use crate::observe::{ClusterKey, observed};
 use crate::status_writer::{self, StatusError};
 use crate::stores::StoresError;
@@ -28,6 +29,8 @@ pub const AFTER_ACTION: Duration = Duration::from_secs(1);
 pub const WHILE_WAITING: Duration = Duration::from_secs(5);
 /// When idle (or waiting on a spec change): look again at least this often.
 pub const WHEN_IDLE: Duration = Duration::from_secs(300);
+/// How often a reconcile looks again while a cache does not yet show the last write.
+pub const CATCH_UP_POLL: Duration = Duration::from_millis(200);
 /// How long a reconcile waits for the caches' first lists.
 pub const CACHE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -158,6 +161,9 @@ async fn reconcile_inner(
         return Ok(("skipped", Requeue::await_change()));
     }
     ctx.stores.wait_until_ready(CACHE_TIMEOUT).await?;
+    if !caches_caught_up(key, ctx) {
+        return Ok(("skipped", Requeue::requeue(CATCH_UP_POLL)));
+    }
     let observed: Observed = observed(key, &ctx.stores.snapshot_of(key));
     let now = Timestamp::now();
     let action = plan(cluster, &observed, now, &ctx.settings);
@@ -173,7 +179,13 @@ async fn reconcile_inner(
         Action::Idle => tracing::debug!("idle"),
         _ => tracing::info!(action = kind, "acting"),
     }
-    if let Err(source) = execute(&ctx.client, &key.namespace, &action).await {
+    let written = execute(&ctx.client, &key.namespace, &action).await;
+    if let Ok(Some(w)) = &written
+        && let Ok(mut e) = ctx.expectations.lock()
+    {
+        e.insert(key.clone(), (w.clone(), Instant::now()));
+    }
+    if let Err(source) = written {
         let error = ReconcileError::Execute {
             action: kind,
             source,
@@ -231,6 +243,40 @@ async fn reconcile_inner(
     }
     let after = requeue_after(&action, &observed.pilots, now, &ctx.settings);
     Ok((result, Requeue::requeue(after)))
+}
+
+/// Whether the caches show the cluster's last write (or waited long enough for it); forgets
+/// the write once they do.
+fn caches_caught_up(key: &ClusterKey, ctx: &Context) -> bool {
+    let Ok(mut expectations) = ctx.expectations.lock() else {
+        return true;
+    };
+    let Some((written, since)) = expectations.get(key) else {
+        return true;
+    };
+    let seen = ctx
+        .stores
+        .seen(written.kind(), &key.namespace, written.name());
+    let seen = seen.as_ref().map(|(rv, deleting)| Seen {
+        resource_version: rv,
+        deleting: *deleting,
+    });
+    if caught_up(written, seen.as_ref()) {
+        expectations.remove(key);
+        return true;
+    }
+    if since.elapsed() >= expectations::MAX_WAIT {
+        tracing::warn!(
+            kind = ?written.kind(),
+            name = written.name(),
+            "the cache did not show the last write within {:?}; planning anyway",
+            expectations::MAX_WAIT
+        );
+        expectations.remove(key);
+        return true;
+    }
+    tracing::debug!(kind = ?written.kind(), name = written.name(), "waiting for the cache to show the last write");
+    false
 }
 
 /// The kube-rs error policy: retry with a per-cluster exponential backoff.

@@ -11,13 +11,14 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Api, Client, Resource};
 use navigator_api::pilot_contract::CASSANDRA_APP_LABEL_VALUE;
 use navigator_api::v1beta1::Pilot;
 use serde::de::DeserializeOwned;
 
+use crate::expectations::Kind;
 use crate::observe::{ClusterKey, Snapshot};
 
 /// The caches did not fill in time.
@@ -120,6 +121,28 @@ impl Stores {
             pod_disruption_budgets: self
                 .pod_disruption_budgets
                 .state_filter(|o| cluster.owns(&o.metadata)),
+        }
+    }
+
+    /// The cached object of `kind` named `name` in `namespace`: its resourceVersion and
+    /// whether it is being deleted; `None` when the cache does not hold it.
+    pub fn seen(&self, kind: Kind, namespace: &str, name: &str) -> Option<(String, bool)> {
+        fn one<K>(store: &Store<K>, namespace: &str, name: &str) -> Option<(String, bool)>
+        where
+            K: Resource<DynamicType = ()> + Clone + 'static,
+        {
+            let object = store.get(&ObjectRef::new(name).within(namespace))?;
+            let meta = object.meta();
+            Some((
+                meta.resource_version.clone().unwrap_or_default(),
+                meta.deletion_timestamp.is_some(),
+            ))
+        }
+        match kind {
+            Kind::StatefulSet => one(&self.statefulsets, namespace, name),
+            Kind::Pilot => one(&self.pilots, namespace, name),
+            Kind::Pod => one(&self.pods, namespace, name),
+            Kind::Claim => one(&self.claims, namespace, name),
         }
     }
 
