@@ -88,6 +88,8 @@ pub async fn run(
     )
     .graceful_shutdown_on(shutdown);
 
+    // Marks the process ready once the caches are filled, then stays pending (the controller's
+    // stream decides when `run` ends).
     let ready = {
         let stores = stores.clone();
         let metrics = Arc::clone(&metrics);
@@ -100,6 +102,7 @@ pub async fn run(
                 tracing::info!("caches filled");
                 metrics.set_ready(true);
             }
+            std::future::pending::<()>().await;
         }
     };
     let ctx = Arc::new(Context {
@@ -124,5 +127,8 @@ pub async fn run(
             }
         });
     // The caches fill while the controller polls their watches.
-    futures::future::join(run, ready).await;
+    tokio::select! {
+        () = run => {}
+        () = ready => {}
+    }
 }

@@ -36,6 +36,9 @@ pub enum LeaderError {
         #[source]
         source: kube::Error,
     },
+    /// The API did not answer within the renew period.
+    #[error("the API did not answer within {0:?}")]
+    Timeout(Duration),
 }
 
 /// What to do with the Lease as observed.
@@ -169,8 +172,15 @@ impl Elector {
         &self.identity
     }
 
-    /// One read-decide-write round.
+    /// One read-decide-write round, bounded by the renew period (an API that does not answer
+    /// in time counts as a failed round).
     pub async fn attempt(&self) -> Result<Attempt, LeaderError> {
+        tokio::time::timeout(self.renew_period, self.attempt_unbounded())
+            .await
+            .unwrap_or(Err(LeaderError::Timeout(self.renew_period)))
+    }
+
+    async fn attempt_unbounded(&self) -> Result<Attempt, LeaderError> {
         let current = self
             .api
             .get_opt(&self.name)
