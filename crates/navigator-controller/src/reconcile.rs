@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action as Requeue;
 use kube::{Api, Resource as _};
-use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus, Pilot};
+use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus};
 use navigator_core::cassandra::observe::Observed;
-use navigator_core::cassandra::plan::{Action, WaitReason, plan};
+use navigator_core::cassandra::plan::{Action, WaitReason, plan, recheck_after};
 use navigator_core::cassandra::settings::Settings;
-use navigator_core::cassandra::status::status;
+use navigator_core::cassandra::status::status_with;
 use tracing::Instrument as _;
 
 pub use crate::context::Context;
@@ -71,26 +71,14 @@ impl ReconcileError {
 /// invalid spec) are woken by the cluster's watch.
 pub fn requeue_after(
     action: &Action,
-    pilots: &[Pilot],
+    observed: &Observed,
     now: Timestamp,
     settings: &Settings,
 ) -> Duration {
     match action {
-        Action::Idle => {
-            let freshness = settings.report_freshness;
-            pilots
-                .iter()
-                .filter_map(|p| p.status.last_heartbeat_time.as_ref())
-                .filter_map(|t| {
-                    let age = now.duration_since(t.0);
-                    let age = Duration::try_from(age).ok()?;
-                    freshness.checked_sub(age)
-                })
-                .map(|left| left + Duration::from_secs(1))
-                .min()
-                .unwrap_or(WHEN_IDLE)
-                .min(WHEN_IDLE)
-        }
+        Action::Idle => recheck_after(observed, now, settings)
+            .unwrap_or(WHEN_IDLE)
+            .min(WHEN_IDLE),
         Action::Wait(w) => match w.reason {
             WaitReason::ClusterPaused | WaitReason::InvalidSpec => WHEN_IDLE,
             _ => WHILE_WAITING,
@@ -212,7 +200,7 @@ async fn reconcile_inner(
         tracing::info!(reason = note.reason, "{}", note.message);
         ctx.events.publish(&reference, &note).await;
     }
-    let desired = status(cluster, &observed, &action, now);
+    let desired = status_with(cluster, &observed, &action, now, &ctx.settings);
     let api: Api<CassandraCluster> = Api::namespaced(ctx.client.clone(), &key.namespace);
     match status_writer::write(&api, cluster, &desired).await {
         Ok(true) => {
@@ -241,7 +229,7 @@ async fn reconcile_inner(
             return Err(e.into());
         }
     }
-    let after = requeue_after(&action, &observed.pilots, now, &ctx.settings);
+    let after = requeue_after(&action, &observed, now, &ctx.settings);
     Ok((result, Requeue::requeue(after)))
 }
 
@@ -304,7 +292,7 @@ pub fn error_policy(
 mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
     use k8s_openapi::jiff::SignedDuration;
-    use navigator_api::v1beta1::{Condition, PilotStatus};
+    use navigator_api::v1beta1::{Condition, Pilot, PilotStatus};
     use navigator_core::cassandra::plan::Wait;
 
     use super::*;
@@ -367,8 +355,12 @@ mod tests {
             ),
         ];
         for (name, action, pilots, want) in cases {
+            let observed = Observed {
+                pilots,
+                ..Observed::default()
+            };
             assert_eq!(
-                requeue_after(&action, &pilots, now, &settings),
+                requeue_after(&action, &observed, now, &settings),
                 want,
                 "{name}"
             );
