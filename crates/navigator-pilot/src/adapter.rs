@@ -206,7 +206,10 @@ pub trait DatabaseAdapter: Send + Sync + 'static {
     async fn observe(&self, ctx: &PilotContext) -> Observation;
 
     /// Takes the next step towards `requested` and reports where it is. Called repeatedly (after
-    /// each observation) until it returns `Complete` or `Failed`, so it must be idempotent.
+    /// each observation) until it returns `Complete` or `Failed`, so it must be idempotent;
+    /// after `Failed` it is called again every retry interval while the request stays (a
+    /// refusal must be re-checked, and a retry must never repeat harmful work). Returning the
+    /// same `Failed` message again changes nothing in the Pilot's status.
     async fn perform(
         &self,
         ctx: &PilotContext,

@@ -29,7 +29,9 @@
 //!    the node's facts, `operation`, `observedGeneration`, `lastHeartbeatTime`.
 //! 7. **Requested state** ([`operation`]): `spec.requestedState` (unset = `Running`) becomes an
 //!    operation in `Pending`; the runtime calls `adapter.perform` after each observation until
-//!    it reports `Complete` or `Failed`, which stay until the request changes. After
+//!    it reports `Complete` (which stays until the request changes) or `Failed`, which is
+//!    attempted again every `--operation-retry-interval` (15 s) while the request stays; a
+//!    re-attempt that fails the same way changes nothing in the status. After
 //!    `Decommissioned` is `Complete` the marker says "decommissioned".
 //! 8. **Stop**: on SIGTERM, `adapter.shutdown` (e.g. Cassandra `drain`, bounded by
 //!    `--shutdown-timeout`), then SIGTERM to the database; the pilot exits with the database's
@@ -40,7 +42,8 @@
 //!
 //! See [`DatabaseAdapter`]. Every method may be called again after a failure; `perform` is
 //! called repeatedly and must be idempotent and return promptly (start long work and report
-//! `InProgress`); `observe` should be cheap (about 1 Hz) and keep `detail` stable while nothing
+//! `InProgress`), including after it reported `Failed` (a retry: it must check again and
+//! never repeat harmful work); `observe` should be cheap (about 1 Hz) and keep `detail` stable while nothing
 //! changes, since a changed reason is a status write. Adapters must not wait on child
 //! processes of their own: the runtime's reaper takes every child's status.
 //!

@@ -69,6 +69,16 @@ pub struct RuntimeOptions {
     /// would wait for the pod's whole termination grace period).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub stop_timeout: Duration,
+    /// How often a `Failed` operation is attempted again while the request stays (a refused
+    /// decommission proceeds by itself once the keyspaces allow it). A re-attempt that fails
+    /// the same way changes nothing in the Pilot's status.
+    #[arg(
+        long,
+        env = "PILOT_OPERATION_RETRY_INTERVAL",
+        default_value = "15s",
+        value_parser = parse_duration
+    )]
+    pub operation_retry_interval: Duration,
     /// A kubeconfig to use instead of `$KUBECONFIG` / the in-cluster ServiceAccount.
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
@@ -90,6 +100,7 @@ impl RuntimeOptions {
             startup_grace: Duration::from_secs(300),
             shutdown_timeout: Duration::from_secs(60),
             stop_timeout: Duration::from_secs(30),
+            operation_retry_interval: Duration::from_secs(15),
             kubeconfig: None,
         }
     }
@@ -426,7 +437,11 @@ impl<A: DatabaseAdapter> Runtime<A> {
                 Some((state, progress)) = progress_rx.recv() => {
                     let next = operation::on_progress(&op, state, &progress, &now_time());
                     if next != op {
-                        tracing::info!(state = %state, phase = next.phase.as_str(), message = %next.message, "operation progress");
+                        if operation::to_status(&next) == operation::to_status(&op) {
+                            tracing::debug!(state = %state, message = %next.message, "re-attempt failed the same way");
+                        } else {
+                            tracing::info!(state = %state, phase = next.phase.as_str(), message = %next.message, "operation progress");
+                        }
                         op = next;
                         op_tx.send_replace(op.clone());
                         let op = op.clone();
@@ -611,7 +626,8 @@ async fn observe_loop<A: DatabaseAdapter>(
     }
 }
 
-/// Calls `perform` after each observation while the operation is not final.
+/// Calls `perform` after each observation while the operation is under way, and again every
+/// `operation_retry_interval` while it is `Failed`.
 async fn perform_loop<A: DatabaseAdapter>(
     adapter: Arc<A>,
     identity: Identity,
@@ -623,10 +639,16 @@ async fn perform_loop<A: DatabaseAdapter>(
 ) {
     loop {
         let op = ops.borrow_and_update().clone();
-        match operation::next_step(&op) {
+        match operation::next_step(&op, &now_time(), opts.operation_retry_interval) {
             NextStep::Idle => {
                 if ops.changed().await.is_err() {
                     return;
+                }
+            }
+            NextStep::RetryIn(wait) => {
+                tokio::select! {
+                    changed = ops.changed() => if changed.is_err() { return },
+                    () = tokio::time::sleep(wait) => {},
                 }
             }
             NextStep::Perform(state) => {
@@ -639,8 +661,18 @@ async fn perform_loop<A: DatabaseAdapter>(
                 };
                 let ctx = context(&identity, &opts, &pilots);
                 let result = adapter.perform(&ctx, state, &last).await;
+                // A failure, a completion, or any report on a failed operation always changes
+                // the operation (at least its last attempt): wait for that before the next
+                // step, so a failure is not performed again before the retry interval.
+                let changes_op = result.is_final() || op.phase == Phase::Failed;
                 if progress.send((state, result)).is_err() {
                     return;
+                }
+                if changes_op {
+                    let changed = tokio::time::timeout(Duration::from_secs(5), ops.changed());
+                    if let Ok(Err(_)) = changed.await {
+                        return;
+                    }
                 }
             }
         }

@@ -110,6 +110,9 @@ struct FakeState {
     ready: bool,
     shutdowns: u32,
     performed: Vec<RequestedState>,
+    /// While set, a decommission is refused with this message (as an unsafe one would be).
+    refuse_decommission: Option<String>,
+    decommissioned: bool,
 }
 
 /// A "database" that is a shell loop; its observation comes from shared state.
@@ -145,12 +148,7 @@ impl DatabaseAdapter for FakeAdapter {
 
     async fn observe(&self, ctx: &PilotContext) -> Observation {
         let ready = self.state.lock().unwrap().ready;
-        let decommissioned = self
-            .state
-            .lock()
-            .unwrap()
-            .performed
-            .contains(&RequestedState::Decommissioned);
+        let decommissioned = self.state.lock().unwrap().decommissioned;
         let mode = match (decommissioned, ready) {
             (true, _) => "DECOMMISSIONED",
             (false, true) => "NORMAL",
@@ -174,12 +172,19 @@ impl DatabaseAdapter for FakeAdapter {
         requested: RequestedState,
         last: &Observation,
     ) -> Progress {
-        self.state.lock().unwrap().performed.push(requested);
+        let mut state = self.state.lock().unwrap();
+        state.performed.push(requested);
         match requested {
             RequestedState::Running if last.ready => Progress::Complete("serving".into()),
             RequestedState::Running => Progress::Pending("waiting for NORMAL".into()),
             RequestedState::Drained => Progress::Failed("not supported".into()),
-            RequestedState::Decommissioned => Progress::Complete("left the ring".into()),
+            RequestedState::Decommissioned => match &state.refuse_decommission {
+                Some(why) => Progress::Failed(why.clone()),
+                None => {
+                    state.decommissioned = true;
+                    Progress::Complete("left the ring".into())
+                }
+            },
         }
     }
 
@@ -235,6 +240,7 @@ fn options(data: &Path, config: &Path) -> (RuntimeOptions, SocketAddr, SocketAdd
     opts.observe_interval = Duration::from_millis(100);
     opts.observation_max_age = Duration::from_secs(3);
     opts.heartbeat_interval = Duration::from_secs(30);
+    opts.operation_retry_interval = Duration::from_millis(300);
     let live = SocketAddr::new(opts.probe_address, opts.liveness_port);
     let ready = SocketAddr::new(opts.probe_address, opts.readiness_port);
     (opts, live, ready)
@@ -396,7 +402,10 @@ async fn pilot_lifecycle_against_a_real_api_server() {
         .unwrap_err();
     assert!(err.to_string().contains("Unsupported value"), "{err}");
 
-    // A decommission: Complete, then the marker says so.
+    // A refused decommission is Failed and retried every interval without a status write;
+    // once the adapter stops refusing, the retry proceeds: Complete, then the marker says so.
+    let refusal = r#"cannot decommission demo-0: keyspace "ks" needs 3 replicas in dc1 but only 2 nodes would remain"#;
+    adapter.state.lock().unwrap().refuse_decommission = Some(refusal.into());
     api.patch(
         "demo-0",
         &PatchParams::default(),
@@ -404,6 +413,43 @@ async fn pilot_lifecycle_against_a_real_api_server() {
     )
     .await
     .unwrap();
+    let p = wait_pilot(&api, "decommission refused", |p| {
+        p.status
+            .operation
+            .as_ref()
+            .map(|o| (o.state.as_str(), o.phase.as_str(), o.message.as_str()))
+            == Some(("Decommissioned", "Failed", refusal))
+            && p.status.observed_generation == Some(2)
+    })
+    .await;
+    let refused = p.status.operation.clone().unwrap();
+    assert!(refused.completion_time.is_some());
+    let attempts = |a: &FakeAdapter| {
+        a.state
+            .lock()
+            .unwrap()
+            .performed
+            .iter()
+            .filter(|s| **s == RequestedState::Decommissioned)
+            .count()
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rv = api.get("demo-0").await.unwrap().metadata.resource_version;
+    let before = attempts(&adapter);
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let retried = attempts(&adapter) - before;
+    // About one retry per 300 ms, never one per observation (100 ms).
+    assert!(
+        (2..=8).contains(&retried),
+        "{retried} retries in 2 s with a 300 ms retry interval"
+    );
+    let p = api.get("demo-0").await.unwrap();
+    assert_eq!(
+        p.metadata.resource_version, rv,
+        "a same-failure retry wrote the status"
+    );
+    assert_eq!(p.status.operation.as_ref(), Some(&refused));
+    adapter.state.lock().unwrap().refuse_decommission = None;
     let p = wait_pilot(&api, "decommissioned", |p| {
         p.status
             .operation

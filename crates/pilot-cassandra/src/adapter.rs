@@ -373,15 +373,22 @@ impl DatabaseAdapter for CassandraAdapter {
             // again later tries again (a call still running is not forgotten).
             self.forget_failed_call();
         }
+        let call = self.call();
         match requested {
             RequestedState::Running => running_progress(mode.as_ref()),
             RequestedState::Drained => Progress::Failed(
                 "Cassandra has no Drained state; request Decommissioned to remove the node".into(),
             ),
-            RequestedState::Decommissioned => match decommission::next(mode.as_ref(), &self.call())
-            {
+            RequestedState::Decommissioned => match decommission::next(mode.as_ref(), &call) {
                 Next::Complete => Progress::Complete("the node has left the ring".into()),
-                Next::Failed(m) => Progress::Failed(m),
+                Next::Failed(m) => {
+                    // Reported now; a node NORMAL again gets a fresh attempt at the runtime's
+                    // next retry (crate::decommission, "Attempting again").
+                    if decommission::after_report(mode.as_ref(), &call) != call {
+                        self.forget_failed_call();
+                    }
+                    Progress::Failed(m)
+                }
                 Next::Pending(m) => Progress::Pending(m),
                 Next::InProgress(m) => match mode {
                     Some(OperationMode::Leaving) => match self.stream_progress().await {
@@ -561,6 +568,55 @@ mod tests {
             matches!(&p, Progress::Pending(m) if m.starts_with("cannot check that decommissioning is safe yet")),
             "{p:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_a_failure_never_calls_decommission_on_a_leaving_node() {
+        let a = adapter();
+        let in_mode = |mode: &str| Observation {
+            alive: true,
+            ready: true,
+            facts: PilotFacts::Cassandra(navigator_api::v1beta1::CassandraPilotStatus {
+                operation_mode: Some(mode.into()),
+                ..Default::default()
+            }),
+            detail: String::new(),
+        };
+        let failed = Progress::Failed("decommission failed: boom".into());
+        // LEAVING (or stuck): every retry reports the same failure and calls nothing.
+        set(&a.decommission, Call::Failed("boom".into()));
+        for _ in 0..3 {
+            let p = a
+                .perform(&ctx(), RequestedState::Decommissioned, &in_mode("LEAVING"))
+                .await;
+            assert_eq!(p, failed);
+            assert_eq!(a.call(), Call::Failed("boom".into()));
+        }
+        // NORMAL again: reported once, then forgotten, so the next retry starts over with the
+        // safety check (here Jolokia is absent: it waits, nothing is called).
+        let p = a
+            .perform(&ctx(), RequestedState::Decommissioned, &in_mode("NORMAL"))
+            .await;
+        assert_eq!(p, failed);
+        assert_eq!(a.call(), Call::NotStarted);
+        let p = a
+            .perform(&ctx(), RequestedState::Decommissioned, &in_mode("NORMAL"))
+            .await;
+        assert!(
+            matches!(&p, Progress::Pending(m) if m.starts_with("cannot check that decommissioning is safe yet")),
+            "{p:?}"
+        );
+        assert_eq!(a.call(), Call::NotStarted);
+        // DECOMMISSIONED is Complete whatever the call says.
+        set(&a.decommission, Call::Failed("late".into()));
+        let p = a
+            .perform(
+                &ctx(),
+                RequestedState::Decommissioned,
+                &in_mode("DECOMMISSIONED"),
+            )
+            .await;
+        assert_eq!(p, Progress::Complete("the node has left the ring".into()));
     }
 
     #[test]

@@ -7,6 +7,20 @@
 //! checking them would forbid scaling a 3-node cluster to 2, which is also why the pilot
 //! asks Cassandra for a forced decommission once its own check has passed (Cassandra's own
 //! check counts those keyspaces).
+//!
+//! Attempting again: the pilot runtime calls `perform` again every retry interval while the
+//! operation is `Failed`, so a retry must never do harm. `decommission` is only ever called
+//! from [`Next::Start`]: the node NORMAL, no call of the pilot's own in flight or remembered,
+//! and the safety check passing on fresh replication settings and peer states. So a refused
+//! decommission re-checks each time and starts once the keyspaces allow it (RF lowered, or
+//! nodes added); a node LEAVING is never asked again (it reports progress, or the remembered
+//! failure); DECOMMISSIONED is `Complete`. A failed call is reported once as `Failed`; when
+//! the node is NORMAL again (nothing left in flight: what an operator would re-run
+//! `nodetool decommission` on) it is then forgotten ([`after_report`]), so the next retry
+//! checks safety and calls `decommission` again. While the node is LEAVING,
+//! DECOMMISSION_FAILED, drained or not answering, the failure is kept and every retry reports
+//! it unchanged: those need an operator (Cassandra resumes a DECOMMISSION_FAILED node's
+//! decommission when asked again; the pilot does not do that by itself).
 
 use crate::mode::OperationMode;
 use crate::replication::{KeyspaceReplication, Strategy};
@@ -121,6 +135,16 @@ pub fn next(mode: Option<&OperationMode>, call: &Call) -> Next {
         (None, Call::NotStarted) => {
             Next::Pending("waiting for Cassandra to answer before decommissioning".into())
         }
+    }
+}
+
+/// The pilot's call once [`next`] has been reported for it: a failed call on a node that is
+/// NORMAL again is forgotten, so that the next attempt (the runtime's retry of the `Failed`
+/// operation) starts over with the safety check; anything else is kept.
+pub fn after_report(mode: Option<&OperationMode>, call: &Call) -> Call {
+    match (mode, call) {
+        (Some(OperationMode::Normal), Call::Failed(_)) => Call::NotStarted,
+        (_, call) => call.clone(),
     }
 }
 
@@ -277,6 +301,32 @@ mod tests {
         ];
         for (mode, call, want) in cases {
             assert_eq!(next(mode.as_ref(), &call), want, "{mode:?} {call:?}");
+        }
+    }
+
+    #[test]
+    fn a_reported_failure_is_forgotten_only_on_a_normal_node() {
+        use OperationMode as M;
+        let fail = Call::Failed("boom".into());
+        let cases: Vec<(Option<M>, Call, Call)> = vec![
+            // NORMAL again: the next retry checks safety and calls decommission again.
+            (Some(M::Normal), fail.clone(), Call::NotStarted),
+            // Still leaving, or stuck: the failure stays; a retry reports it, calls nothing.
+            (Some(M::Leaving), fail.clone(), fail.clone()),
+            (Some(M::DecommissionFailed), fail.clone(), fail.clone()),
+            (Some(M::Drained), fail.clone(), fail.clone()),
+            (None, fail.clone(), fail.clone()),
+            // Nothing else changes.
+            (Some(M::Normal), Call::NotStarted, Call::NotStarted),
+            (Some(M::Normal), Call::Running, Call::Running),
+            (Some(M::Leaving), Call::Returned, Call::Returned),
+        ];
+        for (mode, call, want) in cases {
+            assert_eq!(
+                after_report(mode.as_ref(), &call),
+                want,
+                "{mode:?} {call:?}"
+            );
         }
     }
 }
