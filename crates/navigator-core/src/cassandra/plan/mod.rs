@@ -70,12 +70,12 @@
 //!
 //! # Blocked decommissions
 //!
-//! A pilot keeps a `Failed` operation until its requested state changes
-//! (`navigator-pilot`'s `operation` module): it never retries by itself, also not after a
-//! restart. The planner does not cycle the request (that would churn the node), so a
-//! `DecommissionBlocked` wait stays until a person acts: after lowering the keyspace's
-//! replication factor, set the pool's replicas back up (the planner cancels the request,
-//! rule 7) and down again (a new request, which the pilot checks afresh).
+//! A pilot retries a `Failed` operation by itself every `--operation-retry-interval` (15 s by
+//! default; `navigator-pilot`'s `operation` module) without a change to its spec, and its
+//! status stays as it was while the answer is the same. So a `DecommissionBlocked` wait
+//! resolves without the planner touching the Pilot: lower the keyspace's replication factor
+//! and the next retry decommissions (the phase moves `Failed` → `InProgress` → `Complete`), or
+//! raise the pool's replicas back and the planner cancels the request (rule 7).
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::jiff::Timestamp;

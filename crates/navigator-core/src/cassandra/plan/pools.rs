@@ -194,7 +194,7 @@ fn in_flight(
                 WaitReason::DecommissionBlocked,
                 object,
                 format!(
-                    "{}; after fixing the cause, set the pool's replicas back to {r} and down again to retry",
+                    "{}; the pilot re-checks periodically: lower the keyspace's replication factor to let it proceed, or set replicas back to {r} to cancel",
                     said(phase_text)
                 ),
             )),
