@@ -202,7 +202,14 @@ fn controller_creates_the_children_of_a_cluster_and_hands_over_leadership() {
         "TIMING apply -> shared children + StatefulSet {:.1}s",
         applied.elapsed().as_secs_f64()
     );
-    let sts = env.json(&["get", "statefulset", "cass-demo-a", "-n", NS]);
+    let sts = env.json(&[
+        "get",
+        "statefulset",
+        "cass-demo-a",
+        "-n",
+        NS,
+        "--show-managed-fields",
+    ]);
     assert_eq!(
         sts["spec"]["replicas"], 1,
         "a new pool starts with one node: {sts}"
