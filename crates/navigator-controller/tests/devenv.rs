@@ -371,6 +371,44 @@ fn controller_creates_the_children_of_a_cluster_and_hands_over_leadership() {
                 .map(|_| ())
         },
     );
+
+    // Someone else takes the Lease (as after a network partition): the leader stops acting
+    // and exits, saying so.
+    let now = serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+        k8s_openapi::jiff::Timestamp::now(),
+    ))
+    .expect("a MicroTime is JSON");
+    let patch = json!({"spec": {"holderIdentity": "intruder", "renewTime": now,
+                                "leaseDurationSeconds": 60}});
+    env.k(&[
+        "patch",
+        "lease",
+        "navigator-controller",
+        "-n",
+        "default",
+        "--type=merge",
+        "-p",
+        &patch.to_string(),
+    ]);
+    let mut second = second;
+    let status = devenv::eventually(
+        "controller-b exits after losing the Lease",
+        Duration::from_secs(30),
+        || first_log(&env, "controller-b"),
+        || {
+            second
+                .child
+                .try_wait()
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "still running".to_owned())
+        },
+    );
+    assert!(!status.success(), "exit status {status}");
+    let full = std::fs::read_to_string(&second.log).unwrap_or_default();
+    assert!(
+        full.contains("lost leadership; exiting") && full.contains("held by intruder"),
+        "the log says why:\n{full}"
+    );
     println!("TIMING whole test {:.1}s", started.elapsed().as_secs_f64());
 }
 
