@@ -332,6 +332,21 @@ fn controller_creates_the_children_of_a_cluster_and_hands_over_leadership() {
     );
     first.stop();
     let stopped = Instant::now();
+    let first_full = std::fs::read_to_string(&first.log).unwrap_or_default();
+    let problems: Vec<&str> = first_full
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "controller-a logged warnings or errors:\n{}",
+        problems.join("\n")
+    );
+    assert!(
+        first_full.contains("released the Lease"),
+        "controller-a released the Lease on SIGTERM:\n{}",
+        first.log()
+    );
     devenv::eventually(
         "controller-b leads after controller-a stopped",
         Duration::from_secs(30),
