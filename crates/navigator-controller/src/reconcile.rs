@@ -239,6 +239,8 @@ fn caches_caught_up(key: &ClusterKey, ctx: &Context) -> bool {
     let Ok(mut expectations) = ctx.expectations.lock() else {
         return true;
     };
+    // Writes for clusters that are gone (or never reconciled again) are forgotten.
+    expectations.retain(|k, (_, since)| k == key || since.elapsed() < 6 * expectations::MAX_WAIT);
     let Some((written, since)) = expectations.get(key) else {
         return true;
     };

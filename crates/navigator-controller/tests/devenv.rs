@@ -33,7 +33,7 @@ struct Controller {
 }
 
 impl Controller {
-    fn start(env: &Env, name: &str) -> Controller {
+    fn start(env: &Env, name: &str, extra: &[&str]) -> Controller {
         let metrics_port = test_support::ports::free_port().expect("a free port");
         let log = env.work_dir().join(format!("{name}.log"));
         let file = std::fs::File::create(&log).expect("create the controller's log");
@@ -47,6 +47,7 @@ impl Controller {
             .args(["--leader-election-namespace", "default"])
             .args(["--leader-election-identity", name])
             .args(["--pilot-arg=--observe-interval=1s"])
+            .args(extra)
             .env("RUST_LOG", "info,navigator_controller=debug")
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("clone the log's handle"))
@@ -126,7 +127,7 @@ fn controller_creates_the_children_of_a_cluster_and_hands_over_leadership() {
     let mut env = Env::up(EnvOptions::new("controller-e2e"));
     env.start_navigator();
     let started = Instant::now();
-    let mut first = Controller::start(&env, "controller-a");
+    let mut first = Controller::start(&env, "controller-a", &[]);
     let context = || {
         format!(
             "{}\n{}",
@@ -316,8 +317,13 @@ fn controller_creates_the_children_of_a_cluster_and_hands_over_leadership() {
         "the cluster was written while nothing changed:\nbefore {before}\nafter {after}"
     );
 
-    // A second controller follows while the first leads, and takes over when it stops.
-    let second = Controller::start(&env, "controller-b");
+    // A second controller (watching only the cluster's namespace, logging JSON) follows while
+    // the first leads, and takes over when it stops.
+    let second = Controller::start(
+        &env,
+        "controller-b",
+        &["--namespace", NS, "--log-format=json"],
+    );
     devenv::eventually(
         "controller-b follows",
         Duration::from_secs(30),
