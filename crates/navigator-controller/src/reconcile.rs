@@ -23,8 +23,10 @@ use crate::observe::{ClusterKey, observed};
 use crate::status_writer::{self, StatusError};
 use crate::stores::StoresError;
 
-/// After an action: look again soon (the watches usually trigger sooner).
-pub const AFTER_ACTION: Duration = Duration::from_secs(1);
+/// After an action: look again at once (the next plan waits for the caches to show the
+/// write; a shared child applied twice is harmless). At 1 s, creating a cluster's children
+/// (three passes: shared children, Pilot 0, StatefulSet) took 1.8–2.0 s.
+pub const AFTER_ACTION: Duration = Duration::from_millis(100);
 /// While waiting on pods or pilots: look again at least this often.
 pub const WHILE_WAITING: Duration = Duration::from_secs(5);
 /// When idle (or waiting on a spec change): look again at least this often.
