@@ -942,6 +942,24 @@ impl Bench<'_> {
                 secs(first.saturating_duration_since(created)),
                 latency
             );
+            if i == self.args.warmup {
+                // The first measured cluster's timeline, child by child.
+                let b = book.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+                let mut line: Vec<(f64, String)> = expected_children(&name)
+                    .into_iter()
+                    .filter_map(|k| {
+                        let at = b.first_seen.get(&k)?;
+                        Some((
+                            secs(at.saturating_duration_since(created)),
+                            format!("{} {}", k.0, k.1),
+                        ))
+                    })
+                    .collect();
+                line.sort_by(|a, b| a.0.total_cmp(&b.0));
+                for (t, what) in line {
+                    println!("    {t:.3}s {what}");
+                }
+            }
             if !warm {
                 latencies.push(latency);
                 firsts.push(secs(first.saturating_duration_since(created)));
