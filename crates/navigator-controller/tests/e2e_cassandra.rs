@@ -740,9 +740,9 @@ fn cassandra_cluster_story() {
         },
     );
     controller.crash_and_restart("scale-in: right after the StatefulSet went to 2");
-    story.wait("pod 2 gone", Duration::from_secs(300), || {
+    let pod_gone = story.wait("pod 2 gone", Duration::from_secs(300), || {
         match story.pod(2) {
-            Err(e) if e.contains("NotFound") => Ok(()),
+            Err(e) if e.contains("NotFound") => Ok(Instant::now()),
             Err(e) => Err(e),
             Ok(p) => Err(format!("still there: {}", p["status"]["phase"])),
         }
@@ -769,17 +769,26 @@ fn cassandra_cluster_story() {
             Ok(p) => Err(format!("still there: {}", p["status"]["operation"])),
         },
     );
+    // The removed node is gone from every list of the others — also once its process has
+    // stopped and gossip's failure detector has had time (~20 s) to mark it down: checked
+    // until 30 s after its pod went.
     for i in 0..2 {
         story.wait(
-            &format!("{removed_ip} gone from Pilot {}'s peers", pod_name(i)),
-            Duration::from_secs(120),
+            &format!(
+                "{removed_ip} gone from Pilot {}'s peers (of any kind), 30 s after its pod went",
+                pod_name(i)
+            ),
+            Duration::from_secs(150),
             || {
                 let p = story.pilot(i)?;
                 let listed = listed_as_peer(&p["status"]["cassandra"]["peers"], &removed_ip);
-                listed
-                    .is_empty()
-                    .then_some(())
-                    .ok_or_else(|| format!("{listed:?}"))
+                if !listed.is_empty() {
+                    Err(format!("listed as {listed:?}"))
+                } else if pod_gone.elapsed() < Duration::from_secs(30) {
+                    Err("not listed yet, checking until 30 s after the pod went".to_owned())
+                } else {
+                    Ok(())
+                }
             },
         );
     }
