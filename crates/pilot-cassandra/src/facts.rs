@@ -23,8 +23,13 @@ pub struct NodeFacts {
     pub tokens: Option<usize>,
     /// Peers seen up (`LiveNodes`, this node included).
     pub live: Option<Vec<String>>,
-    /// Peers seen down (`UnreachableNodes`).
+    /// Peers seen down (`UnreachableNodes`). Gossip keeps a node that left the ring (for three
+    /// days) and lists it here once it is marked down; [`NodeFacts::to_status`] reports only
+    /// the unreachable nodes that are still ring members.
     pub unreachable: Option<Vec<String>>,
+    /// The ring's members: the addresses of `EndpointToHostId` (nodes that own or are taking
+    /// tokens; a node that left is gone from it).
+    pub ring_members: Option<Vec<String>>,
     /// `JoiningNodes`.
     pub joining: Option<Vec<String>>,
     /// `LeavingNodes`.
@@ -53,7 +58,7 @@ pub fn requests() -> Vec<Request> {
 /// attribute any more, only the human-readable `LoadString`).
 pub const STORAGE_LOAD_METRIC: &str = "org.apache.cassandra.metrics:type=Storage,name=Load";
 
-const READS: [(&str, &str); 13] = [
+const READS: [(&str, &str); 14] = [
     (STORAGE_SERVICE, "ReleaseVersion"),
     (STORAGE_SERVICE, "LocalHostId"),
     (STORAGE_SERVICE, "OperationMode"),
@@ -67,6 +72,7 @@ const READS: [(&str, &str); 13] = [
     (STORAGE_SERVICE, "NativeTransportRunning"),
     (ENDPOINT_SNITCH_INFO, "Datacenter"),
     (ENDPOINT_SNITCH_INFO, "Rack"),
+    (STORAGE_SERVICE, "EndpointToHostId"),
 ];
 
 /// Parses the replies to [`requests`].
@@ -99,6 +105,7 @@ pub fn parse(replies: &[Reply]) -> NodeFacts {
             "NativeTransportRunning" => set(&mut f.native_transport_running, v.as_bool()),
             "Datacenter" => set(&mut f.datacenter, string(v)),
             "Rack" => set(&mut f.rack, string(v)),
+            "EndpointToHostId" => set(&mut f.ring_members, keys(v)),
             _ => true,
         };
         if !ok {
@@ -130,6 +137,12 @@ fn number(v: &Value) -> Option<i64> {
     (f.is_finite() && f >= 0.0).then_some(f as i64)
 }
 
+fn keys(v: &Value) -> Option<Vec<String>> {
+    let mut k: Vec<String> = v.as_object()?.keys().cloned().collect();
+    k.sort();
+    Some(k)
+}
+
 fn strings(v: &Value) -> Option<Vec<String>> {
     let mut s: Vec<String> = v
         .as_array()?
@@ -159,7 +172,7 @@ impl NodeFacts {
     pub fn to_status(&self) -> CassandraPilotStatus {
         let peers = CassandraPeers {
             live: self.live.clone().unwrap_or_default(),
-            unreachable: self.unreachable.clone().unwrap_or_default(),
+            unreachable: self.unreachable_members(),
             joining: self.joining.clone().unwrap_or_default(),
             leaving: self.leaving.clone().unwrap_or_default(),
             moving: self.moving.clone().unwrap_or_default(),
@@ -177,6 +190,19 @@ impl NodeFacts {
             tokens: self.tokens.and_then(|t| i32::try_from(t).ok()),
             load_bytes: self.load_bytes.map(two_significant_digits),
             peers: any_peers.then_some(peers),
+        }
+    }
+
+    /// The unreachable nodes that are ring members (all of them when membership is unknown): a
+    /// node that left the ring is not a peer any more, even while gossip still lists it.
+    pub fn unreachable_members(&self) -> Vec<String> {
+        let unreachable = self.unreachable.iter().flatten();
+        match &self.ring_members {
+            Some(members) => unreachable
+                .filter(|u| members.contains(u))
+                .cloned()
+                .collect(),
+            None => unreachable.cloned().collect(),
         }
     }
 
@@ -226,6 +252,7 @@ mod tests {
                 error: "gone".into(),
             },
             v(json!(42)),
+            v(json!({"10.0.0.1": "h1", "10.0.0.2": "h2", "10.0.0.3": "h3"})),
         ];
         let f = parse(&replies);
         assert_eq!(f.release_version.as_deref(), Some("5.0.8"));
@@ -249,6 +276,25 @@ mod tests {
         assert_eq!(s.tokens, Some(3));
         assert_eq!(s.load_bytes, Some(100_000));
         assert_eq!(s.peers.unwrap().leaving, ["10.0.0.3"]);
+    }
+
+    #[test]
+    fn a_node_that_left_the_ring_is_not_reported_unreachable() {
+        let facts = |members: Option<&[&str]>| NodeFacts {
+            live: Some(vec!["10.0.0.1".into(), "10.0.0.2".into()]),
+            // .9 left the ring (decommissioned, its pod gone); .3 is a member that is down.
+            unreachable: Some(vec!["10.0.0.3".into(), "10.0.0.9".into()]),
+            ring_members: members.map(|m| m.iter().map(|s| s.to_string()).collect()),
+            ..NodeFacts::default()
+        };
+        let members = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
+        assert_eq!(facts(Some(&members)).unreachable_members(), ["10.0.0.3"]);
+        assert_eq!(
+            facts(Some(&members)).to_status().peers.unwrap().unreachable,
+            ["10.0.0.3"]
+        );
+        // Membership unknown (its read failed): every unreachable node is reported.
+        assert_eq!(facts(None).unreachable_members(), ["10.0.0.3", "10.0.0.9"]);
     }
 
     #[test]

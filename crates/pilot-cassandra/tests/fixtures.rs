@@ -31,6 +31,10 @@ fn recorded_observations_parse_into_facts() {
         assert_eq!(f.live.as_deref(), Some(&["127.0.0.21".to_owned()][..]));
         assert_eq!(f.datacenter.as_deref(), Some("dc1"));
         assert_eq!(f.rack.as_deref(), Some("rack1"));
+        assert_eq!(
+            f.ring_members.as_deref(),
+            Some(&["127.0.0.21".to_owned()][..])
+        );
         let s = f.to_status();
         assert_eq!(s.version.unwrap().to_string(), version);
         assert_eq!(s.host_id.unwrap().len(), 36);
