@@ -150,15 +150,22 @@ impl Controller {
         );
     }
 
-    /// SIGKILL (no clean-up at all), then a new process.
+    /// SIGKILL (no clean-up at all) after a random 0–3 s (so that repeated runs hit different
+    /// moments), then a new process.
     fn crash_and_restart(&mut self, when: &str) {
+        let jitter = Duration::from_millis(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::from(d.subsec_nanos()) % 3_000),
+        );
+        std::thread::sleep(jitter);
         let t = Instant::now();
         self.assert_running();
         if let Some(mut child) = self.child.take() {
             child.kill().unwrap();
             child.wait().unwrap();
         }
-        println!("CONTROLLER SIGKILLed ({when}); restarting");
+        println!("CONTROLLER SIGKILLed ({when}, +{jitter:?}); restarting");
         std::thread::sleep(Duration::from_secs(2));
         self.spawn();
         println!(
