@@ -21,8 +21,9 @@ use crate::mode::OperationMode;
 use crate::options::CassandraOptions;
 use crate::replication::{self, KeyspaceReplication};
 use crate::seeds::{self, SeedDecision};
+use crate::sstables::{self, Decision};
 use crate::streams::{self, STREAM_MANAGER, StreamProgress};
-use crate::{conf_dir, health};
+use crate::{conf_dir, data_version, health};
 
 /// The Cassandra adapter.
 pub struct CassandraAdapter {
@@ -30,7 +31,29 @@ pub struct CassandraAdapter {
     jolokia: jolokia::Client,
     /// The pilot's own `decommission` call, shared with the task that makes it.
     decommission: Arc<Mutex<Call>>,
+    /// Where the pilot's own `upgradesstables` step is (see [`crate::sstables`]).
+    sstables: Arc<Mutex<SstablesStep>>,
 }
+
+/// Where the `upgradesstables` step of [`crate::sstables`] is, in this process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum SstablesStep {
+    /// Nothing is running; look again at this time.
+    Idle {
+        /// When to look again.
+        next: Instant,
+    },
+    /// A background task is deciding or running `upgradesstables`.
+    Running,
+    /// The data is at the running release line: nothing more to do in this process.
+    Done,
+}
+
+/// How long the `upgradesstables` step waits before looking again while the ring is not
+/// ready for it.
+const SSTABLES_RECHECK: Duration = Duration::from_secs(15);
+/// How long the `upgradesstables` step waits after a failure before trying again.
+const SSTABLES_RETRY: Duration = Duration::from_secs(600);
 
 impl CassandraAdapter {
     /// An adapter with these settings.
@@ -43,6 +66,9 @@ impl CassandraAdapter {
             options,
             jolokia,
             decommission: Arc::new(Mutex::new(Call::NotStarted)),
+            sstables: Arc::new(Mutex::new(SstablesStep::Idle {
+                next: Instant::now(),
+            })),
         }
     }
 
@@ -208,6 +234,46 @@ impl CassandraAdapter {
         streams::unbootstrap_progress(reply.value()?)
     }
 
+    /// Starts the `upgradesstables` step's background task when it is due (never blocks:
+    /// the observe loop calls it with every observation).
+    fn sstables_tick(&self, ctx: &PilotContext, node: &NodeFacts) {
+        {
+            let mut step = self.sstables.lock().unwrap_or_else(|p| p.into_inner());
+            match *step {
+                SstablesStep::Idle { next } if Instant::now() >= next => {
+                    *step = SstablesStep::Running;
+                }
+                SstablesStep::Idle { .. } | SstablesStep::Running | SstablesStep::Done => return,
+            }
+        }
+        let step = self.sstables.clone();
+        let client = self.jolokia.clone();
+        let timeout = self.options.jolokia_timeout();
+        let data_dir = ctx.data_dir.clone();
+        let node = node.clone();
+        tokio::spawn(async move {
+            let after = match sstables_pass(&client, timeout, &data_dir, &node).await {
+                Ok(true) => SstablesStep::Done,
+                Ok(false) => SstablesStep::Idle {
+                    next: Instant::now() + SSTABLES_RECHECK,
+                },
+                Err(e) => {
+                    tracing::warn!(
+                        "upgradesstables step failed, trying again in {} s: {e}",
+                        SSTABLES_RETRY.as_secs()
+                    );
+                    SstablesStep::Idle {
+                        next: Instant::now() + SSTABLES_RETRY,
+                    }
+                }
+            };
+            match step.lock() {
+                Ok(mut s) => *s = after,
+                Err(p) => *p.into_inner() = after,
+            }
+        });
+    }
+
     fn forget_failed_call(&self) {
         let mut call = self.decommission.lock().unwrap_or_else(|p| p.into_inner());
         if matches!(*call, Call::Failed(_)) {
@@ -220,6 +286,114 @@ impl CassandraAdapter {
             .lock()
             .map(|c| c.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
+    }
+}
+
+/// One pass of the `upgradesstables` step: decides ([`sstables::decide`]) and, when due, runs
+/// `upgradeSSTables` on every keyspace and records the running release line. Ok(true) when
+/// the data is at the running line (nothing more to do), Ok(false) to look again later.
+async fn sstables_pass(
+    client: &jolokia::Client,
+    timeout: Duration,
+    data_dir: &std::path::Path,
+    node: &NodeFacts,
+) -> Result<bool, String> {
+    let Some(running) = node
+        .release_version
+        .as_deref()
+        .and_then(sstables::ReleaseLine::parse)
+    else {
+        return Ok(false);
+    };
+    let recorded = data_version::read(data_dir).map_err(|e| e.to_string())?;
+    // The gossip read is made only when it can matter.
+    let versions = match recorded {
+        Some(r) if r.major < running.major => {
+            match client
+                .one(
+                    Request::read(sstables::GOSSIPER, "ReleaseVersionsWithPort"),
+                    Some(timeout),
+                )
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Reply::Value(v) => {
+                    Some(sstables::parse_release_versions(&v).map_err(|e| e.to_string())?)
+                }
+                err @ Reply::Error { .. } => {
+                    return Err(format!("reading the ring's versions: {}", err.describe()));
+                }
+            }
+        }
+        _ => None,
+    };
+    let decision = sstables::decide(
+        recorded,
+        running,
+        node.operation_mode.as_ref(),
+        node.ring_members.as_deref(),
+        versions.as_ref(),
+    );
+    match decision {
+        Decision::UpToDate => Ok(true),
+        Decision::Record(line) => {
+            data_version::write(data_dir, line).map_err(|e| e.to_string())?;
+            tracing::info!(
+                "recorded that the data is at Cassandra {line} (no SSTable upgrade needed)"
+            );
+            Ok(true)
+        }
+        Decision::Wait(why) => {
+            tracing::debug!("upgradesstables not yet: {why}");
+            Ok(false)
+        }
+        Decision::Run { from, to } => {
+            tracing::info!(
+                "the data was last at Cassandra {from} and every ring member runs {to}: \
+                 upgrading the SSTables"
+            );
+            let keyspaces = match client
+                .one(Request::read(STORAGE_SERVICE, "Keyspaces"), Some(timeout))
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Reply::Value(v) => serde_json::from_value::<Vec<String>>(v)
+                    .map_err(|e| format!("reading the keyspaces: {e}"))?,
+                err @ Reply::Error { .. } => {
+                    return Err(format!("reading the keyspaces: {}", err.describe()));
+                }
+            };
+            for keyspace in &keyspaces {
+                tracing::info!(%keyspace, "upgradesstables started");
+                let started = Instant::now();
+                // excludeCurrentVersion=true (SSTables already in the current format are
+                // skipped), jobs=1 (one at a time, beside the node's normal work), all tables.
+                let request = Request::exec(
+                    STORAGE_SERVICE,
+                    sstables::UPGRADE_SSTABLES_OPERATION,
+                    vec![json!(keyspace), json!(true), json!(1), json!([])],
+                );
+                match client.one(request, None).await {
+                    Ok(Reply::Value(v)) => sstables::upgrade_succeeded(&v)
+                        .map_err(|e| format!("upgradesstables {keyspace}: {e}"))?,
+                    Ok(err @ Reply::Error { .. }) => {
+                        return Err(format!("upgradesstables {keyspace}: {}", err.describe()));
+                    }
+                    Err(e) => return Err(format!("upgradesstables {keyspace}: {e}")),
+                }
+                tracing::info!(
+                    %keyspace,
+                    seconds = started.elapsed().as_secs(),
+                    "upgradesstables finished"
+                );
+            }
+            data_version::write(data_dir, to).map_err(|e| e.to_string())?;
+            tracing::info!(
+                "upgradesstables done on {} keyspaces: the data is at Cassandra {to}",
+                keyspaces.len()
+            );
+            Ok(true)
+        }
     }
 }
 
@@ -328,11 +502,12 @@ impl DatabaseAdapter for CassandraAdapter {
         })
     }
 
-    async fn observe(&self, _ctx: &PilotContext) -> Observation {
+    async fn observe(&self, ctx: &PilotContext) -> Observation {
         let node = match self.read_facts().await {
             Ok(node) => node,
             Err(e) => return Observation::unknown(e.to_string()),
         };
+        self.sstables_tick(ctx, &node);
         let mode = node.operation_mode.as_ref();
         let ready = health::ready(mode, node.native_transport_running);
         let detail = if ready {

@@ -8,6 +8,9 @@
 //!   replication from the database.
 //! - [`health`] (readiness, liveness) and [`decommission`] (safety, next step) are the pure
 //!   decisions; [`adapter`] is the runtime's `DatabaseAdapter`, the only I/O glue.
+//! - [`sstables`] decides when the pilot rewrites the SSTables after a major upgrade
+//!   (`upgradesstables`, its own step); [`data_version`] records the release line the data
+//!   was last brought to.
 //!
 //! # The pod contract
 //!
@@ -25,6 +28,7 @@
 pub mod adapter;
 pub mod conf_dir;
 pub mod config;
+pub mod data_version;
 pub mod decommission;
 pub mod dialect;
 pub mod facts;
@@ -34,6 +38,7 @@ pub mod mode;
 pub mod options;
 pub mod replication;
 pub mod seeds;
+pub mod sstables;
 pub mod streams;
 
 pub use adapter::CassandraAdapter;
