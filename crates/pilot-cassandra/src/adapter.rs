@@ -305,10 +305,17 @@ async fn sstables_pass(
     else {
         return Ok(false);
     };
+    // The line's dialect says whether the rendered configuration holds it to an older format.
+    let compatibility = node
+        .release_version
+        .as_deref()
+        .and_then(|v| Dialect::from_version(v).ok())
+        .and_then(Dialect::storage_compatibility_major);
+    let target = sstables::format_line(running, compatibility);
     let recorded = data_version::read(data_dir).map_err(|e| e.to_string())?;
     // The gossip read is made only when it can matter.
     let versions = match recorded {
-        Some(r) if r.major < running.major => {
+        Some(r) if r.major < target.major => {
             match client
                 .one(
                     Request::read(sstables::GOSSIPER, "ReleaseVersionsWithPort"),
@@ -330,6 +337,7 @@ async fn sstables_pass(
     let decision = sstables::decide(
         recorded,
         running,
+        compatibility,
         node.operation_mode.as_ref(),
         node.ring_members.as_deref(),
         versions.as_ref(),

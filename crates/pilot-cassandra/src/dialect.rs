@@ -55,6 +55,17 @@ impl Dialect {
             .ok_or(Error::NoCassandraJar)
     }
 
+    /// The major version whose SSTable format and messaging the rendered
+    /// `storage_compatibility_mode` holds the node to (`CASSANDRA_4` on 5.0, written out so
+    /// that a cluster upgraded from 4.1 keeps talking to its 4.1 nodes); None when the line
+    /// has no such setting (4.1). A 5.0 node held to 4 writes SSTables in 4.x's `nb` format.
+    pub fn storage_compatibility_major(self) -> Option<u64> {
+        match self {
+            Self::V4_1 => None,
+            Self::V5_0 => Some(4),
+        }
+    }
+
     /// The JVM options file the image's `bin/cassandra` reads from `CASSANDRA_CONF`.
     pub fn jvm_options_file(self) -> &'static str {
         match self {
@@ -115,6 +126,12 @@ mod tests {
             Dialect::version_from_lib_names(["jamm-0.4.0.jar"]),
             Err(Error::NoCassandraJar)
         );
+    }
+
+    #[test]
+    fn only_5_0_is_held_to_an_older_format() {
+        assert_eq!(Dialect::V4_1.storage_compatibility_major(), None);
+        assert_eq!(Dialect::V5_0.storage_compatibility_major(), Some(4));
     }
 
     #[test]

@@ -9,6 +9,12 @@
 //! that a rolling upgrade is over and no rollback to the old major is still possible), then
 //! runs `upgradeSSTables` on every keyspace (skipping SSTables already in the current format)
 //! and records the running line. A newer minor of the same major is only recorded.
+//!
+//! The line that counts is the one whose SSTable format the node writes ([`format_line`]):
+//! Cassandra 5.0 under `storage_compatibility_mode: CASSANDRA_4` (what the pilot renders, so
+//! that a rolling upgrade from 4.1 works) still writes 4.x's `nb` format, and
+//! `upgradesstables` would skip every `nb` file; so a 4.1 → 5.0 upgrade records nothing new
+//! and rewrites nothing until the node runs 5.0 without that hold.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -71,26 +77,44 @@ pub enum Decision {
     },
 }
 
+/// The release line whose SSTable format a node running `running` writes: its own, unless
+/// `storage_compatibility_mode` holds it to an older major (`compatibility_major`; 5.0 under
+/// `CASSANDRA_4` writes 4.x's `nb` format, so its line is taken as `4.0`).
+pub fn format_line(running: ReleaseLine, compatibility_major: Option<u64>) -> ReleaseLine {
+    match compatibility_major {
+        Some(major) if major < running.major => ReleaseLine { major, minor: 0 },
+        _ => running,
+    }
+}
+
 /// Decides whether to run `upgradesstables` now, from the line recorded for the node's data,
-/// the running line, the ring's members (addresses) with the version gossip says each runs
-/// (`versions`, by address), and the node's operation mode.
+/// the running line, the major its `storage_compatibility_mode` holds it to (if any, see
+/// [`format_line`]), the node's operation mode, and the ring's members (addresses) with the
+/// version gossip says each runs (`versions`, by address).
 pub fn decide(
     recorded: Option<ReleaseLine>,
     running: ReleaseLine,
+    compatibility_major: Option<u64>,
     mode: Option<&OperationMode>,
     ring_members: Option<&[String]>,
     versions: Option<&BTreeMap<String, String>>,
 ) -> Decision {
+    let target = format_line(running, compatibility_major);
     let Some(from) = recorded else {
-        return Decision::Record(running);
+        return Decision::Record(target);
     };
-    if from == running {
-        return Decision::UpToDate;
+    if from.major == target.major {
+        // The same format major: a newer minor is recorded, nothing is rewritten (a line
+        // held to an older format keeps the more precise record).
+        return if target > from {
+            Decision::Record(target)
+        } else {
+            Decision::UpToDate
+        };
     }
-    if from.major >= running.major {
-        // A newer minor of the same major keeps the format's major; an older line than
-        // recorded (a downgrade) has nothing to upgrade either.
-        return Decision::Record(running);
+    if from.major > target.major {
+        // An older line than recorded (a downgrade): nothing to upgrade.
+        return Decision::Record(target);
     }
     match mode {
         Some(OperationMode::Normal) => {}
@@ -112,7 +136,7 @@ pub fn decide(
         }
     }
     if behind.is_empty() {
-        Decision::Run { from, to: running }
+        Decision::Run { from, to: target }
     } else {
         Decision::Wait(format!(
             "waiting for every ring member to run Cassandra {}: {}",
@@ -199,10 +223,12 @@ mod tests {
         assert_eq!(line("4.1.10").to_string(), "4.1");
     }
 
-    /// Recorded line, running version, mode, ring members, gossip versions, decision.
+    /// Recorded line, running version, compatibility major, mode, ring members, gossip
+    /// versions, decision.
     type Case<'a> = (
         Option<&'a str>,
         &'a str,
+        Option<u64>,
         Option<OperationMode>,
         Option<&'a Vec<String>>,
         Option<&'a BTreeMap<String, String>>,
@@ -244,10 +270,11 @@ mod tests {
         };
         let wait = |s: &str| Decision::Wait(s.into());
         let cases: Vec<Case<'_>> = vec![
-            // No record: record what runs, run nothing (whatever the ring).
+            // No record: record the line whose format is written, run nothing.
             (
                 None,
                 "5.0.8",
+                None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&one_4),
@@ -259,12 +286,23 @@ mod tests {
                 None,
                 None,
                 None,
+                None,
                 Decision::Record(line("4.1")),
+            ),
+            (
+                None,
+                "5.0.8",
+                Some(4),
+                None,
+                None,
+                None,
+                Decision::Record(line("4.0")),
             ),
             // Same line: nothing.
             (
                 Some("5.0"),
                 "5.0.8",
+                None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
@@ -273,15 +311,46 @@ mod tests {
             (
                 Some("4.1"),
                 "4.1.10",
+                None,
                 Some(M::Joining),
                 None,
                 None,
                 Decision::UpToDate,
             ),
+            // 5.0 held to CASSANDRA_4 writes 4.x's format: nothing to rewrite, 4.1 kept.
+            (
+                Some("4.1"),
+                "5.0.8",
+                Some(4),
+                Some(M::Normal),
+                Some(&three),
+                Some(&all_5),
+                Decision::UpToDate,
+            ),
+            (
+                Some("4.0"),
+                "5.0.8",
+                Some(4),
+                Some(M::Normal),
+                Some(&three),
+                Some(&all_5),
+                Decision::UpToDate,
+            ),
+            // A compatibility major not older than the line holds nothing back.
+            (
+                Some("4.1"),
+                "5.0.8",
+                Some(5),
+                Some(M::Normal),
+                Some(&three),
+                Some(&all_5),
+                run.clone(),
+            ),
             // A newer minor, or an older line: record only.
             (
                 Some("4.0"),
                 "4.1.10",
+                None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
@@ -290,6 +359,7 @@ mod tests {
             (
                 Some("5.0"),
                 "4.1.10",
+                None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
@@ -299,6 +369,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
+                None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
@@ -307,6 +378,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
+                None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&leftover_4),
@@ -315,6 +387,7 @@ mod tests {
             (
                 Some("3.11"),
                 "5.0.8",
+                None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
@@ -323,10 +396,24 @@ mod tests {
                     to: line("5.0"),
                 },
             ),
+            // Data of an older major on 5.0 held to 4: brought to 4.x's format (5.0 is what the ring must run).
+            (
+                Some("3.11"),
+                "5.0.8",
+                Some(4),
+                Some(M::Normal),
+                Some(&three),
+                Some(&all_5),
+                Decision::Run {
+                    from: line("3.11"),
+                    to: line("4.0"),
+                },
+            ),
             // Not NORMAL yet.
             (
                 Some("4.1"),
                 "5.0.8",
+                None,
                 Some(M::Joining),
                 Some(&three),
                 Some(&all_5),
@@ -335,6 +422,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
+                None,
                 Some(M::Drained),
                 Some(&three),
                 Some(&all_5),
@@ -344,6 +432,7 @@ mod tests {
                 Some("4.1"),
                 "5.0.8",
                 None,
+                None,
                 Some(&three),
                 Some(&all_5),
                 wait("the node's operation mode is unknown"),
@@ -352,6 +441,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
+                None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&one_4),
@@ -360,6 +450,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
+                None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&one_missing),
@@ -370,6 +461,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
+                None,
                 Some(M::Normal),
                 None,
                 Some(&all_5),
@@ -378,6 +470,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
+                None,
                 Some(M::Normal),
                 Some(&three),
                 None,
@@ -386,22 +479,32 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
+                None,
                 Some(M::Normal),
                 Some(&empty),
                 Some(&all_5),
                 wait("the ring's members are unknown"),
             ),
         ];
-        for (recorded, running, mode, members, versions, want) in cases {
+        for (recorded, running, compatibility, mode, members, versions, want) in cases {
             let got = decide(
                 recorded.map(line),
                 line(running),
+                compatibility,
                 mode.as_ref(),
                 members.map(Vec::as_slice),
                 versions,
             );
             assert_eq!(got, want, "{recorded:?} {running} {mode:?}");
         }
+    }
+
+    #[test]
+    fn format_lines() {
+        assert_eq!(format_line(line("5.0.8"), Some(4)), line("4.0"));
+        assert_eq!(format_line(line("5.0.8"), Some(5)), line("5.0"));
+        assert_eq!(format_line(line("5.0.8"), None), line("5.0"));
+        assert_eq!(format_line(line("4.1.10"), None), line("4.1"));
     }
 
     #[test]

@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 
 use super::NodeConfig;
 use super::sizing::Profile;
-use crate::dialect::Dialect;
 
 /// The contents of `cassandra.yaml` for `c` (validated by the caller).
 pub fn render(c: &NodeConfig) -> String {
@@ -61,9 +60,9 @@ pub fn render(c: &NodeConfig) -> String {
     line("commitlog_sync_period: 10000ms".into());
     line("disk_failure_policy: stop".into());
     line("commit_failure_policy: stop".into());
-    match c.dialect {
-        Dialect::V4_1 => {}
-        Dialect::V5_0 => line("storage_compatibility_mode: CASSANDRA_4".into()),
+    // 5.0's own default, written out (crate::dialect::Dialect::storage_compatibility_major).
+    if let Some(major) = c.dialect.storage_compatibility_major() {
+        line(format!("storage_compatibility_mode: CASSANDRA_{major}"));
     }
     match c.sizing.profile {
         Profile::Standard => {}
