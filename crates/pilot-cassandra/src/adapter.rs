@@ -357,8 +357,9 @@ async fn sstables_pass(
         }
         Decision::Run { from, to } => {
             tracing::info!(
-                "the data was last at Cassandra {from} and every ring member runs {to}: \
-                 upgrading the SSTables"
+                "the SSTables are in Cassandra {from}'s format and every ring member runs \
+                 Cassandra {}: upgradesstables to {to}'s format",
+                running.major
             );
             let keyspaces = match client
                 .one(Request::read(STORAGE_SERVICE, "Keyspaces"), Some(timeout))

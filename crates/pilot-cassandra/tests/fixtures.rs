@@ -1,6 +1,8 @@
 //! Parsing of Jolokia replies recorded from real Cassandra 5.0.8 and 4.1.10 (by
-//! `RECORD_FIXTURES=1` runs of `tests/real_cassandra.rs`).
+//! `RECORD_FIXTURES=1` runs of `tests/real_cassandra.rs`; `release-versions.json` by
+//! `upgrade_from_4_1_to_5_0_on_the_same_data`, on 127.0.0.24).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use pilot_cassandra::decommission::check_safe;
@@ -8,6 +10,7 @@ use pilot_cassandra::facts;
 use pilot_cassandra::jolokia::protocol::parse_bulk;
 use pilot_cassandra::mode::OperationMode;
 use pilot_cassandra::replication::{self, Strategy};
+use pilot_cassandra::sstables;
 
 fn fixture(version: &str, name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -15,6 +18,19 @@ fn fixture(version: &str, name: &str) -> Vec<u8> {
         .join(version)
         .join(format!("{name}.json"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn recorded_gossip_versions_parse() {
+    for version in ["5.0.8", "4.1.10"] {
+        let replies = parse_bulk(&fixture(version, "release-versions"), 1).unwrap();
+        let value = replies[0].value().expect("a value");
+        let versions = sstables::parse_release_versions(value).unwrap();
+        let want: BTreeMap<String, String> = [("127.0.0.24".to_owned(), version.to_owned())]
+            .into_iter()
+            .collect();
+        assert_eq!(versions, want, "{version}");
+    }
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //! cargo test -p pilot-cassandra --test real_cassandra -- --ignored --test-threads 1
 //! ```
 //!
-//! `PILOT_CASSANDRA_VERSION` picks the image (default 5.0.8); `RECORD_FIXTURES=1` rewrites
+//! `PILOT_CASSANDRA_VERSION` picks the image (default 5.0.8; the upgrade test uses 4.1.10
+//! then 5.0.8); `RECORD_FIXTURES=1` rewrites
 //! the Jolokia replies in `tests/fixtures/<version>/`.
 
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
@@ -19,7 +20,7 @@ use navigator_pilot::{
 };
 use pilot_cassandra::jolokia::{self, Request, STORAGE_SERVICE};
 use pilot_cassandra::streams::STREAM_MANAGER;
-use pilot_cassandra::{CassandraAdapter, CassandraOptions, facts};
+use pilot_cassandra::{CassandraAdapter, CassandraOptions, data_version, facts, sstables};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
@@ -27,13 +28,13 @@ fn version() -> String {
     std::env::var("PILOT_CASSANDRA_VERSION").unwrap_or_else(|_| "5.0.8".into())
 }
 
-fn image() -> PathBuf {
+fn image_of(version: &str) -> PathBuf {
     let cache = std::env::var_os("NAVIGATOR_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/navigator")
         });
-    let dir = cache.join("images/cassandra").join(version());
+    let dir = cache.join("images/cassandra").join(version);
     assert!(
         dir.join("opt/cassandra/bin/cassandra").exists(),
         "{} is missing: run hack/build-images (or hack/install-prereqs)",
@@ -53,6 +54,7 @@ fn free_port() -> u16 {
 /// One Cassandra node run by the adapter, as the runtime would.
 struct Node {
     adapter: CassandraAdapter,
+    options: CassandraOptions,
     ctx: PilotContext,
     child: Child,
     log: PathBuf,
@@ -60,7 +62,17 @@ struct Node {
 
 impl Node {
     async fn start(dir: &Path, name: &str, ip: Ipv4Addr, seeds_service: &str) -> Node {
-        let home = image().join("opt/cassandra");
+        Self::start_version(dir, name, ip, seeds_service, &version()).await
+    }
+
+    async fn start_version(
+        dir: &Path,
+        name: &str,
+        ip: Ipv4Addr,
+        seeds_service: &str,
+        version: &str,
+    ) -> Node {
+        let home = image_of(version).join("opt/cassandra");
         let options = CassandraOptions {
             cluster_name: "pilot-test".into(),
             datacenter: "dc1".into(),
@@ -78,7 +90,7 @@ impl Node {
             ring_delay_ms: Some(5000),
             drain_timeout_seconds: 60,
         };
-        let adapter = CassandraAdapter::new(options);
+        let adapter = CassandraAdapter::new(options.clone());
         let ctx = PilotContext {
             identity: Identity {
                 pod_name: name.into(),
@@ -105,6 +117,7 @@ impl Node {
             .expect("start Cassandra");
         Node {
             adapter,
+            options,
             ctx,
             child,
             log,
@@ -170,6 +183,11 @@ fn signal(pid: u32, sig: &str) {
 }
 
 async fn record(client: &jolokia::Client, name: &str, requests: &[Request]) {
+    record_for(&version(), client, name, requests).await;
+}
+
+/// [`record`] into the fixtures of `version`.
+async fn record_for(version: &str, client: &jolokia::Client, name: &str, requests: &[Request]) {
     if std::env::var_os("RECORD_FIXTURES").is_none() {
         return;
     }
@@ -178,7 +196,7 @@ async fn record(client: &jolokia::Client, name: &str, requests: &[Request]) {
     let value: serde_json::Value = serde_json::from_slice(&reply).expect("JSON");
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
-        .join(version());
+        .join(version);
     std::fs::create_dir_all(&dir).expect("fixtures dir");
     std::fs::write(
         dir.join(format!("{name}.json")),
@@ -456,6 +474,150 @@ async fn second_node_decommissions_from_a_two_node_ring() {
     assert!(o.ready);
     cql(a, READ_BACK);
 }
+
+/// The data's release line as the pilot recorded it (None before the first record).
+fn recorded_line(data_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(data_dir.join(data_version::DATA_VERSION_FILE)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON record");
+    Some(v["releaseLine"].as_str().expect("releaseLine").to_owned())
+}
+
+/// The format prefixes (`nb`, `oa`, …) of every `*-Data.db` SSTable under `data_dir`, by
+/// keyspace directory.
+fn sstable_formats(data_dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let root = data_dir.join("data");
+    for ks in std::fs::read_dir(&root).expect("data/data") {
+        let ks = ks.expect("entry").path();
+        for table in std::fs::read_dir(&ks).into_iter().flatten().flatten() {
+            for f in std::fs::read_dir(table.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = f.file_name().to_string_lossy().into_owned();
+                if let Some(stem) = name.strip_suffix("-Data.db") {
+                    let prefix = stem.split('-').next().unwrap_or_default().to_owned();
+                    let table = table.file_name().to_string_lossy().into_owned();
+                    out.insert(format!("{}/{table}/{name}", ks.display()), prefix);
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn wait_for_record(node: &Node, adapter: &CassandraAdapter, want: &str, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        // Observations are what start the pilot's SSTable step.
+        adapter.observe(&node.ctx).await;
+        let got = recorded_line(&node.ctx.data_dir);
+        if got.as_deref() == Some(want) {
+            eprintln!("record {want} after {:.1}s", start.elapsed().as_secs_f64());
+            return;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "the data's record is {got:?}, not {want}, after {limit:?}\nlog tail:\n{}",
+            tail(&node.log)
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts real Cassandra 4.1.10 then 5.0.8 on the same data (about 1 GiB and 3 min)"]
+async fn upgrade_from_4_1_to_5_0_on_the_same_data() {
+    navigator_pilot::init_logging();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ip = Ipv4Addr::new(127, 0, 0, 24);
+
+    // 4.1.10: the pilot records the data's line; rows written and flushed by the drain.
+    let mut old = Node::start_version(dir.path(), "cass-0", ip, "no-seeds.invalid", "4.1.10").await;
+    old.wait_until("4.1.10 ready", Duration::from_secs(240), |o| o.ready)
+        .await;
+    wait_for_record(&old, &old.adapter, "4.1", Duration::from_secs(30)).await;
+    let versions = [Request::read(sstables::GOSSIPER, "ReleaseVersionsWithPort")];
+    record_for(
+        "4.1.10",
+        old.adapter.jolokia(),
+        "release-versions",
+        &versions,
+    )
+    .await;
+    cql(ip, CREATE_AND_WRITE_ONE);
+    old.adapter.shutdown(&old.ctx).await.expect("drain");
+    signal(old.pid(), "TERM");
+    tokio::time::timeout(Duration::from_secs(60), old.child.wait())
+        .await
+        .expect("4.1.10 exits within 60 s after drain")
+        .expect("wait");
+    let before = sstable_formats(&old.ctx.data_dir);
+    eprintln!("SSTables written by 4.1.10: {before:#?}");
+    assert!(
+        before.keys().any(|k| k.contains("/navtest/")),
+        "no navtest SSTable after the drain: {before:#?}"
+    );
+    assert!(before.values().all(|p| p == "nb"), "{before:#?}");
+
+    // 5.0.8 on the same data, as the pilot renders it (storage_compatibility_mode
+    // CASSANDRA_4): it writes nb still, so the record stays 4.1 and nothing is rewritten.
+    let new = Node::start_version(dir.path(), "cass-0", ip, "no-seeds.invalid", "5.0.8").await;
+    let o = new
+        .wait_until("5.0.8 ready", Duration::from_secs(240), |o| o.ready)
+        .await;
+    assert_eq!(status(&o).version.expect("version").to_string(), "5.0.8");
+    for _ in 0..10 {
+        new.observe().await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(recorded_line(&new.ctx.data_dir).as_deref(), Some("4.1"));
+    record_for(
+        "5.0.8",
+        new.adapter.jolokia(),
+        "release-versions",
+        &versions,
+    )
+    .await;
+    cql(ip, READ_BACK_ONE);
+
+    // The run itself, against the real 5.0.8: a record of an older major (as a 3.11 node's
+    // data would have) on a NORMAL single-node ring of 5.0 makes a fresh pilot adapter read
+    // the ring's versions from gossip and call upgradeSSTables on every keyspace, then record
+    // the line 5.0 writes under CASSANDRA_4 (4.0).
+    data_version::write(
+        &new.ctx.data_dir,
+        sstables::ReleaseLine {
+            major: 3,
+            minor: 11,
+        },
+    )
+    .expect("write the record");
+    let fresh = CassandraAdapter::new(new.options.clone());
+    wait_for_record(&new, &fresh, "4.0", Duration::from_secs(180)).await;
+    let after = sstable_formats(&new.ctx.data_dir);
+    eprintln!("SSTables after upgradesstables on 5.0.8 (CASSANDRA_4): {after:#?}");
+    assert!(after.values().all(|p| p == "nb"), "{after:#?}");
+    cql(ip, READ_BACK_ONE);
+}
+
+/// Creates `navtest` at RF 1 and writes 100 rows (one node).
+const CREATE_AND_WRITE_ONE: &str = r#"
+s.execute("CREATE KEYSPACE navtest WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 1}")
+s.execute("CREATE TABLE navtest.kv (k int PRIMARY KEY, v text)")
+for i in range(100):
+    s.execute(SimpleStatement("INSERT INTO navtest.kv (k, v) VALUES (%s, %s)",
+                              consistency_level=ConsistencyLevel.ONE), (i, "v%d" % i))
+"#;
+
+/// Reads the 100 rows back at ONE.
+const READ_BACK_ONE: &str = r#"
+rows = s.execute(SimpleStatement("SELECT k, v FROM navtest.kv", consistency_level=ConsistencyLevel.ONE))
+got = sorted((r.k, r.v) for r in rows)
+assert got == [(i, "v%d" % i) for i in range(100)], got[:5]
+print("read back", len(got), "rows")
+"#;
 
 /// Creates `navtest` at RF 2 in dc1 and writes 100 rows at ALL.
 const CREATE_AND_WRITE: &str = r#"
