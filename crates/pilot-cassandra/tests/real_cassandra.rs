@@ -72,6 +72,19 @@ impl Node {
         seeds_service: &str,
         version: &str,
     ) -> Node {
+        Self::start_edited(dir, name, ip, seeds_service, version, |_| {}).await
+    }
+
+    /// [`Node::start_version`] with `edit` applied to the rendered configuration directory
+    /// before Cassandra starts.
+    async fn start_edited(
+        dir: &Path,
+        name: &str,
+        ip: Ipv4Addr,
+        seeds_service: &str,
+        version: &str,
+        edit: impl FnOnce(&Path),
+    ) -> Node {
         let home = image_of(version).join("opt/cassandra");
         let options = CassandraOptions {
             cluster_name: "pilot-test".into(),
@@ -103,6 +116,7 @@ impl Node {
             data_dir: dir.join(name).join("data"),
         };
         let start = adapter.prepare(&ctx).await.expect("prepare");
+        edit(&ctx.config_dir);
         let log = dir.join(name).join("cassandra.log");
         let out = std::fs::File::create(&log).expect("log file");
         let child = Command::new(&start.program)
@@ -599,6 +613,69 @@ async fn upgrade_from_4_1_to_5_0_on_the_same_data() {
     let after = sstable_formats(&new.ctx.data_dir);
     eprintln!("SSTables after upgradesstables on 5.0.8 (CASSANDRA_4): {after:#?}");
     assert!(after.values().all(|p| p == "nb"), "{after:#?}");
+    cql(ip, READ_BACK_ONE);
+
+    // What the pilot's call does once 5.0 writes its own format (the next step of a 5.0
+    // upgrade, storage_compatibility_mode UPGRADING, which the pilot does not render yet):
+    // the same operation with the same arguments rewrites every nb SSTable as oa.
+    let mut new = new;
+    new.adapter.shutdown(&new.ctx).await.expect("drain");
+    signal(new.pid(), "TERM");
+    tokio::time::timeout(Duration::from_secs(60), new.child.wait())
+        .await
+        .expect("5.0.8 exits within 60 s after drain")
+        .expect("wait");
+    let upgrading = Node::start_edited(
+        dir.path(),
+        "cass-0",
+        ip,
+        "no-seeds.invalid",
+        "5.0.8",
+        |conf| {
+            let yaml = conf.join("cassandra.yaml");
+            let text = std::fs::read_to_string(&yaml).expect("cassandra.yaml");
+            assert!(text.contains("storage_compatibility_mode: CASSANDRA_4"));
+            let text = text.replace(
+                "storage_compatibility_mode: CASSANDRA_4",
+                "storage_compatibility_mode: UPGRADING",
+            );
+            std::fs::write(&yaml, text).expect("cassandra.yaml");
+        },
+    )
+    .await;
+    upgrading
+        .wait_until("5.0.8 (UPGRADING) ready", Duration::from_secs(240), |o| {
+            o.ready
+        })
+        .await;
+    let client = upgrading.adapter.jolokia();
+    let keyspaces = client
+        .one(Request::read(STORAGE_SERVICE, "Keyspaces"), None)
+        .await
+        .expect("Keyspaces");
+    let keyspaces: Vec<String> =
+        serde_json::from_value(keyspaces.value().expect("Keyspaces").clone()).expect("a list");
+    for keyspace in &keyspaces {
+        let reply = client
+            .one(
+                Request::exec(
+                    STORAGE_SERVICE,
+                    sstables::UPGRADE_SSTABLES_OPERATION,
+                    vec![json!(keyspace), json!(true), json!(1), json!([])],
+                ),
+                None,
+            )
+            .await
+            .expect("upgradeSSTables");
+        assert_eq!(reply.value(), Some(&json!(0)), "{keyspace}: {reply:?}");
+    }
+    let rewritten = sstable_formats(&upgrading.ctx.data_dir);
+    eprintln!("SSTables after upgradesstables on 5.0.8 (UPGRADING): {rewritten:#?}");
+    assert!(
+        rewritten.keys().any(|k| k.contains("/navtest/")),
+        "{rewritten:#?}"
+    );
+    assert!(rewritten.values().all(|p| p == "oa"), "{rewritten:#?}");
     cql(ip, READ_BACK_ONE);
 }
 
