@@ -1,7 +1,7 @@
 //! navigator-controller: the I/O around the pure planner in `navigator-core`.
 //!
 //! The controller watches CassandraClusters and, label-selected (`app=cassandracluster`), their
-//! children, pods, claims and Pilots ([`stores`], [`controller`]). For each cluster it builds
+//! children, pods, claims and Pilots ([`stores`], [`controller`]), keeping only what the decisions read ([`strip`]). For each cluster it builds
 //! the planner's observations from those caches ([`observe`]), asks
 //! `navigator_core::cassandra::plan` for the one next step, carries it out ([`execute`]),
 //! publishes an event ([`events`]) and writes the status when it changed ([`status_writer`]),
@@ -22,3 +22,4 @@ pub mod observe;
 pub mod reconcile;
 pub mod status_writer;
 pub mod stores;
+pub mod strip;

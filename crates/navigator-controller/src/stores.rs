@@ -13,6 +13,8 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
+
+use crate::strip::Strip;
 use kube::{Api, Client, Resource};
 use navigator_api::pilot_contract::CASSANDRA_APP_LABEL_VALUE;
 use navigator_api::v1beta1::Pilot;
@@ -50,8 +52,9 @@ where
     }
 }
 
-/// A label-selected watch of `K` reflected into a store: the store, and the stream of touched
-/// objects (applied or deleted) that must be polled for the store to fill.
+/// A label-selected watch of `K` reflected into a store (each object stripped to what the
+/// decisions read, [`Strip`]): the store, and the stream of touched objects (applied or
+/// deleted) that must be polled for the store to fill.
 pub fn reflected<K>(
     client: &Client,
     namespace: Option<&str>,
@@ -61,6 +64,7 @@ pub fn reflected<K>(
 )
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Strip
         + Clone
         + DeserializeOwned
         + Debug
@@ -71,6 +75,7 @@ where
     let (reader, writer) = reflector::store();
     let stream = watcher(api::<K>(client, namespace), watch_config())
         .default_backoff()
+        .modify(Strip::strip)
         .reflect(writer)
         .touched_objects();
     (reader, stream)
