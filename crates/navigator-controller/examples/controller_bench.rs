@@ -91,12 +91,18 @@ struct Args {
     /// `rss-1000`: creates in flight.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    /// `rss-1000`: creates per second at most (0: as fast as `--concurrency` allows).
+    #[arg(long, default_value_t = 0.0)]
+    create_rate: f64,
     /// `time-to-ready`: runs per side (controller, hand-written), in alternating order.
     #[arg(long, default_value_t = 2)]
     runs: usize,
     /// Cassandra version of `time-to-ready` (an image devenv's image map has).
     #[arg(long, default_value = "5.0.8")]
     cassandra_version: String,
+    /// An extra flag for the controller (repeatable), e.g. `--controller-arg=--leader-elect=false`.
+    #[arg(long = "controller-arg", allow_hyphen_values = true)]
+    controller_args: Vec<String>,
     /// The controller binary.
     #[arg(long, default_value = "target/release/navigator-controller")]
     controller_bin: PathBuf,
@@ -158,6 +164,11 @@ fn main() -> Result<()> {
         controller_bin.display(),
         modified(&controller_bin)
     );
+    if args.scenario == Scenario::TimeToReady {
+        // Root, no other pod runner (navbr0), the images; the release pilot the image map binds.
+        test_support::devenv::require_prerequisites();
+        test_support::devenv::require_release_pilot();
+    }
     let grace = (args.scenario == Scenario::TimeToReady).then_some(120);
     let mut options = EnvOptions::new("controller-bench");
     if let Some(g) = grace {
@@ -322,6 +333,8 @@ struct Rss {
     file: u64,
     hwm: u64,
     threads: u64,
+    /// Open sockets (nearly all of them connections to kube-apiserver).
+    sockets: usize,
 }
 
 fn rss(pid: u32) -> Option<Rss> {
@@ -344,17 +357,30 @@ fn rss(pid: u32) -> Option<Rss> {
             _ => {}
         }
     }
+    r.sockets = tcp_connections(pid);
     Some(r)
+}
+
+/// TCP connections a process has open (sockets in `/proc/<pid>/net/tcp*` owned by its fds).
+fn tcp_connections(pid: u32) -> usize {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return 0;
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter(|l| l.to_string_lossy().starts_with("socket:"))
+        .count()
 }
 
 fn show_rss(r: &Rss) -> String {
     format!(
-        "VmRSS {:.1} MiB (anon {:.1}, file {:.1}), VmHWM {:.1} MiB, {} threads",
+        "VmRSS {:.1} MiB (anon {:.1}, file {:.1}), VmHWM {:.1} MiB, {} threads, {} sockets",
         mib(r.vm_rss),
         mib(r.anon),
         mib(r.file),
         mib(r.hwm),
-        r.threads
+        r.threads,
+        r.sockets
     )
 }
 
@@ -835,7 +861,10 @@ impl Bench<'_> {
     }
 
     async fn start_controller(&self, extra: &[&str], name: &str) -> Result<Controller> {
-        let mut c = Controller::start(&self.controller_bin, self.env, extra, name)?;
+        let mut all: Vec<&str> = extra.to_vec();
+        all.extend(self.args.controller_args.iter().map(String::as_str));
+        println!("controller flags: {CONTROLLER_FLAGS:?} {all:?}");
+        let mut c = Controller::start(&self.controller_bin, self.env, &all, name)?;
         let led = c.wait_leading().await?;
         println!(
             "controller pid {} leads after {:.2}s; {}",
@@ -1092,10 +1121,16 @@ impl Bench<'_> {
         let names: Vec<String> = (0..n).map(|i| format!("r-{i:04}")).collect();
         let api = self.clusters();
         let t0 = Instant::now();
+        let rate = self.args.create_rate;
         let created: Vec<Result<(String, Instant)>> = futures::stream::iter(names.clone())
-            .map(|name| {
+            .enumerate()
+            .map(|(i, name)| {
                 let api = api.clone();
                 async move {
+                    if rate > 0.0 {
+                        let at = t0 + Duration::from_secs_f64(i as f64 / rate);
+                        tokio::time::sleep_until(at.into()).await;
+                    }
                     api.create(&PostParams::default(), &cluster(&name, NS, "5.0.8", 3)?)
                         .await?;
                     Ok((name, Instant::now()))
@@ -1107,9 +1142,14 @@ impl Bench<'_> {
         let created: HashMap<String, Instant> = created.into_iter().collect::<Result<_>>()?;
         let all_created = Instant::now();
         println!(
-            "{n} clusters created in {:.1}s ({} in flight)",
+            "{n} clusters created in {:.1}s ({} in flight, rate limit {})",
             secs(all_created - t0),
-            self.args.concurrency
+            self.args.concurrency,
+            if rate > 0.0 {
+                format!("{rate}/s")
+            } else {
+                "none".to_owned()
+            }
         );
         self.wait_children(&book, &names, Duration::from_secs(1800), &mut controller)
             .await?;
@@ -1157,7 +1197,7 @@ impl Bench<'_> {
         let settled_file = sorted(settled.iter().map(|r| r.file as f64).collect());
         println!("\n## rss-1000: {n} clusters, pods Pending (devenv --nodes 0)");
         println!(
-            "controller VmRSS idle {:.1} MiB; peak sampled {:.1} MiB (VmHWM {:.1}); settled ({} samples, {} s after the last child) min {:.1} median {:.1} max {:.1} MiB (anon median {:.1}, file median {:.1}); threads {}",
+            "controller VmRSS idle {:.1} MiB; peak sampled {:.1} MiB (VmHWM {:.1}); settled ({} samples, {} s after the last child) min {:.1} median {:.1} max {:.1} MiB (anon median {:.1}, file median {:.1}); threads {}, sockets {}",
             mib(idle.vm_rss),
             mib(peak),
             mib(hwm),
@@ -1169,16 +1209,18 @@ impl Bench<'_> {
             pct(&settled_anon, 0.5) / 1024.0,
             pct(&settled_file, 0.5) / 1024.0,
             settled.last().map(|r| r.threads).unwrap_or(0),
+            settled.last().map(|r| r.sockets).unwrap_or(0),
         );
         // The curve, one line per 10 s.
         let mut next = t0;
         for (at, r) in &samples {
             if *at >= next {
                 println!(
-                    "  t={:>6.1}s VmRSS {:>6.1} anon {:>6.1} MiB",
+                    "  t={:>6.1}s VmRSS {:>6.1} anon {:>6.1} MiB, {} sockets",
                     secs(at.saturating_duration_since(t0)),
                     mib(r.vm_rss),
-                    mib(r.anon)
+                    mib(r.anon),
+                    r.sockets
                 );
                 next = *at + Duration::from_secs(10);
             }
@@ -1230,6 +1272,17 @@ impl Bench<'_> {
         size(Api::<StatefulSet>::namespaced(c.clone(), NS), "StatefulSet").await?;
         size(Api::<Pod>::namespaced(c.clone(), NS), "Pod").await?;
         size(Api::<Pilot>::namespaced(c.clone(), NS), "Pilot").await?;
+        let mut ordinals: BTreeMap<String, usize> = BTreeMap::new();
+        for p in Api::<Pilot>::namespaced(c.clone(), NS)
+            .list(&ListParams::default())
+            .await?
+            .items
+        {
+            let name = p.metadata.name.unwrap_or_default();
+            let ordinal = name.rsplit('-').next().unwrap_or("").to_owned();
+            *ordinals.entry(ordinal).or_default() += 1;
+        }
+        println!("    Pilots by pod ordinal: {ordinals:?}");
         size(Api::<Service>::namespaced(c.clone(), NS), "Service").await?;
         size(
             Api::<ServiceAccount>::namespaced(c.clone(), NS),
