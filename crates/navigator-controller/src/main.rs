@@ -19,6 +19,11 @@ async fn main() -> anyhow::Result<()> {
     let client = client::client(cli.kubeconfig.as_deref())
         .await
         .context("connecting to the API")?;
+    // The Lease has its own client (its own connections): renewals must not queue behind a
+    // burst of reconciles (1,000 new clusters once delayed them past the lease's expiry).
+    let lease_client = client::client(cli.kubeconfig.as_deref())
+        .await
+        .context("connecting to the API (leader election)")?;
     let metrics = Arc::new(Metrics::new());
     let listener = metrics::bind(cli.metrics_bind_address).await?;
     let served = Arc::clone(&metrics);
@@ -49,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
 
     let elector = cli.leader_elect.then(|| {
         Elector::new(
-            Api::<Lease>::namespaced(client.clone(), &cli.leader_election_namespace),
+            Api::<Lease>::namespaced(lease_client, &cli.leader_election_namespace),
             cli.leader_election_name.clone(),
             identity.clone(),
             cli.leader_election_lease_duration,
