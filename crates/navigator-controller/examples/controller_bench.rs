@@ -65,6 +65,7 @@ use navigator_core::cassandra::names;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use test_support::devenv::{Env, EnvOptions};
+use test_support::procfs;
 
 /// Benchmark of navigator-controller against devenv.
 #[derive(Debug, Parser)]
@@ -156,7 +157,7 @@ fn main() -> Result<()> {
         args.scenario,
         utc_now(),
         git_head(),
-        loadavg()
+        procfs::loadavg()
     );
     let controller_bin = absolute(&args.controller_bin)?;
     println!(
@@ -196,7 +197,7 @@ fn main() -> Result<()> {
     });
     drop(bench);
     rt.shutdown_timeout(Duration::from_secs(5));
-    println!("load at the end {}", loadavg());
+    println!("load at the end {}", procfs::loadavg());
     result
 }
 
@@ -254,15 +255,6 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 
 // ------------------------------------------------------------------------------------------------
 // Small helpers
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 fn utc_now() -> String {
     Command::new("date")
@@ -325,40 +317,19 @@ fn mib(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
 
-/// kB figures of `/proc/<pid>/status`.
+/// A sample of a process's memory: the figures of `/proc/<pid>/status` and its open sockets.
 #[derive(Clone, Copy, Debug, Default)]
 struct Rss {
-    vm_rss: u64,
-    anon: u64,
-    file: u64,
-    hwm: u64,
-    threads: u64,
+    mem: procfs::Status,
     /// Open sockets (nearly all of them connections to kube-apiserver).
     sockets: usize,
 }
 
 fn rss(pid: u32) -> Option<Rss> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let mut r = Rss::default();
-    for line in text.lines() {
-        let mut parts = line.split_whitespace();
-        let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let Ok(value) = value.parse::<u64>() else {
-            continue;
-        };
-        match key {
-            "VmRSS:" => r.vm_rss = value,
-            "RssAnon:" => r.anon = value,
-            "RssFile:" => r.file = value,
-            "VmHWM:" => r.hwm = value,
-            "Threads:" => r.threads = value,
-            _ => {}
-        }
-    }
-    r.sockets = tcp_connections(pid);
-    Some(r)
+    Some(Rss {
+        mem: procfs::read_status(pid)?,
+        sockets: tcp_connections(pid),
+    })
 }
 
 /// TCP connections a process has open (sockets in `/proc/<pid>/net/tcp*` owned by its fds).
@@ -375,11 +346,11 @@ fn tcp_connections(pid: u32) -> usize {
 fn show_rss(r: &Rss) -> String {
     format!(
         "VmRSS {:.1} MiB (anon {:.1}, file {:.1}), VmHWM {:.1} MiB, {} threads, {} sockets",
-        mib(r.vm_rss),
-        mib(r.anon),
-        mib(r.file),
-        mib(r.hwm),
-        r.threads,
+        mib(r.mem.vm_rss),
+        mib(r.mem.rss_anon),
+        mib(r.mem.rss_file),
+        mib(r.mem.vm_hwm),
+        r.mem.threads,
         r.sockets
     )
 }
@@ -1054,7 +1025,7 @@ impl Bench<'_> {
                 w + 1,
                 self.args.windows,
                 secs(end - start),
-                loadavg()
+                procfs::loadavg()
             );
             let writes: Vec<Write> = book
                 .lock()
@@ -1187,18 +1158,18 @@ impl Bench<'_> {
         drop(sampler);
         let peak = samples
             .iter()
-            .map(|(_, r)| r.vm_rss)
-            .chain(settled.iter().map(|r| r.vm_rss))
+            .map(|(_, r)| r.mem.vm_rss)
+            .chain(settled.iter().map(|r| r.mem.vm_rss))
             .max()
             .unwrap_or(0);
-        let hwm = settled.iter().map(|r| r.hwm).max().unwrap_or(0);
-        let settled_rss = sorted(settled.iter().map(|r| r.vm_rss as f64).collect());
-        let settled_anon = sorted(settled.iter().map(|r| r.anon as f64).collect());
-        let settled_file = sorted(settled.iter().map(|r| r.file as f64).collect());
+        let hwm = settled.iter().map(|r| r.mem.vm_hwm).max().unwrap_or(0);
+        let settled_rss = sorted(settled.iter().map(|r| r.mem.vm_rss as f64).collect());
+        let settled_anon = sorted(settled.iter().map(|r| r.mem.rss_anon as f64).collect());
+        let settled_file = sorted(settled.iter().map(|r| r.mem.rss_file as f64).collect());
         println!("\n## rss-1000: {n} clusters, pods Pending (devenv --nodes 0)");
         println!(
             "controller VmRSS idle {:.1} MiB; peak sampled {:.1} MiB (VmHWM {:.1}); settled ({} samples, {} s after the last child) min {:.1} median {:.1} max {:.1} MiB (anon median {:.1}, file median {:.1}); threads {}, sockets {}",
-            mib(idle.vm_rss),
+            mib(idle.mem.vm_rss),
             mib(peak),
             mib(hwm),
             settled.len(),
@@ -1208,7 +1179,7 @@ impl Bench<'_> {
             settled_rss.last().copied().unwrap_or(0.0) / 1024.0,
             pct(&settled_anon, 0.5) / 1024.0,
             pct(&settled_file, 0.5) / 1024.0,
-            settled.last().map(|r| r.threads).unwrap_or(0),
+            settled.last().map(|r| r.mem.threads).unwrap_or(0),
             settled.last().map(|r| r.sockets).unwrap_or(0),
         );
         // The curve, one line per 10 s.
@@ -1218,8 +1189,8 @@ impl Bench<'_> {
                 println!(
                     "  t={:>6.1}s VmRSS {:>6.1} anon {:>6.1} MiB, {} sockets",
                     secs(at.saturating_duration_since(t0)),
-                    mib(r.vm_rss),
-                    mib(r.anon),
+                    mib(r.mem.vm_rss),
+                    mib(r.mem.rss_anon),
                     r.sockets
                 );
                 next = *at + Duration::from_secs(10);
@@ -1317,7 +1288,10 @@ impl Bench<'_> {
             for side in order {
                 let ns = format!("ttr-{run}-{side}");
                 tokio::task::block_in_place(|| self.env.k(&["create", "namespace", &ns]));
-                println!("run {run} {side}: namespace {ns}, load {}", loadavg());
+                println!(
+                    "run {run} {side}: namespace {ns}, load {}",
+                    procfs::loadavg()
+                );
                 let (elapsed, detail) = if side == "controller" {
                     let mut ctl = Controller::start(
                         &self.controller_bin,
@@ -1345,7 +1319,7 @@ impl Bench<'_> {
                     "run {run} {side}: {:.1}s to 3 Ready + ring of 3 {detail}",
                     secs(elapsed)
                 );
-                results.push((side, run, secs(elapsed), loadavg()));
+                results.push((side, run, secs(elapsed), procfs::loadavg()));
                 let t = Instant::now();
                 tokio::task::block_in_place(|| {
                     self.env

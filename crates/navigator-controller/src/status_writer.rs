@@ -5,7 +5,8 @@
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus};
-use serde_json::{Map, Value};
+use navigator_client::merge_patch::merge_diff;
+use serde_json::Value;
 
 /// The status could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -22,39 +23,6 @@ pub enum StatusError {
         #[source]
         source: kube::Error,
     },
-}
-
-/// The merge patch (RFC 7386) turning `old` into `new`, `None` when they are equal. Objects are
-/// patched key by key (keys only in `old` become `null`); anything else is replaced whole.
-pub fn merge_diff(old: &Value, new: &Value) -> Option<Value> {
-    if old == new {
-        return None;
-    }
-    match (old, new) {
-        (Value::Object(old), Value::Object(new)) => {
-            let mut patch = Map::new();
-            for (key, old_value) in old {
-                match new.get(key) {
-                    None => {
-                        patch.insert(key.clone(), Value::Null);
-                    }
-                    Some(new_value) => {
-                        if let Some(d) = merge_diff(old_value, new_value) {
-                            patch.insert(key.clone(), d);
-                        }
-                    }
-                }
-            }
-            for (key, new_value) in new {
-                if !old.contains_key(key) {
-                    patch.insert(key.clone(), new_value.clone());
-                }
-            }
-            Some(Value::Object(patch))
-        }
-        // A null in a merge patch deletes; a value that became null is deleted the same way.
-        _ => Some(new.clone()),
-    }
 }
 
 /// The body of the status patch turning `current` into `desired`, `None` when nothing changed.
@@ -96,37 +64,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn merge_diffs() {
-        for (old, new, want) in [
-            (json!({"a": 1}), json!({"a": 1}), None),
-            (json!({"a": 1}), json!({"a": 2}), Some(json!({"a": 2}))),
-            (
-                json!({"a": 1, "b": 2}),
-                json!({"a": 1}),
-                Some(json!({"b": null})),
-            ),
-            (
-                json!({}),
-                json!({"a": {"b": 1}}),
-                Some(json!({"a": {"b": 1}})),
-            ),
-            (
-                json!({"m": {"x": {"r": 1}, "y": {"r": 1}}}),
-                json!({"m": {"x": {"r": 2}}}),
-                Some(json!({"m": {"x": {"r": 2}, "y": null}})),
-            ),
-            // Lists are replaced whole.
-            (
-                json!({"l": [1, 2]}),
-                json!({"l": [2]}),
-                Some(json!({"l": [2]})),
-            ),
-        ] {
-            assert_eq!(merge_diff(&old, &new), want, "{old} -> {new}");
-        }
-    }
 
     fn status(generation: i64, pools: &[(&str, i32)]) -> CassandraClusterStatus {
         CassandraClusterStatus {

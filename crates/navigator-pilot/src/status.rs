@@ -8,7 +8,7 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use navigator_api::v1beta1::{Condition, Pilot, PilotStatus};
-use serde_json::{Map, Value};
+use navigator_client::merge_patch::merge_diff;
 
 use crate::adapter::{NodeFacts, Observation};
 use crate::operation::{self, Operation};
@@ -199,38 +199,6 @@ pub fn decide(
     }
 }
 
-/// A JSON merge patch (RFC 7386) that turns `old` into `new`: changed members, with `null` for
-/// members `new` lacks. `None` when they are equal.
-pub fn merge_diff(old: &Value, new: &Value) -> Option<Value> {
-    match (old, new) {
-        (Value::Object(old), Value::Object(new)) => {
-            let mut patch = Map::new();
-            for (key, old_value) in old {
-                match new.get(key) {
-                    None => {
-                        patch.insert(key.clone(), Value::Null);
-                    }
-                    Some(new_value) => {
-                        if let Some(p) = merge_diff(old_value, new_value) {
-                            patch.insert(key.clone(), p);
-                        }
-                    }
-                }
-            }
-            for (key, new_value) in new {
-                if !old.contains_key(key) {
-                    patch.insert(key.clone(), new_value.clone());
-                }
-            }
-            (!patch.is_empty()).then_some(Value::Object(patch))
-        }
-        // Anything but two objects (arrays included) is replaced whole. Statuses hold no
-        // nulls, so no value of `new` is mistaken for a deletion.
-        (old, new) if old == new => None,
-        (_, new) => Some(new.clone()),
-    }
-}
-
 /// Writing the status failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
@@ -309,7 +277,6 @@ impl StatusWriter {
 mod tests {
     use navigator_api::v1beta1::CassandraPilotStatus;
     use pretty_assertions::assert_eq;
-    use serde_json::json;
 
     use super::*;
     use crate::operation::Phase;
@@ -522,36 +489,6 @@ mod tests {
         ];
         for (name, next, since, want) in cases {
             assert_eq!(decide(&written, next, since, hb), want, "{name}");
-        }
-    }
-
-    #[test]
-    fn merge_diff_table() {
-        let cases = [
-            ("equal", json!({"a": 1}), json!({"a": 1}), None),
-            (
-                "changed and added",
-                json!({"a": 1, "b": {"c": 1, "d": 2}}),
-                json!({"a": 2, "b": {"c": 1, "d": 3}, "e": [1]}),
-                Some(json!({"a": 2, "b": {"d": 3}, "e": [1]})),
-            ),
-            (
-                "removed members become null",
-                json!({"cassandra": {"peers": {"live": ["a"], "unreachable": ["b"]}}, "x": 1}),
-                json!({"cassandra": {"peers": {"live": ["a", "b"]}}}),
-                Some(
-                    json!({"cassandra": {"peers": {"live": ["a", "b"], "unreachable": null}}, "x": null}),
-                ),
-            ),
-            (
-                "arrays replace whole",
-                json!({"conditions": [{"type": "Ready"}]}),
-                json!({"conditions": [{"type": "Ready", "status": "True"}]}),
-                Some(json!({"conditions": [{"type": "Ready", "status": "True"}]})),
-            ),
-        ];
-        for (name, old, new, want) in cases {
-            assert_eq!(merge_diff(&old, &new), want, "{name}");
         }
     }
 }

@@ -40,6 +40,7 @@ use kube::runtime::watcher;
 use navigator_api::v1beta1::{Pilot, PilotClusterReference};
 use navigator_pilot::runtime::parse_duration;
 use pilot_cassandra::jolokia::{self, Request};
+use test_support::procfs;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Benchmark of pilot-cassandra: RSS, state change → Pilot status latency, status writes.
@@ -147,49 +148,20 @@ fn image(version: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// kB figures of `/proc/<pid>/status`.
+/// A sample of a pilot's memory: the figures of `/proc/<pid>/status` and how much of its
+/// resident memory is its own program file.
 #[derive(Clone, Copy, Debug, Default)]
 struct Rss {
-    vm_rss: u64,
-    anon: u64,
-    file: u64,
-    hwm: u64,
-    threads: u64,
+    mem: procfs::Status,
     /// Resident kB mapped from the program's own file (its text and read-only data).
     own_file: u64,
 }
 
 fn rss(pid: u32) -> Option<Rss> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let mut r = Rss::default();
-    for line in text.lines() {
-        let mut parts = line.split_whitespace();
-        let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let Ok(value) = value.parse::<u64>() else {
-            continue;
-        };
-        match key {
-            "VmRSS:" => r.vm_rss = value,
-            "RssAnon:" => r.anon = value,
-            "RssFile:" => r.file = value,
-            "VmHWM:" => r.hwm = value,
-            "Threads:" => r.threads = value,
-            _ => {}
-        }
-    }
-    r.own_file = own_file_rss(pid).unwrap_or(0);
-    Some(r)
+    Some(Rss {
+        mem: procfs::read_status(pid)?,
+        own_file: own_file_rss(pid).unwrap_or(0),
+    })
 }
 
 /// Resident kB of the mappings of `/proc/<pid>/exe` (from `/proc/<pid>/smaps`).
@@ -563,7 +535,7 @@ async fn rss_phase(
             samples.extend(rss(pilot.proc.pid()));
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-        let load = loadavg();
+        let load = procfs::loadavg();
         let code = tokio::task::block_in_place(|| pilot.proc.stop(Duration::from_secs(90)));
         eprintln!("{name}: stopped, exit {code:?}");
         results.push(RssResult {
@@ -675,7 +647,7 @@ async fn latency_and_writes_phase(
         tokio::time::sleep(left.min(Duration::from_secs(10))).await;
     }
     let to = Instant::now();
-    let writes_load = loadavg();
+    let writes_load = procfs::loadavg();
     let mut writes = Vec::new();
     for (i, p) in pilots.iter().enumerate() {
         writes.push(WritesResult {
@@ -729,10 +701,14 @@ async fn latency_and_writes_phase(
             }
         }
         if round % 5 == 4 {
-            eprintln!("latency: round {}/{rounds}, load {}", round + 1, loadavg());
+            eprintln!(
+                "latency: round {}/{rounds}, load {}",
+                round + 1,
+                procfs::loadavg()
+            );
         }
     }
-    let latency_load = loadavg();
+    let latency_load = procfs::loadavg();
     for mut p in pilots {
         let code = tokio::task::block_in_place(|| p.proc.stop(Duration::from_secs(90)));
         eprintln!("{}: stopped, exit {code:?}", p.name);
@@ -763,12 +739,12 @@ fn print_rss(results: &[RssResult]) {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} s | {} |",
             r.label,
             mib(r.size / 1024),
-            cell(|s| s.vm_rss),
-            cell(|s| s.anon),
-            cell(|s| s.file),
+            cell(|s| s.mem.vm_rss),
+            cell(|s| s.mem.rss_anon),
+            cell(|s| s.mem.rss_file),
             cell(|s| s.own_file),
-            cell(|s| s.hwm),
-            med(|s| s.threads).0,
+            cell(|s| s.mem.vm_hwm),
+            med(|s| s.mem.threads).0,
             r.ready_secs,
             r.load
         );
@@ -810,7 +786,7 @@ fn print_writes(results: &[WritesResult], load: &str) {
             .iter()
             .map(|(k, v)| format!("{k} +{}", v - r.before.get(k).copied().unwrap_or(0.0)))
             .collect();
-        let max_rss = r.rss.iter().map(|s| s.vm_rss).max().unwrap_or(0);
+        let max_rss = r.rss.iter().map(|s| s.mem.vm_rss).max().unwrap_or(0);
         println!(
             "| {}ms | {:.0} s | {} | {:.2} | {} | {} |",
             r.interval.as_millis(),
@@ -860,7 +836,7 @@ async fn main() -> Result<()> {
     println!(
         "# pilot_bench: {} (load at start {})",
         args.cassandra_version,
-        loadavg()
+        procfs::loadavg()
     );
     let (mut server, kubeconfig, client) = start_apiserver(&args.apiserver_bin, dir.path()).await?;
     let api: Api<Pilot> = Api::namespaced(client, NS);
@@ -889,6 +865,6 @@ async fn main() -> Result<()> {
     .await;
     watch.abort();
     tokio::task::block_in_place(|| server.stop(Duration::from_secs(10)));
-    println!("\nload at end {}", loadavg());
+    println!("\nload at end {}", procfs::loadavg());
     outcome
 }

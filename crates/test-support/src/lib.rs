@@ -4,7 +4,9 @@
 //! [`devenv`]: a devenv environment for end-to-end tests (`devenv up` in a temporary state
 //! directory, kubectl, navigator-apiserver aggregated, pod logs, processes in pods).
 //! [`cassandra`]: CQL through the Python cassandra-driver and checks of Pilots' ring facts.
+//! [`procfs`]: memory and thread figures of a process from `/proc/<pid>/status`.
 
 pub mod cassandra;
 pub mod devenv;
 pub mod ports;
+pub mod procfs;
