@@ -59,25 +59,24 @@ pub async fn execute(
     };
     let written = match action {
         Action::ApplyChildren(children) => {
-            for child in children {
+            // Independent objects: applied at once (a RoleBinding may name its Role before
+            // the Role exists), so creating a cluster's children costs one round trip.
+            futures::future::try_join_all(children.iter().map(|child| async move {
                 match child {
                     DesiredChild::ServiceAccount(o) => {
-                        apply::<ServiceAccount>(client, namespace, o).await?;
+                        apply::<ServiceAccount>(client, namespace, o).await
                     }
-                    DesiredChild::Role(o) => {
-                        apply::<Role>(client, namespace, o).await?;
-                    }
+                    DesiredChild::Role(o) => apply::<Role>(client, namespace, o).await,
                     DesiredChild::RoleBinding(o) => {
-                        apply::<RoleBinding>(client, namespace, o).await?;
+                        apply::<RoleBinding>(client, namespace, o).await
                     }
-                    DesiredChild::Service(o) => {
-                        apply::<Service>(client, namespace, o).await?;
-                    }
+                    DesiredChild::Service(o) => apply::<Service>(client, namespace, o).await,
                     DesiredChild::PodDisruptionBudget(o) => {
-                        apply::<PodDisruptionBudget>(client, namespace, o).await?;
+                        apply::<PodDisruptionBudget>(client, namespace, o).await
                     }
                 }
-            }
+            }))
+            .await?;
             None
         }
         Action::CreatePilot(pilot) => {
