@@ -180,15 +180,19 @@ impl Elector {
             .unwrap_or(Err(LeaderError::Timeout(self.renew_period)))
     }
 
-    async fn attempt_unbounded(&self) -> Result<Attempt, LeaderError> {
-        let current = self
-            .api
+    /// The Lease as the API has it now (`None` when it does not exist).
+    async fn current(&self) -> Result<Option<Lease>, LeaderError> {
+        self.api
             .get_opt(&self.name)
             .await
             .map_err(|source| LeaderError::Get {
                 name: self.name.clone(),
                 source,
-            })?;
+            })
+    }
+
+    async fn attempt_unbounded(&self) -> Result<Attempt, LeaderError> {
+        let current = self.current().await?;
         let decision = decide(
             current.as_ref().and_then(|l| l.spec.as_ref()),
             &self.identity,
@@ -272,14 +276,7 @@ impl Elector {
 
     /// Gives the Lease up if this candidate holds it (at shutdown).
     pub async fn release(&self) -> Result<(), LeaderError> {
-        let current = self
-            .api
-            .get_opt(&self.name)
-            .await
-            .map_err(|source| LeaderError::Get {
-                name: self.name.clone(),
-                source,
-            })?;
+        let current = self.current().await?;
         let Some(mut lease) = current else {
             return Ok(());
         };
