@@ -1,6 +1,7 @@
 //! The Kubernetes API client of the navigator binaries (controller and pilots): from a kubeconfig
 //! when given, else inferred (`$KUBECONFIG`, `~/.kube/config`, then the in-cluster ServiceAccount).
 
+pub mod leader;
 pub mod merge_patch;
 
 use std::path::Path;

@@ -5,7 +5,7 @@
 //! the planner's observations from those caches ([`observe`]), asks
 //! `navigator_core::cassandra::plan` for the one next step, carries it out ([`execute`]),
 //! publishes an event ([`events`]) and writes the status when it changed ([`status_writer`]),
-//! all in [`reconcile`]. Only the holder of the leader Lease acts ([`leader`]); [`metrics`]
+//! all in [`reconcile`]. Only the holder of the leader Lease acts (`navigator_client::leader`); [`metrics`]
 //! serves Prometheus figures and health endpoints.
 
 pub mod cli;
@@ -15,7 +15,6 @@ pub mod controller;
 pub mod events;
 pub mod execute;
 pub mod expectations;
-pub mod leader;
 pub mod logging;
 pub mod metrics;
 pub mod observe;

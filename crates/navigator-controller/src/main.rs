@@ -7,8 +7,8 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
+use navigator_client::leader::{Elector, default_identity};
 use navigator_controller::cli::Cli;
-use navigator_controller::leader::{Elector, default_identity};
 use navigator_controller::metrics::{self, Metrics};
 use navigator_controller::{client, controller, logging};
 
