@@ -54,7 +54,7 @@
 //!     `Wait(WaitingForUpgrade)`; else (gated) → `RollNextPod` for the highest old ordinal
 //!     (partition = its ordinal, ending at 0). The version check also holds until the
 //!     StatefulSet's `currentRevision` reaches `updateRevision`.
-//! 11. `d > r`: no Pilot `r` → `CreatePilot`; then (gated) → `ScaleOut` to `r + 1`.
+//! 11. `d > r`: (gated) no Pilot `r` → `CreatePilot`; then (gated) → `ScaleOut` to `r + 1`.
 //! 12. `d < r`: (gated) → `RequestDecommission` for Pilot `r - 1`; rule 7 takes it from there.
 //!
 //! **Finally**: the health gate fails → `Wait` with its reason; else `Idle`.

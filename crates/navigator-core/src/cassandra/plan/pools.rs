@@ -332,12 +332,14 @@ fn advance_inner(
     }
 
     // 11. Scale out, one node at a time.
+    // The next Pilot is created only once the gate is open, so a cluster that cannot grow yet
+    // holds no Pilot for a pod that will not exist.
     if d > r {
-        if objects.pilot(r).is_none() {
-            return Some(Ok(create_pilot(ctx, &pool.name, r)));
-        }
         return Some((|| {
             gate()?;
+            if objects.pilot(r).is_none() {
+                return Ok(create_pilot(ctx, &pool.name, r));
+            }
             Ok(Action::ScaleOut {
                 pool: pool.name.clone(),
                 from: r,
