@@ -150,6 +150,18 @@ pub fn require_release_pilot() {
     );
 }
 
+/// A release binary of this workspace that devenv's image map binds into an image (the pilots
+/// in `navigator-pilot`): `target/release/<package>`; panics saying how to build it when it is
+/// missing.
+pub fn require_release_binary(package: &str) {
+    let binary = target_dir().join("release").join(package);
+    assert!(
+        binary.is_file(),
+        "{} missing: run `cargo build --release -p {package}` (devenv's image map binds it)",
+        binary.display()
+    );
+}
+
 // ------------------------------------------------------------------------------------------------
 // Waiting
 
