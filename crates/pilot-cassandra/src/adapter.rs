@@ -12,6 +12,7 @@ use navigator_pilot::{
 };
 use serde_json::json;
 
+use crate::compatibility::StorageCompatibility;
 use crate::config::{self, NodeConfig, Sizing};
 use crate::decommission::{self, Call, Next};
 use crate::dialect::Dialect;
@@ -251,8 +252,9 @@ impl CassandraAdapter {
         let timeout = self.options.jolokia_timeout();
         let data_dir = ctx.data_dir.clone();
         let node = node.clone();
+        let mode = self.options.storage_compatibility_mode;
         tokio::spawn(async move {
-            let after = match sstables_pass(&client, timeout, &data_dir, &node).await {
+            let after = match sstables_pass(&client, timeout, &data_dir, &node, mode).await {
                 Ok(true) => SstablesStep::Done,
                 Ok(false) => SstablesStep::Idle {
                     next: Instant::now() + SSTABLES_RECHECK,
@@ -297,6 +299,7 @@ async fn sstables_pass(
     timeout: Duration,
     data_dir: &std::path::Path,
     node: &NodeFacts,
+    mode: StorageCompatibility,
 ) -> Result<bool, String> {
     let Some(running) = node
         .release_version
@@ -305,13 +308,8 @@ async fn sstables_pass(
     else {
         return Ok(false);
     };
-    // The line's dialect says whether the rendered configuration holds it to an older format.
-    let compatibility = node
-        .release_version
-        .as_deref()
-        .and_then(|v| Dialect::from_version(v).ok())
-        .and_then(Dialect::storage_compatibility_major);
-    let target = sstables::format_line(running, compatibility);
+    // The rendered storage_compatibility_mode decides which format the data can be brought to.
+    let target = sstables::format_line(running, mode);
     let recorded = data_version::read(data_dir).map_err(|e| e.to_string())?;
     // The gossip read is made only when it can matter.
     let versions = match recorded {
@@ -337,7 +335,7 @@ async fn sstables_pass(
     let decision = sstables::decide(
         recorded,
         running,
-        compatibility,
+        mode,
         node.operation_mode.as_ref(),
         node.ring_members.as_deref(),
         versions.as_ref(),
@@ -347,7 +345,8 @@ async fn sstables_pass(
         Decision::Record(line) => {
             data_version::write(data_dir, line).map_err(|e| e.to_string())?;
             tracing::info!(
-                "recorded that the data is at Cassandra {line} (no SSTable upgrade needed)"
+                "recorded that the data is at Cassandra {line}'s format (no SSTable upgrade \
+                 under storage_compatibility_mode {mode})"
             );
             Ok(true)
         }
@@ -478,13 +477,15 @@ impl DatabaseAdapter for CassandraAdapter {
             native_transport_port: self.options.cql_port,
             sizing,
             ring_delay_ms: self.options.ring_delay_ms,
+            storage_compatibility: self.options.storage_compatibility_mode,
         };
         let files = config::render(&node).map_err(|e| AdapterError::Config(e.to_string()))?;
         let home = &self.options.cassandra_home;
         conf_dir::install(&ctx.config_dir, Some(&home.join("conf")), &files)
             .map_err(|e| AdapterError::Config(e.to_string()))?;
         tracing::info!(
-            %version, %dialect, ?seeds, heap_mib = sizing.heap_mib, profile = ?sizing.profile,
+            %version, %dialect, storage_compatibility_mode = %self.options.storage_compatibility_mode,
+            ?seeds, heap_mib = sizing.heap_mib, profile = ?sizing.profile,
             conf = %ctx.config_dir.display(), "rendered Cassandra's configuration"
         );
         let env = |k: &str, v: String| (k.to_owned(), v);
@@ -702,6 +703,7 @@ mod tests {
             max_heap_mib: None,
             ring_delay_ms: None,
             drain_timeout_seconds: 1,
+            storage_compatibility_mode: StorageCompatibility::Cassandra4,
         })
     }
 

@@ -55,14 +55,12 @@ impl Dialect {
             .ok_or(Error::NoCassandraJar)
     }
 
-    /// The major version whose SSTable format and messaging the rendered
-    /// `storage_compatibility_mode` holds the node to (`CASSANDRA_4` on 5.0, written out so
-    /// that a cluster upgraded from 4.1 keeps talking to its 4.1 nodes); None when the line
-    /// has no such setting (4.1). A 5.0 node held to 4 writes SSTables in 4.x's `nb` format.
-    pub fn storage_compatibility_major(self) -> Option<u64> {
+    /// Whether the line knows `storage_compatibility_mode` (5.0; 4.1 rejects the key), whose
+    /// value the pod template decides ([`crate::compatibility`]).
+    pub fn has_storage_compatibility_mode(self) -> bool {
         match self {
-            Self::V4_1 => None,
-            Self::V5_0 => Some(4),
+            Self::V4_1 => false,
+            Self::V5_0 => true,
         }
     }
 
@@ -129,9 +127,9 @@ mod tests {
     }
 
     #[test]
-    fn only_5_0_is_held_to_an_older_format() {
-        assert_eq!(Dialect::V4_1.storage_compatibility_major(), None);
-        assert_eq!(Dialect::V5_0.storage_compatibility_major(), Some(4));
+    fn only_5_0_has_a_storage_compatibility_mode() {
+        assert!(!Dialect::V4_1.has_storage_compatibility_mode());
+        assert!(Dialect::V5_0.has_storage_compatibility_mode());
     }
 
     #[test]

@@ -9,8 +9,9 @@
 //! - [`health`] (readiness, liveness) and [`decommission`] (safety, next step) are the pure
 //!   decisions; [`adapter`] is the runtime's `DatabaseAdapter`, the only I/O glue.
 //! - [`sstables`] decides when the pilot rewrites the SSTables after a major upgrade
-//!   (`upgradesstables`, its own step); [`data_version`] records the release line the data
-//!   was last brought to.
+//!   (`upgradesstables`, its own step, under `storage_compatibility_mode: NONE`);
+//!   [`data_version`] records the release line the data was last brought to;
+//!   [`compatibility`] is the mode the pod template names.
 //!
 //! # The pod contract
 //!
@@ -26,6 +27,7 @@
 //! 127.0.0.1 only Jolokia (8778) and JMX (7199).
 
 pub mod adapter;
+pub mod compatibility;
 pub mod conf_dir;
 pub mod config;
 pub mod data_version;

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::compatibility::StorageCompatibility;
+
 /// What the pod template tells the Cassandra pilot (the runtime's own options — identity,
 /// directories, probes — are separate).
 #[derive(Clone, Debug, clap::Args)]
@@ -38,6 +40,17 @@ pub struct CassandraOptions {
     /// dialect; read from `<cassandra-home>/lib/cassandra-all-<version>.jar` when unset.
     #[arg(long, env = "CASSANDRA_VERSION")]
     pub cassandra_version: Option<String>,
+
+    /// Cassandra 5's `storage_compatibility_mode` (`cassandra-4`, `upgrading`, `none`),
+    /// rendered into `cassandra.yaml` on 5.x only (4.1 has no such setting). A cluster
+    /// upgraded from 4.1 goes `cassandra-4` → `upgrading` → `none`, one rolling restart each;
+    /// the SSTables are rewritten in 5's format under `none` only.
+    #[arg(
+        long,
+        env = "CASSANDRA_STORAGE_COMPATIBILITY_MODE",
+        default_value = "cassandra-4"
+    )]
+    pub storage_compatibility_mode: StorageCompatibility,
 
     /// `num_tokens` of this node.
     #[arg(long, env = "CASSANDRA_NUM_TOKENS", default_value_t = 16)]

@@ -1,26 +1,30 @@
 //! After a major-version upgrade, the pilot rewrites the node's SSTables in the running
 //! version's format (`upgradesstables`) — its own data-safety step, with no request from the
-//! controller. This module is the pure part: which release line the node's data was last
-//! brought to, what the ring's members run (from gossip) and whether to run it now.
+//! controller. This module is the pure part: which release line's format the node's data was
+//! last brought to, what the ring's members run (from gossip) and whether to run it now.
 //!
-//! The rule ([`decide`]): only a node the pilot saw run an older release line upgrades. With
-//! no record yet the running line is recorded and nothing runs. With an older major recorded,
-//! the pilot waits until the node is NORMAL and every ring member runs the node's major (so
-//! that a rolling upgrade is over and no rollback to the old major is still possible), then
-//! runs `upgradeSSTables` on every keyspace (skipping SSTables already in the current format)
-//! and records the running line. A newer minor of the same major is only recorded.
+//! The rule ([`decide`]): the record names the oldest format the node's data may hold. With no
+//! record yet, the line whose format the node can bring its data to now ([`format_line`]) is
+//! recorded and nothing runs. With an older major recorded, the pilot waits until the node is
+//! NORMAL and every ring member runs the node's major, then runs `upgradeSSTables` on every
+//! keyspace (skipping SSTables already in the current format) and records the new line. A
+//! newer minor of the same major is only recorded.
 //!
-//! The line that counts is the one whose SSTable format the node writes ([`format_line`]):
-//! Cassandra 5.0 under `storage_compatibility_mode: CASSANDRA_4` (what the pilot renders, so
-//! that a rolling upgrade from 4.1 works) still writes 4.x's `nb` format, and
-//! `upgradesstables` would skip every `nb` file; so a 4.1 → 5.0 upgrade records nothing new
-//! and rewrites nothing until the node runs 5.0 without that hold.
+//! The line that counts is set by `storage_compatibility_mode` ([`crate::compatibility`]):
+//! 5.0 under `CASSANDRA_4` still writes 4.x's `nb` format (and `upgradesstables` would skip
+//! every `nb` file); under `UPGRADING` it writes 5.0's format but a return to `CASSANDRA_4`
+//! (and 4.1) is still allowed, so nothing is rewritten yet. Both count as 4.0: a 4.1 → 5.0
+//! upgrade records nothing new and rewrites nothing until the node runs under `NONE`, where
+//! the data still recorded at 4.x is brought to 5.0's format. A node that first starts under
+//! `UPGRADING` (a node added mid-upgrade, whose streamed data may be in `nb`) records 4.0; one
+//! that first starts under `NONE` records 5.0.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
 
+use crate::compatibility::StorageCompatibility;
 use crate::mode::OperationMode;
 
 /// The Gossiper MBean, whose `ReleaseVersionsWithPort` maps each release version gossip
@@ -77,29 +81,31 @@ pub enum Decision {
     },
 }
 
-/// The release line whose SSTable format a node running `running` writes: its own, unless
-/// `storage_compatibility_mode` holds it to an older major (`compatibility_major`; 5.0 under
-/// `CASSANDRA_4` writes 4.x's `nb` format, so its line is taken as `4.0`).
-pub fn format_line(running: ReleaseLine, compatibility_major: Option<u64>) -> ReleaseLine {
-    match compatibility_major {
-        Some(major) if major < running.major => ReleaseLine { major, minor: 0 },
+/// The release line whose SSTable format a node running `running` under `mode` can bring
+/// its data to: its own under `NONE` (or on a line without the setting, 4.x), else 4.0 (5.0
+/// under `CASSANDRA_4` writes `nb`; under `UPGRADING` the rewrite waits for `NONE`).
+pub fn format_line(running: ReleaseLine, mode: StorageCompatibility) -> ReleaseLine {
+    match mode {
+        StorageCompatibility::Cassandra4 | StorageCompatibility::Upgrading if running.major > 4 => {
+            ReleaseLine { major: 4, minor: 0 }
+        }
         _ => running,
     }
 }
 
 /// Decides whether to run `upgradesstables` now, from the line recorded for the node's data,
-/// the running line, the major its `storage_compatibility_mode` holds it to (if any, see
-/// [`format_line`]), the node's operation mode, and the ring's members (addresses) with the
-/// version gossip says each runs (`versions`, by address).
+/// the running line, its `storage_compatibility_mode` (see [`format_line`]), the node's
+/// operation mode, and the ring's members (addresses) with the version gossip says each runs
+/// (`versions`, by address).
 pub fn decide(
     recorded: Option<ReleaseLine>,
     running: ReleaseLine,
-    compatibility_major: Option<u64>,
+    compatibility: StorageCompatibility,
     mode: Option<&OperationMode>,
     ring_members: Option<&[String]>,
     versions: Option<&BTreeMap<String, String>>,
 ) -> Decision {
-    let target = format_line(running, compatibility_major);
+    let target = format_line(running, compatibility);
     let Some(from) = recorded else {
         return Decision::Record(target);
     };
@@ -223,12 +229,12 @@ mod tests {
         assert_eq!(line("4.1.10").to_string(), "4.1");
     }
 
-    /// Recorded line, running version, compatibility major, mode, ring members, gossip
-    /// versions, decision.
+    /// Recorded line, running version, storage compatibility mode, operation mode, ring
+    /// members, gossip versions, decision.
     type Case<'a> = (
         Option<&'a str>,
         &'a str,
-        Option<u64>,
+        StorageCompatibility,
         Option<OperationMode>,
         Option<&'a Vec<String>>,
         Option<&'a BTreeMap<String, String>>,
@@ -238,6 +244,7 @@ mod tests {
     #[test]
     fn decisions() {
         use OperationMode as M;
+        use StorageCompatibility as S;
         let members = |m: &[&str]| m.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let versions = |v: &[(&str, &str)]| {
             v.iter()
@@ -270,11 +277,11 @@ mod tests {
         };
         let wait = |s: &str| Decision::Wait(s.into());
         let cases: Vec<Case<'_>> = vec![
-            // No record: record the line whose format is written, run nothing.
+            // No record: record the line the data can be brought to now, run nothing.
             (
                 None,
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&one_4),
@@ -283,7 +290,7 @@ mod tests {
             (
                 None,
                 "4.1.10",
-                None,
+                S::None,
                 None,
                 None,
                 None,
@@ -292,7 +299,7 @@ mod tests {
             (
                 None,
                 "5.0.8",
-                Some(4),
+                S::Cassandra4,
                 None,
                 None,
                 None,
@@ -302,7 +309,7 @@ mod tests {
             (
                 Some("5.0"),
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
@@ -311,7 +318,7 @@ mod tests {
             (
                 Some("4.1"),
                 "4.1.10",
-                None,
+                S::None,
                 Some(M::Joining),
                 None,
                 None,
@@ -321,7 +328,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
-                Some(4),
+                S::Cassandra4,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
@@ -330,27 +337,47 @@ mod tests {
             (
                 Some("4.0"),
                 "5.0.8",
-                Some(4),
+                S::Cassandra4,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
                 Decision::UpToDate,
             ),
-            // A compatibility major not older than the line holds nothing back.
+            // UPGRADING: 5.0's format is written, but nothing is rewritten before NONE.
             (
                 Some("4.1"),
                 "5.0.8",
-                Some(5),
+                S::Upgrading,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
-                run.clone(),
+                Decision::UpToDate,
+            ),
+            // A node first started under UPGRADING may have streamed nb files: 4.0.
+            (
+                None,
+                "5.0.8",
+                S::Upgrading,
+                Some(M::Normal),
+                Some(&three),
+                Some(&all_5),
+                Decision::Record(line("4.0")),
+            ),
+            // The mode named for a 4.1 node changes nothing (it has no such setting).
+            (
+                Some("4.1"),
+                "4.1.10",
+                S::Upgrading,
+                Some(M::Normal),
+                Some(&three),
+                Some(&one_4),
+                Decision::UpToDate,
             ),
             // A newer minor, or an older line: record only.
             (
                 Some("4.0"),
                 "4.1.10",
-                None,
+                S::None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
@@ -359,17 +386,17 @@ mod tests {
             (
                 Some("5.0"),
                 "4.1.10",
-                None,
+                S::None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
                 Decision::Record(line("4.1")),
             ),
-            // A newer major, the whole ring on it, NORMAL: run.
+            // NONE, an older major recorded, the whole ring on 5, NORMAL: run.
             (
                 Some("4.1"),
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
@@ -378,7 +405,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&leftover_4),
@@ -387,7 +414,7 @@ mod tests {
             (
                 Some("3.11"),
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
@@ -396,11 +423,12 @@ mod tests {
                     to: line("5.0"),
                 },
             ),
-            // Data of an older major on 5.0 held to 4: brought to 4.x's format (5.0 is what the ring must run).
+            // Data of an older major on 5.0 held to 4: brought to 4.x's format (5 is what the
+            // ring must run).
             (
                 Some("3.11"),
                 "5.0.8",
-                Some(4),
+                S::Cassandra4,
                 Some(M::Normal),
                 Some(&three),
                 Some(&all_5),
@@ -413,7 +441,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Joining),
                 Some(&three),
                 Some(&all_5),
@@ -422,7 +450,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Drained),
                 Some(&three),
                 Some(&all_5),
@@ -431,7 +459,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
-                None,
+                S::None,
                 None,
                 Some(&three),
                 Some(&all_5),
@@ -441,7 +469,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&one_4),
@@ -450,7 +478,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Normal),
                 Some(&three),
                 Some(&one_missing),
@@ -461,7 +489,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Normal),
                 None,
                 Some(&all_5),
@@ -470,7 +498,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Normal),
                 Some(&three),
                 None,
@@ -479,7 +507,7 @@ mod tests {
             (
                 Some("4.1"),
                 "5.0.8",
-                None,
+                S::None,
                 Some(M::Normal),
                 Some(&empty),
                 Some(&all_5),
@@ -501,10 +529,12 @@ mod tests {
 
     #[test]
     fn format_lines() {
-        assert_eq!(format_line(line("5.0.8"), Some(4)), line("4.0"));
-        assert_eq!(format_line(line("5.0.8"), Some(5)), line("5.0"));
-        assert_eq!(format_line(line("5.0.8"), None), line("5.0"));
-        assert_eq!(format_line(line("4.1.10"), None), line("4.1"));
+        use StorageCompatibility as S;
+        assert_eq!(format_line(line("5.0.8"), S::Cassandra4), line("4.0"));
+        assert_eq!(format_line(line("5.0.8"), S::Upgrading), line("4.0"));
+        assert_eq!(format_line(line("5.0.8"), S::None), line("5.0"));
+        assert_eq!(format_line(line("4.1.10"), S::None), line("4.1"));
+        assert_eq!(format_line(line("4.1.10"), S::Cassandra4), line("4.1"));
     }
 
     #[test]

@@ -102,6 +102,7 @@ impl Node {
             max_heap_mib: None,
             ring_delay_ms: Some(5000),
             drain_timeout_seconds: 60,
+            storage_compatibility_mode: Default::default(),
         };
         let adapter = CassandraAdapter::new(options.clone());
         let ctx = PilotContext {

@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use pilot_cassandra::compatibility::StorageCompatibility;
 use pilot_cassandra::config::{NodeConfig, Sizing, render};
 use pilot_cassandra::dialect::Dialect;
 
@@ -30,6 +31,7 @@ fn case(dialect: Dialect, limit: Option<u64>) -> NodeConfig {
         native_transport_port: 9042,
         sizing: Sizing::for_limit(limit),
         ring_delay_ms: None,
+        storage_compatibility: StorageCompatibility::Cassandra4,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod yaml;
 
 use std::net::IpAddr;
 
+use crate::compatibility::StorageCompatibility;
 use crate::dialect::Dialect;
 pub use sizing::{Profile, Sizing};
 
@@ -41,6 +42,8 @@ pub struct NodeConfig {
     /// A shorter ring delay (`cassandra.ring_delay_ms`) for test clusters; None keeps
     /// Cassandra's 30 s.
     pub ring_delay_ms: Option<u32>,
+    /// `storage_compatibility_mode` on 5.0 (not rendered on 4.1).
+    pub storage_compatibility: StorageCompatibility,
 }
 
 /// One rendered file of the configuration directory.
@@ -147,6 +150,7 @@ mod tests {
             native_transport_port: 9042,
             sizing: Sizing::for_limit(None),
             ring_delay_ms: None,
+            storage_compatibility: StorageCompatibility::Cassandra4,
         }
     }
 

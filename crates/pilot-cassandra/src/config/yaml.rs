@@ -3,9 +3,9 @@
 //! Only what Navigator decides is written; every other setting keeps Cassandra's built-in
 //! default, except in the small profile (see [`super::sizing`]), which also bounds threads,
 //! caches and memtables. Key names are those of 4.1 and 5.0 (unit-suffixed values such as
-//! `10000ms`); 5.0 additionally pins `storage_compatibility_mode: CASSANDRA_4`, its own
-//! default, written out so that a cluster upgraded from 4.1 keeps talking to its 4.1 nodes
-//! until the upgrade is finished.
+//! `10000ms`); 5.0 additionally gets `storage_compatibility_mode`, always written out, with
+//! the value the pod template names (`CASSANDRA_4`, 5.0's own default, unless told
+//! otherwise; see [`crate::compatibility`]).
 
 use std::fmt::Write as _;
 
@@ -60,9 +60,12 @@ pub fn render(c: &NodeConfig) -> String {
     line("commitlog_sync_period: 10000ms".into());
     line("disk_failure_policy: stop".into());
     line("commit_failure_policy: stop".into());
-    // 5.0's own default, written out (crate::dialect::Dialect::storage_compatibility_major).
-    if let Some(major) = c.dialect.storage_compatibility_major() {
-        line(format!("storage_compatibility_mode: CASSANDRA_{major}"));
+    // 5.0 only: 4.1 rejects the key.
+    if c.dialect.has_storage_compatibility_mode() {
+        line(format!(
+            "storage_compatibility_mode: {}",
+            c.storage_compatibility.yaml_value()
+        ));
     }
     match c.sizing.profile {
         Profile::Standard => {}
@@ -104,6 +107,46 @@ fn single_quoted(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mode_is_rendered_on_5_0_only() {
+        use crate::compatibility::StorageCompatibility as S;
+        use crate::dialect::Dialect;
+        let node = |dialect, mode| NodeConfig {
+            dialect,
+            cluster_name: "demo".into(),
+            datacenter: "dc1".into(),
+            rack: "rack1".into(),
+            num_tokens: 16,
+            address: [10, 0, 0, 5].into(),
+            seeds: vec![[10, 0, 0, 5].into()],
+            data_dir: "/var/lib/cassandra".into(),
+            storage_port: 7000,
+            native_transport_port: 9042,
+            sizing: crate::config::Sizing::for_limit(None),
+            ring_delay_ms: None,
+            storage_compatibility: mode,
+        };
+        let cases = [
+            (Dialect::V5_0, S::Cassandra4, Some("CASSANDRA_4")),
+            (Dialect::V5_0, S::Upgrading, Some("UPGRADING")),
+            (Dialect::V5_0, S::None, Some("NONE")),
+            (Dialect::V4_1, S::Cassandra4, None),
+            (Dialect::V4_1, S::None, None),
+        ];
+        for (dialect, mode, want) in cases {
+            let yaml = render(&node(dialect, mode));
+            let got: Vec<&str> = yaml
+                .lines()
+                .filter_map(|l| l.strip_prefix("storage_compatibility_mode: "))
+                .collect();
+            assert_eq!(
+                got,
+                want.into_iter().collect::<Vec<_>>(),
+                "{dialect} {mode}"
+            );
+        }
+    }
 
     #[test]
     fn single_quotes_are_doubled() {
