@@ -151,6 +151,13 @@ impl Dialect {
     pub fn has_voting_exclusions(self) -> bool {
         !self.is_zen()
     }
+
+    /// Elasticsearch 7.0-7.7 take the excluded node names in the path of
+    /// `POST _cluster/voting_config_exclusions/<names>`; later ones and OpenSearch in
+    /// `?node_names=`.
+    pub fn voting_names_in_path(self) -> bool {
+        self.flavor == Flavor::Elasticsearch && self.major == 7 && self.minor < 8
+    }
 }
 
 /// The version in an image's `lib/<flavor>-<X.Y.Z>.jar`, when there is one.

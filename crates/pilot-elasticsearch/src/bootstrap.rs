@@ -1,0 +1,308 @@
+//! Whether this node forms a new cluster (and so gets `cluster.initial_master_nodes`, or
+//! OpenSearch 2+'s `cluster.initial_cluster_manager_nodes`) or joins one. Forming is only for
+//! the very first start of a cluster: a node whose data directory holds node state, or that
+//! can reach a node of a formed cluster through the discovery Service, joins. Setting the
+//! initial masters on a node that joins an existing cluster can form a second cluster (split
+//! brain), so every doubt means "join".
+
+use std::path::Path;
+
+use crate::flavor::Dialect;
+use crate::roles::Role;
+
+/// What the probe of one discovery address found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerState {
+    /// The node answers and belongs to a formed cluster (its `cluster_uuid` is set).
+    Formed {
+        /// The cluster's UUID.
+        cluster_uuid: String,
+    },
+    /// The node answers but has not joined a cluster yet (`cluster_uuid` is `_na_`).
+    Forming,
+    /// No answer (not started yet, or not reachable).
+    Unreachable(String),
+}
+
+/// What the pilot gathered before the start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BootstrapFacts {
+    /// The data directory holds node state (the node was started on it before).
+    pub has_node_state: bool,
+    /// Every discovery address except the pod's own, with what its probe found.
+    pub peers: Vec<(String, PeerState)>,
+}
+
+/// The decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Form a new cluster with these initial master-eligible nodes.
+    Form(Vec<String>),
+    /// Join an existing cluster (no initial masters), and why.
+    Join(String),
+}
+
+/// Decides whether `node_name` forms the cluster. `configured` is `--initial-master-nodes`;
+/// when empty, a master-eligible node whose name ends in `-0` forms the cluster alone.
+pub fn decide(
+    dialect: Dialect,
+    roles: &[Role],
+    node_name: &str,
+    configured: &[String],
+    facts: &BootstrapFacts,
+) -> Bootstrap {
+    if dialect.initial_masters_setting().is_none() {
+        return Bootstrap::Join(
+            "Elasticsearch 6 forms its cluster with discovery.zen.minimum_master_nodes".into(),
+        );
+    }
+    if !roles.contains(&Role::Master) {
+        return Bootstrap::Join("the node is not master-eligible".into());
+    }
+    if facts.has_node_state {
+        return Bootstrap::Join("the data directory holds node state".into());
+    }
+    if let Some((addr, PeerState::Formed { cluster_uuid })) = facts
+        .peers
+        .iter()
+        .find(|(_, s)| matches!(s, PeerState::Formed { .. }))
+    {
+        return Bootstrap::Join(format!(
+            "{addr} belongs to the formed cluster {cluster_uuid}"
+        ));
+    }
+    let masters: Vec<String> = configured
+        .iter()
+        .map(|m| m.trim().to_owned())
+        .filter(|m| !m.is_empty())
+        .collect();
+    if !masters.is_empty() {
+        if !masters.iter().any(|m| m == node_name) {
+            return Bootstrap::Join(format!(
+                "{node_name} is not one of the initial master nodes"
+            ));
+        }
+        return Bootstrap::Form(masters);
+    }
+    if node_name.ends_with("-0") {
+        Bootstrap::Form(vec![node_name.to_owned()])
+    } else {
+        Bootstrap::Join(
+            "no initial master nodes are configured and this is not the first pod".into(),
+        )
+    }
+}
+
+/// Whether `data_dir` holds node state: `nodes/<n>/_state` (Elasticsearch 6 and 7,
+/// OpenSearch) or `_state` (Elasticsearch 8).
+pub fn has_node_state(data_dir: &Path) -> bool {
+    if data_dir.join("_state").is_dir() {
+        return true;
+    }
+    let Ok(entries) = std::fs::read_dir(data_dir.join("nodes")) else {
+        return false;
+    };
+    entries
+        .filter_map(Result::ok)
+        .any(|e| e.path().join("_state").is_dir())
+}
+
+/// The `cluster_uuid` of a root (`GET /`) reply: `Formed` unless it is `_na_` or missing.
+pub fn peer_state_from_root(root: &serde_json::Value) -> PeerState {
+    match root.get("cluster_uuid").and_then(|u| u.as_str()) {
+        Some(uuid) if !uuid.is_empty() && uuid != "_na_" => PeerState::Formed {
+            cluster_uuid: uuid.to_owned(),
+        },
+        _ => PeerState::Forming,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flavor::Flavor;
+    use pretty_assertions::assert_eq;
+
+    fn d(flavor: Flavor, v: &str) -> Dialect {
+        Dialect::new(flavor, v).expect("dialect")
+    }
+
+    #[test]
+    fn decisions() {
+        let os = d(Flavor::Opensearch, "2.19.6");
+        let es6 = d(Flavor::Elasticsearch, "6.8.23");
+        let all = [Role::Master, Role::Data, Role::Ingest];
+        let data = [Role::Data];
+        let three: Vec<String> = ["es-0", "es-1", "es-2"].map(String::from).to_vec();
+        let fresh = BootstrapFacts::default();
+        let state = BootstrapFacts {
+            has_node_state: true,
+            ..BootstrapFacts::default()
+        };
+        let formed_peer = BootstrapFacts {
+            has_node_state: false,
+            peers: vec![
+                ("10.0.0.2".into(), PeerState::Unreachable("refused".into())),
+                (
+                    "10.0.0.3".into(),
+                    PeerState::Formed {
+                        cluster_uuid: "u1".into(),
+                    },
+                ),
+            ],
+        };
+        let forming_peers = BootstrapFacts {
+            has_node_state: false,
+            peers: vec![
+                ("10.0.0.2".into(), PeerState::Forming),
+                ("10.0.0.3".into(), PeerState::Unreachable("timeout".into())),
+            ],
+        };
+        let form3 = Bootstrap::Form(three.clone());
+        let cases: Vec<(
+            &str,
+            Dialect,
+            &[Role],
+            &str,
+            &[String],
+            &BootstrapFacts,
+            Bootstrap,
+        )> = vec![
+            (
+                "fresh, listed",
+                os,
+                &all,
+                "es-1",
+                &three,
+                &fresh,
+                form3.clone(),
+            ),
+            (
+                "peers still forming",
+                os,
+                &all,
+                "es-2",
+                &three,
+                &forming_peers,
+                form3.clone(),
+            ),
+            (
+                "not listed",
+                os,
+                &all,
+                "es-3",
+                &three,
+                &fresh,
+                Bootstrap::Join("es-3 is not one of the initial master nodes".into()),
+            ),
+            (
+                "restart on data",
+                os,
+                &all,
+                "es-0",
+                &three,
+                &state,
+                Bootstrap::Join("the data directory holds node state".into()),
+            ),
+            (
+                "formed peer",
+                os,
+                &all,
+                "es-0",
+                &three,
+                &formed_peer,
+                Bootstrap::Join("10.0.0.3 belongs to the formed cluster u1".into()),
+            ),
+            (
+                "data-only",
+                os,
+                &data,
+                "es-0",
+                &three,
+                &fresh,
+                Bootstrap::Join("the node is not master-eligible".into()),
+            ),
+            (
+                "zen",
+                es6,
+                &all,
+                "es-0",
+                &three,
+                &fresh,
+                Bootstrap::Join(
+                    "Elasticsearch 6 forms its cluster with discovery.zen.minimum_master_nodes"
+                        .into(),
+                ),
+            ),
+            (
+                "unset, first pod",
+                os,
+                &all,
+                "es-0",
+                &[],
+                &fresh,
+                Bootstrap::Form(vec!["es-0".into()]),
+            ),
+            (
+                "unset, first pod restarted",
+                os,
+                &all,
+                "es-0",
+                &[],
+                &state,
+                Bootstrap::Join("the data directory holds node state".into()),
+            ),
+            (
+                "unset, other pod",
+                os,
+                &all,
+                "es-1",
+                &[],
+                &fresh,
+                Bootstrap::Join(
+                    "no initial master nodes are configured and this is not the first pod".into(),
+                ),
+            ),
+        ];
+        for (name, dialect, roles, node, configured, facts, want) in cases {
+            assert_eq!(
+                decide(dialect, roles, node, configured, facts),
+                want,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn node_state_on_disk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(!has_node_state(dir.path()));
+        std::fs::create_dir_all(dir.path().join("nodes/0")).expect("mkdir");
+        assert!(!has_node_state(dir.path()));
+        std::fs::create_dir_all(dir.path().join("nodes/0/_state")).expect("mkdir");
+        assert!(has_node_state(dir.path()));
+        let es8 = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(es8.path().join("_state")).expect("mkdir");
+        assert!(has_node_state(es8.path()));
+    }
+
+    #[test]
+    fn peer_states() {
+        let cases = [
+            (
+                serde_json::json!({"cluster_uuid": "_na_"}),
+                PeerState::Forming,
+            ),
+            (serde_json::json!({}), PeerState::Forming),
+            (
+                serde_json::json!({"cluster_uuid": "abc"}),
+                PeerState::Formed {
+                    cluster_uuid: "abc".into(),
+                },
+            ),
+        ];
+        for (root, want) in cases {
+            assert_eq!(peer_state_from_root(&root), want, "{root}");
+        }
+    }
+}
