@@ -1,55 +1,464 @@
-//! The runtime's `DatabaseAdapter` for Elasticsearch and OpenSearch.
+//! The runtime's `DatabaseAdapter` for Elasticsearch and OpenSearch: the I/O glue around the
+//! pure decisions (configuration, bootstrap, drain progress) and the REST client.
 
-use std::path::PathBuf;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use navigator_api::v1beta1::ElasticsearchPilotStatus;
+use navigator_api::version::ElasticsearchVersion;
+use navigator_pilot::supervisor::Supervisor;
 use navigator_pilot::{
-    AdapterError, DatabaseAdapter, Observation, PilotContext, Progress, RequestedState,
+    AdapterError, DatabaseAdapter, NodeFacts, Observation, PilotContext, Progress, RequestedState,
     StartCommand,
 };
 
+use crate::bootstrap::{self, Bootstrap, BootstrapFacts, PeerState};
+use crate::config::{self, NodeConfig};
+use crate::drain::{self, NodeView};
+use crate::exclusions;
+use crate::flavor::{Dialect, Flavor, version_from_lib};
+use crate::heap;
+use crate::home::{self, Home, PluginSource};
+use crate::leader::{self, LeaderConfig};
 use crate::options::ElasticsearchOptions;
+use crate::replies::{self, EXCLUDE_NAME};
+use crate::rest::{RestClient, RestError};
+use crate::roles::Role;
+
+/// The image as the pilot resolved it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The flavour.
+    pub flavor: Flavor,
+    /// The version (`X.Y.Z`).
+    pub version: String,
+    /// The dialect.
+    pub dialect: Dialect,
+    /// The image's installation.
+    pub image_home: PathBuf,
+}
+
+/// Resolves flavour, version and the image's installation from the options and the image.
+pub fn resolve(options: &ElasticsearchOptions) -> Result<Resolved, AdapterError> {
+    let flavor = match options.flavor {
+        Some(f) => f,
+        None => {
+            let mut candidates: Vec<&Path> = Vec::new();
+            if let Some(h) = &options.home {
+                candidates.push(h);
+            }
+            let os = Flavor::Opensearch.default_home();
+            let es = Flavor::Elasticsearch.default_home();
+            candidates.push(&os);
+            candidates.push(&es);
+            Flavor::detect(&candidates).ok_or_else(|| {
+                AdapterError::Config(
+                    "no --flavor and no bin/opensearch or bin/elasticsearch in --home".into(),
+                )
+            })?
+        }
+    };
+    let image_home = options
+        .home
+        .clone()
+        .unwrap_or_else(|| flavor.default_home());
+    let version = match &options.db_version {
+        Some(v) => v.clone(),
+        None => version_from_lib(&image_home, flavor).ok_or_else(|| {
+            AdapterError::Config(format!(
+                "no --version and no lib/{flavor}-<version>.jar in {}",
+                image_home.display()
+            ))
+        })?,
+    };
+    let dialect =
+        Dialect::new(flavor, &version).map_err(|e| AdapterError::Config(e.to_string()))?;
+    Ok(Resolved {
+        flavor,
+        version,
+        dialect,
+        image_home,
+    })
+}
 
 /// The Elasticsearch adapter.
 pub struct ElasticsearchAdapter {
     options: ElasticsearchOptions,
-    #[allow(dead_code)]
     kubeconfig: Option<PathBuf>,
+    rest: RestClient,
+    leading: Arc<AtomicBool>,
+    leader_started: AtomicBool,
+    dialect: Mutex<Option<Dialect>>,
 }
 
 impl ElasticsearchAdapter {
     /// An adapter with `options`; `kubeconfig` is the runtime's (for the leader's API client).
     pub fn new(options: ElasticsearchOptions, kubeconfig: Option<PathBuf>) -> Self {
+        let rest = RestClient::new(
+            SocketAddr::from(([127, 0, 0, 1], options.http_port)),
+            options.http_timeout(),
+        );
         Self {
             options,
             kubeconfig,
+            rest,
+            leading: Arc::new(AtomicBool::new(false)),
+            leader_started: AtomicBool::new(false),
+            dialect: Mutex::new(None),
         }
     }
+
+    /// The REST client of the local node.
+    pub fn rest(&self) -> &RestClient {
+        &self.rest
+    }
+
+    /// Whether this pilot currently leads its cluster's pilots.
+    pub fn is_leading(&self) -> bool {
+        self.leading.load(Ordering::SeqCst)
+    }
+
+    fn dialect(&self) -> Option<Dialect> {
+        *self
+            .dialect
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// What the pilot gathers before deciding whether the node forms the cluster: node state
+    /// in the data directory, and (when there is none) the state of every other node behind
+    /// the discovery Service.
+    pub async fn bootstrap_facts(&self, data_dir: &Path, own_ip: IpAddr) -> BootstrapFacts {
+        let has_node_state = bootstrap::has_node_state(data_dir);
+        if has_node_state {
+            return BootstrapFacts {
+                has_node_state,
+                peers: Vec::new(),
+            };
+        }
+        let host = format!(
+            "{}:{}",
+            self.options.discovery_service, self.options.http_port
+        );
+        let addrs: Vec<SocketAddr> = match tokio::time::timeout(
+            Duration::from_secs(3),
+            tokio::net::lookup_host(&host),
+        )
+        .await
+        {
+            Ok(Ok(addrs)) => addrs.filter(|a| a.ip() != own_ip).collect(),
+            Ok(Err(e)) => {
+                tracing::info!(%host, error = %e, "the discovery Service does not resolve (yet)");
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
+        };
+        let probes = addrs.into_iter().map(|addr| {
+            let client = RestClient::new(addr, self.options.peer_probe_timeout());
+            async move {
+                let state = match client.get(replies::ROOT).await {
+                    Ok(root) => bootstrap::peer_state_from_root(&root),
+                    Err(e) => PeerState::Unreachable(e.to_string()),
+                };
+                (addr.ip().to_string(), state)
+            }
+        });
+        let peers = futures_join_all(probes).await;
+        BootstrapFacts {
+            has_node_state,
+            peers,
+        }
+    }
+
+    async fn install_plugins(&self, home: &Home, resolved: &Resolved) -> Result<(), AdapterError> {
+        let plugins_dir = home.plugins_dir();
+        let mut manifest = home::read_manifest(&plugins_dir);
+        let todo = home::to_install(
+            &self.options.plugins,
+            &manifest,
+            &home::installed_plugins(&plugins_dir),
+        );
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let tool = home.plugin_tool(resolved.flavor);
+        if !tool.exists() {
+            return Err(AdapterError::Config(format!(
+                "plugins {todo:?} are requested but the image has no {}",
+                tool.display()
+            )));
+        }
+        let (home_var, conf_var, _) = resolved.flavor.env_names();
+        for entry in todo {
+            let before = home::installed_plugins(&plugins_dir);
+            let arg = PluginSource::parse(&entry).install_arg();
+            tracing::info!(plugin = %entry, "installing a plugin");
+            let cmd = StartCommand {
+                program: tool.clone(),
+                args: vec!["install".into(), "--batch".into(), arg],
+                env: vec![
+                    (home_var.into(), home.dir.display().to_string()),
+                    (conf_var.into(), home.config_dir().display().to_string()),
+                ],
+                current_dir: Some(home.dir.clone()),
+            };
+            let child = Supervisor::spawn(&cmd).map_err(|e| AdapterError::Other(e.to_string()))?;
+            let code = child.wait().await;
+            if code != 0 {
+                return Err(AdapterError::Other(format!(
+                    "{} install {entry} exited with {code}",
+                    tool.display()
+                )));
+            }
+            let added: Vec<String> = home::installed_plugins(&plugins_dir)
+                .difference(&before)
+                .cloned()
+                .collect();
+            if let [dir] = added.as_slice() {
+                manifest.insert(entry.clone(), dir.clone());
+                home::write_manifest(&plugins_dir, &manifest)
+                    .map_err(|e| AdapterError::Config(e.to_string()))?;
+            }
+            tracing::info!(plugin = %entry, installed = ?added, "plugin installed");
+        }
+        Ok(())
+    }
+
+    fn start_leader(&self, ctx: &PilotContext, dialect: Dialect) {
+        if self.leader_started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let config = LeaderConfig {
+            lease_name: self.options.lease_name(),
+            identity: ctx.identity.pod_name.clone(),
+            namespace: ctx.identity.namespace.clone(),
+            cluster: self.options.cluster_name.clone(),
+            lease_duration: Duration::from_secs(self.options.leader_lease_seconds),
+            interval: Duration::from_millis(self.options.leader_interval_ms),
+            kubeconfig: self.kubeconfig.clone(),
+            dialect,
+        };
+        tokio::spawn(leader::run(config, self.rest.clone(), self.leading.clone()));
+    }
+
+    /// Reads the node's facts; `Err` when the node does not answer.
+    pub async fn read_facts(&self) -> Result<(ElasticsearchPilotStatus, bool), RestError> {
+        let root = self.rest.get(replies::ROOT).await?;
+        let root = replies::root(&root);
+        let local = replies::nodes(&self.rest.get(replies::LOCAL_NODE).await?)
+            .into_iter()
+            .next();
+        let master = replies::master(&self.rest.get(replies::MASTER).await?);
+        let mut facts = ElasticsearchPilotStatus {
+            version: root
+                .as_ref()
+                .and_then(|r| ElasticsearchVersion::parse(&r.version).ok()),
+            node_id: local.as_ref().map(|n| n.id.clone()),
+            roles: local.as_ref().map(|n| n.roles.clone()).unwrap_or_default(),
+            ..ElasticsearchPilotStatus::default()
+        };
+        if master.is_some() {
+            facts.documents = replies::local_docs(&self.rest.get(replies::LOCAL_DOCS).await?);
+            if let Some(n) = &local {
+                let alloc = self.rest.get(&replies::allocation_path(&n.name)).await?;
+                facts.shards = replies::allocation_shards(&alloc, &n.name);
+            }
+            if self.is_leading()
+                && let Some(h) = replies::health(&self.rest.get(replies::HEALTH).await?)
+            {
+                facts.cluster_health = Some(h.status);
+                facts.relocating_shards = Some(h.relocating);
+                facts.initializing_shards = Some(h.initializing);
+                facts.unassigned_shards = Some(h.unassigned);
+            }
+        }
+        Ok((facts, master.is_some()))
+    }
+
+    async fn node_view(
+        &self,
+        ctx: &PilotContext,
+        last: &Observation,
+    ) -> Result<Option<NodeView>, RestError> {
+        if !last.ready {
+            return Ok(None);
+        }
+        let shards = match &last.facts {
+            NodeFacts::Elasticsearch(f) => f.shards,
+            _ => None,
+        };
+        let name = ctx.identity.pod_name.clone();
+        let settings = self.rest.get(replies::SETTINGS).await?;
+        let excluded =
+            exclusions::parse_names(replies::setting(&settings, EXCLUDE_NAME).effective())
+                .contains(&name);
+        let voting_dialect = self.dialect().is_some_and(|d| d.has_voting_exclusions());
+        let needs_voting_exclusion = voting_dialect && self.options.roles.contains(&Role::Master);
+        let voting_excluded = if voting_dialect {
+            replies::voting_exclusions(&self.rest.get(replies::VOTING_EXCLUSIONS).await?)
+                .iter()
+                .any(|e| e.node_name == name)
+        } else {
+            false
+        };
+        Ok(Some(NodeView {
+            name,
+            shards,
+            excluded,
+            needs_voting_exclusion,
+            voting_excluded,
+        }))
+    }
+}
+
+/// Runs futures concurrently and collects their outputs in order.
+async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        if let Ok(v) = h.await {
+            out.push(v);
+        }
+    }
+    out
 }
 
 #[async_trait]
 impl DatabaseAdapter for ElasticsearchAdapter {
-    async fn prepare(&self, _ctx: &PilotContext) -> Result<StartCommand, AdapterError> {
-        Err(AdapterError::Other(format!(
-            "pilot-elasticsearch for cluster {} is not implemented yet",
-            self.options.cluster_name
-        )))
+    async fn prepare(&self, ctx: &PilotContext) -> Result<StartCommand, AdapterError> {
+        let resolved = resolve(&self.options)?;
+        *self
+            .dialect
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(resolved.dialect);
+        let home = Home {
+            image: resolved.image_home.clone(),
+            dir: ctx.config_dir.clone(),
+        };
+        home.build(resolved.flavor)
+            .map_err(|e| AdapterError::Config(e.to_string()))?;
+
+        let node_name = ctx.identity.pod_name.clone();
+        let facts = self
+            .bootstrap_facts(&ctx.data_dir, ctx.identity.pod_ip)
+            .await;
+        let decision = bootstrap::decide(
+            resolved.dialect,
+            &self.options.roles,
+            &node_name,
+            &self.options.initial_master_nodes,
+            &facts,
+        );
+        match &decision {
+            Bootstrap::Form(masters) => {
+                tracing::info!(?masters, peers = ?facts.peers, "forming a new cluster");
+            }
+            Bootstrap::Join(why) => tracing::info!(reason = %why, "joining a cluster"),
+        }
+        let minimum_master_nodes = self
+            .options
+            .minimum_master_nodes
+            .unwrap_or_else(|| config::quorum(self.options.initial_master_nodes.len().max(1)));
+        let node = NodeConfig {
+            dialect: resolved.dialect,
+            cluster_name: self.options.cluster_name.clone(),
+            node_name,
+            pod_ip: ctx.identity.pod_ip,
+            roles: self.options.roles.clone(),
+            discovery_service: self.options.discovery_service.clone(),
+            data_dir: ctx.data_dir.clone(),
+            logs_dir: home.logs_dir(),
+            http_port: self.options.http_port,
+            transport_port: self.options.transport_port,
+            node_pool: self.options.node_pool.clone(),
+            node_attributes: self.options.node_attributes.clone(),
+            awareness_attributes: self.options.awareness_attributes.clone(),
+            bootstrap: decision,
+            minimum_master_nodes,
+        };
+        let image_yml_path = resolved
+            .image_home
+            .join("config")
+            .join(resolved.flavor.config_file());
+        let image_yml = std::fs::read_to_string(&image_yml_path).ok();
+        let rendered = config::render(
+            image_yml.as_deref(),
+            &self.options.settings,
+            &config::node_settings(&node),
+        )
+        .map_err(|e| AdapterError::Config(e.to_string()))?;
+        let yml = home.config_dir().join(resolved.flavor.config_file());
+        std::fs::write(&yml, rendered).map_err(|source| AdapterError::Io {
+            context: format!("writing {}", yml.display()),
+            source,
+        })?;
+
+        self.install_plugins(&home, &resolved).await?;
+        self.start_leader(ctx, resolved.dialect);
+
+        let (home_var, conf_var, opts_var) = resolved.flavor.env_names();
+        let heap = heap::heap_mib(ctx.identity.memory_limit_bytes, self.options.heap_mib);
+        let existing = std::env::var(opts_var).ok();
+        let mut env = vec![
+            (home_var.to_owned(), home.dir.display().to_string()),
+            (conf_var.to_owned(), home.config_dir().display().to_string()),
+        ];
+        if let Some(opts) = heap::java_opts(existing.as_deref(), heap) {
+            env.push((opts_var.to_owned(), opts));
+        }
+        tracing::info!(
+            flavor = %resolved.flavor,
+            version = %resolved.version,
+            home = %home.dir.display(),
+            heap_mib = ?heap,
+            "starting the node"
+        );
+        Ok(StartCommand {
+            program: home.launcher(resolved.flavor),
+            args: Vec::new(),
+            env,
+            current_dir: Some(home.dir.clone()),
+        })
     }
 
     async fn observe(&self, _ctx: &PilotContext) -> Observation {
-        Observation::unknown("not implemented yet")
+        match self.read_facts().await {
+            Ok((facts, has_master)) => Observation {
+                alive: true,
+                ready: has_master,
+                facts: NodeFacts::Elasticsearch(facts),
+                detail: if has_master {
+                    String::new()
+                } else {
+                    "the node has not joined a cluster (no elected master)".into()
+                },
+            },
+            Err(e) => Observation::unknown(e.to_string()),
+        }
     }
 
     async fn perform(
         &self,
-        _ctx: &PilotContext,
-        _requested: RequestedState,
-        _last: &Observation,
+        ctx: &PilotContext,
+        requested: RequestedState,
+        last: &Observation,
     ) -> Progress {
-        Progress::Pending("not implemented yet".into())
+        match self.node_view(ctx, last).await {
+            Ok(view) => drain::progress(requested, view.as_ref()),
+            Err(e) => Progress::Pending(format!("reading the node's exclusions: {e}")),
+        }
     }
 
     async fn shutdown(&self, _ctx: &PilotContext) -> Result<(), AdapterError> {
+        // The node stops cleanly on the SIGTERM that follows; nothing to do before it.
         Ok(())
     }
 }

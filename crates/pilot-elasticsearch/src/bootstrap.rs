@@ -159,15 +159,16 @@ mod tests {
             ],
         };
         let form3 = Bootstrap::Form(three.clone());
-        let cases: Vec<(
-            &str,
+        type Case<'a> = (
+            &'a str,
             Dialect,
-            &[Role],
-            &str,
-            &[String],
-            &BootstrapFacts,
+            &'a [Role],
+            &'a str,
+            &'a [String],
+            &'a BootstrapFacts,
             Bootstrap,
-        )> = vec![
+        );
+        let cases: Vec<Case<'_>> = vec![
             (
                 "fresh, listed",
                 os,

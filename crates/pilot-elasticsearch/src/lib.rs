@@ -9,6 +9,7 @@ pub mod exclusions;
 pub mod flavor;
 pub mod heap;
 pub mod home;
+pub mod leader;
 pub mod options;
 pub mod replies;
 pub mod rest;
