@@ -154,14 +154,13 @@ impl Node {
     /// Observes and performs until `requested` is `Complete`.
     async fn reach(&self, requested: RequestedState) -> String {
         let deadline = Instant::now() + Duration::from_secs(120);
-        let mut last_message = String::new();
         loop {
             let obs = self.adapter.observe(&self.ctx).await;
-            match self.adapter.perform(&self.ctx, requested, &obs).await {
+            let last_message = match self.adapter.perform(&self.ctx, requested, &obs).await {
                 Progress::Complete(m) => return m,
                 Progress::Failed(m) => panic!("{requested} failed: {m}"),
-                Progress::Pending(m) | Progress::InProgress(m) => last_message = m,
-            }
+                Progress::Pending(m) | Progress::InProgress(m) => m,
+            };
             assert!(
                 Instant::now() < deadline,
                 "{requested} not complete: {last_message}"
