@@ -90,7 +90,17 @@ pub fn status_with(
         );
     }
 
-    let (p_status, p_reason, p_message) = progressing(action);
+    let (p_status, p_reason, mut p_message) = progressing(action);
+    let p_reason = match storage_step(name, observed, action) {
+        Some(step) => {
+            p_message = format!("{p_message} ({step})");
+            match action {
+                Action::UpdatePodTemplate { .. } | Action::RollNextPod { .. } => "UpgradingStorage",
+                _ => p_reason,
+            }
+        }
+        None => p_reason,
+    };
     let (a_status, a_reason, a_message) = if cluster.spec.node_pools.is_empty() {
         (
             "False",
@@ -221,6 +231,59 @@ fn progressing(action: &Action) -> (&'static str, &'static str, String) {
             (status, w.reason.as_str(), w.message.clone())
         }
         Action::Idle => ("False", "Converged", "the cluster is as desired".to_owned()),
+    }
+}
+
+/// When `action` is a step of the storage compatibility progression (Cassandra 5), what it
+/// is, e.g. `storage_compatibility_mode CASSANDRA_4 → UPGRADING`: a template update changing
+/// the pool's mode, a pod restarting into another mode than it runs, or a wait for a restarted
+/// pod of a pool whose pods do not all run its template's mode.
+fn storage_step(cluster: &str, observed: &Observed, action: &Action) -> Option<String> {
+    use super::compatibility::{self, StorageCompatibility};
+    let step = |from: Option<StorageCompatibility>, to: Option<StorageCompatibility>| {
+        let to = to?;
+        let from = from.unwrap_or(StorageCompatibility::Cassandra4);
+        (from != to).then(|| format!("storage_compatibility_mode {from} → {to}"))
+    };
+    match action {
+        Action::UpdatePodTemplate { pool, statefulset } => step(
+            PoolObjects::of(cluster, pool, observed)
+                .statefulset
+                .and_then(compatibility::of_statefulset),
+            compatibility::of_statefulset(statefulset),
+        ),
+        Action::RollNextPod {
+            pod, statefulset, ..
+        } => step(
+            observed
+                .pods
+                .iter()
+                .find(|p| p.metadata.name.as_deref() == Some(pod.as_str()))
+                .and_then(compatibility::of_pod),
+            compatibility::of_statefulset(statefulset),
+        ),
+        Action::Wait(w) if w.reason == WaitReason::WaitingForUpgrade => {
+            observed.statefulsets.iter().find_map(|sts| {
+                let to = compatibility::of_statefulset(sts)?;
+                let from = observed
+                    .pods
+                    .iter()
+                    .filter(|p| {
+                        let (Some(pod), Some(set)) =
+                            (p.metadata.name.as_deref(), sts.metadata.name.as_deref())
+                        else {
+                            return false;
+                        };
+                        pod.strip_prefix(set)
+                            .and_then(|rest| rest.strip_prefix('-'))
+                            .is_some_and(|n| n.parse::<u32>().is_ok())
+                    })
+                    .map(|p| compatibility::of_pod(p).unwrap_or(StorageCompatibility::Cassandra4))
+                    .find(|m| *m != to)?;
+                step(Some(from), Some(to))
+            })
+        }
+        _ => None,
     }
 }
 

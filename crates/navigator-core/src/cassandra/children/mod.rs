@@ -16,6 +16,7 @@ use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use navigator_api::v1beta1::{CassandraCluster, CassandraClusterNodePool, Pilot};
 
+use super::compatibility::StorageCompatibility;
 use super::observe::ChildRef;
 use super::settings::Settings;
 use crate::hash::{SPEC_HASH_ANNOTATION, spec_hash};
@@ -134,9 +135,9 @@ pub fn shared_children(
     ])
 }
 
-/// The StatefulSet of `pool` with `replicas` pods and the rolling-update `partition`. Its
-/// spec-hash covers everything except `replicas` and the partition (it is computed with both
-/// set to 0), so it changes exactly when the pod template (or another part) changes.
+/// The StatefulSet of `pool` with `replicas` pods and the rolling-update `partition`, as a
+/// pool created now has it: on Cassandra 5 or later under `storage_compatibility_mode: NONE`
+/// (see [`statefulset_in_mode`]).
 pub fn statefulset(
     cluster: &CassandraCluster,
     pool: &CassandraClusterNodePool,
@@ -144,7 +145,32 @@ pub fn statefulset(
     partition: i32,
     settings: &Settings,
 ) -> Result<StatefulSet, ChildrenError> {
-    statefulset::statefulset(cluster, pool, replicas, partition, settings)
+    statefulset_in_mode(
+        cluster,
+        pool,
+        replicas,
+        partition,
+        settings,
+        StorageCompatibility::None,
+    )
+}
+
+/// The StatefulSet of `pool` with `replicas` pods and the rolling-update `partition`, its
+/// pods' Cassandra (5 or later; ignored for 4.x) under `storage_compatibility_mode` `mode`
+/// (the pilot's argument and the
+/// [`crate::cassandra::compatibility::STORAGE_COMPATIBILITY_ANNOTATION`] on the StatefulSet and
+/// its pod template). Its spec-hash covers everything except `replicas` and the partition (it
+/// is computed with both set to 0), so it changes exactly when the pod template (or another
+/// part, such as the mode) changes.
+pub fn statefulset_in_mode(
+    cluster: &CassandraCluster,
+    pool: &CassandraClusterNodePool,
+    replicas: i32,
+    partition: i32,
+    settings: &Settings,
+    mode: StorageCompatibility,
+) -> Result<StatefulSet, ChildrenError> {
+    statefulset::statefulset(cluster, pool, replicas, partition, settings, mode)
 }
 
 /// The Pilot of the pod with `ordinal` in `pool`: same name and namespace as the pod,

@@ -26,6 +26,9 @@ use navigator_api::v1beta1::{CassandraCluster, CassandraClusterNodePool, ImageSp
 use super::{
     CQL_PORT, CQL_PORT_NAME, ChildrenError, INTRA_NODE_PORT, INTRA_NODE_PORT_NAME, Owner, hashed,
 };
+use crate::cassandra::compatibility::{
+    self, STORAGE_COMPATIBILITY_ANNOTATION, STORAGE_COMPATIBILITY_FLAG, StorageCompatibility,
+};
 use crate::cassandra::names;
 use crate::cassandra::settings::Settings;
 
@@ -127,11 +130,13 @@ fn anti_affinity_term(cluster: &str, topology_key: &str, weight: i32) -> Weighte
 }
 
 /// The pilot's command line after [`PILOT_BINARY_PATH`]: the cluster, datacenter, rack, seeds
-/// Service and version, then the controller's extra arguments.
+/// Service, version and storage compatibility mode (5.x only), then the controller's extra
+/// arguments.
 pub(super) fn pilot_args(
     cluster: &str,
     pool: &CassandraClusterNodePool,
     version: &str,
+    mode: Option<StorageCompatibility>,
     settings: &Settings,
 ) -> Vec<String> {
     let datacenter = pool
@@ -154,6 +159,9 @@ pub(super) fn pilot_args(
         ),
         format!("--cassandra-version={version}"),
     ];
+    if let Some(mode) = mode {
+        args.push(format!("{STORAGE_COMPATIBILITY_FLAG}={}", mode.as_flag()));
+    }
     args.extend(settings.pilot_extra_args.iter().cloned());
     args
 }
@@ -164,6 +172,7 @@ fn pod_template(
     owner: &Owner,
     pool: &CassandraClusterNodePool,
     version: &str,
+    mode: Option<StorageCompatibility>,
     settings: &Settings,
 ) -> PodTemplateSpec {
     let c = &owner.name;
@@ -198,7 +207,7 @@ fn pod_template(
         image: Some(cassandra_image),
         image_pull_policy: Some(pull_policy(spec.image.as_ref())),
         command: Some(vec![PILOT_BINARY_PATH.to_owned()]),
-        args: Some(pilot_args(c, pool, version, settings)),
+        args: Some(pilot_args(c, pool, version, mode, settings)),
         env: Some(vec![
             env_field(ENV_POD_NAME, "metadata.name"),
             env_field(ENV_POD_NAMESPACE, "metadata.namespace"),
@@ -279,10 +288,12 @@ fn pod_template(
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(names::pod_labels(c, &pool.name)),
-            annotations: Some(BTreeMap::from([(
-                CASSANDRA_VERSION_ANNOTATION.to_owned(),
-                version.to_owned(),
-            )])),
+            annotations: Some(
+                [(CASSANDRA_VERSION_ANNOTATION.to_owned(), version.to_owned())]
+                    .into_iter()
+                    .chain(mode_annotation(mode))
+                    .collect(),
+            ),
             ..ObjectMeta::default()
         }),
         spec: Some(PodSpec {
@@ -335,28 +346,47 @@ fn claim_template(owner: &Owner, pool: &CassandraClusterNodePool) -> Option<Pers
     })
 }
 
-/// See [`super::statefulset`].
+/// The annotation naming `mode`, when there is one.
+fn mode_annotation(mode: Option<StorageCompatibility>) -> Option<(String, String)> {
+    mode.map(|m| {
+        (
+            STORAGE_COMPATIBILITY_ANNOTATION.to_owned(),
+            m.as_str().to_owned(),
+        )
+    })
+}
+
+/// See [`super::statefulset_in_mode`].
 pub(super) fn statefulset(
     cluster: &CassandraCluster,
     pool: &CassandraClusterNodePool,
     replicas: i32,
     partition: i32,
     settings: &Settings,
+    mode: StorageCompatibility,
 ) -> Result<StatefulSet, ChildrenError> {
     let owner = Owner::of(cluster)?;
     let version = cluster
         .spec
         .version
         .as_ref()
-        .ok_or(ChildrenError::NoVersion)?
-        .to_string();
+        .ok_or(ChildrenError::NoVersion)?;
+    let mode = compatibility::applies_to(version).then_some(mode);
+    let version = version.to_string();
     let c = &owner.name;
+    let mut metadata = owner.meta(
+        names::statefulset(c, &pool.name),
+        names::pool_labels(c, &pool.name),
+    );
+    if let Some(annotation) = mode_annotation(mode) {
+        metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .extend([annotation]);
+    }
     // Built with replicas and partition 0: the hash covers everything else.
     let unscaled = StatefulSet {
-        metadata: owner.meta(
-            names::statefulset(c, &pool.name),
-            names::pool_labels(c, &pool.name),
-        ),
+        metadata,
         spec: Some(StatefulSetSpec {
             replicas: Some(0),
             service_name: Some(names::nodes_service(c)),
@@ -380,7 +410,7 @@ pub(super) fn statefulset(
                 match_labels: Some(names::pod_labels(c, &pool.name)),
                 ..LabelSelector::default()
             },
-            template: pod_template(cluster, &owner, pool, &version, settings),
+            template: pod_template(cluster, &owner, pool, &version, mode, settings),
             volume_claim_templates: claim_template(&owner, pool).map(|t| vec![t]),
             ..StatefulSetSpec::default()
         }),

@@ -547,6 +547,7 @@ fn pilot_args_name_cluster_datacenter_rack_seeds_and_version() {
                 rack.to_owned(),
                 "--seeds-service=cass-demo-seeds.$(POD_NAMESPACE).svc.cluster.local".to_owned(),
                 "--cassandra-version=5.0.2".to_owned(),
+                "--storage-compatibility-mode=none".to_owned(),
                 "--ring-delay-ms=5000".to_owned(),
             ])
         );
@@ -721,10 +722,13 @@ fn statefulset_hash_ignores_replicas_and_partition_only() {
             statefulset(&cluster(), &pool(), replicas, partition, &settings).expect("statefulset");
         assert_eq!(hash_of(&s.metadata), base, "{replicas} {partition}");
     }
-    // The annotation is the hash of the object with replicas and partition 0, unannotated.
+    // The annotation is the hash of the object with replicas and partition 0, without it
+    // (the mode's annotation stays: it is part of the desired form).
     let mut unscaled = statefulset(&cluster(), &pool(), 0, 0, &settings).expect("statefulset");
     check_hash(&unscaled, |o| &mut o.metadata);
-    unscaled.metadata.annotations = None;
+    if let Some(a) = unscaled.metadata.annotations.as_mut() {
+        a.remove(SPEC_HASH_ANNOTATION);
+    }
     assert_eq!(spec_hash(&unscaled), base);
 
     let mut newer = cluster();
@@ -883,4 +887,67 @@ proptest::proptest! {
             Some(partition)
         );
     }
+}
+
+#[test]
+fn the_storage_compatibility_mode_is_an_argument_and_an_annotation_on_5_only() {
+    use crate::cassandra::compatibility::{
+        self, STORAGE_COMPATIBILITY_ANNOTATION, StorageCompatibility as S,
+    };
+    let settings = Settings::default();
+    let at = |version: &str| {
+        let mut c = cluster();
+        c.spec.version = Some(CassandraVersion::parse(version).expect("version"));
+        c
+    };
+    // (version, mode asked for, mode carried)
+    let table = [
+        ("5.0.2", S::Cassandra4, Some(S::Cassandra4)),
+        ("5.0.2", S::Upgrading, Some(S::Upgrading)),
+        ("5.0.2", S::None, Some(S::None)),
+        ("4.1.10", S::Cassandra4, None),
+        ("4.1.10", S::None, None),
+    ];
+    let mut hashes = BTreeMap::new();
+    for (version, mode, want) in table {
+        let s =
+            statefulset_in_mode(&at(version), &pool(), 3, 3, &settings, mode).expect("statefulset");
+        let args = container(&s, "cassandra").args.clone().unwrap_or_default();
+        let flags: Vec<&String> = args
+            .iter()
+            .filter(|a| a.starts_with("--storage-compatibility-mode"))
+            .collect();
+        let template_annotation = s
+            .spec
+            .as_ref()
+            .and_then(|sp| sp.template.metadata.as_ref())
+            .and_then(|m| m.annotations.as_ref())
+            .and_then(|a| a.get(STORAGE_COMPATIBILITY_ANNOTATION))
+            .cloned();
+        match want {
+            Some(m) => {
+                assert_eq!(
+                    flags,
+                    vec![&format!("--storage-compatibility-mode={}", m.as_flag())]
+                );
+                assert_eq!(template_annotation.as_deref(), Some(m.as_str()));
+            }
+            None => {
+                assert!(flags.is_empty(), "{version}: {flags:?}");
+                assert_eq!(template_annotation, None);
+            }
+        }
+        assert_eq!(compatibility::of_statefulset(&s), want, "{version} {mode}");
+        // Without the annotation, the template's argument says it.
+        let mut bare = s.clone();
+        if let Some(a) = bare.metadata.annotations.as_mut() {
+            a.remove(STORAGE_COMPATIBILITY_ANNOTATION);
+        }
+        assert_eq!(compatibility::of_statefulset(&bare), want);
+        hashes.insert((version, format!("{want:?}")), hash_of(&s.metadata));
+    }
+    // Every mode is its own template on 5; the plain builder is a new pool's: NONE.
+    assert_eq!(hashes.len(), 4);
+    let fresh = statefulset(&cluster(), &pool(), 3, 3, &settings).expect("statefulset");
+    assert_eq!(compatibility::of_statefulset(&fresh), Some(S::None));
 }

@@ -15,6 +15,7 @@ use navigator_api::v1beta1::{
 
 use super::facts::REVISION_LABEL;
 use crate::cassandra::children;
+use crate::cassandra::compatibility::{STORAGE_COMPATIBILITY_ANNOTATION, StorageCompatibility};
 use crate::cassandra::names;
 use crate::cassandra::observe::Observed;
 use crate::cassandra::settings::Settings;
@@ -25,6 +26,10 @@ pub const NAME: &str = "demo";
 pub const REV1: &str = "rev-1";
 /// The revision after a template change.
 pub const REV2: &str = "rev-2";
+/// The revision after a second template change.
+pub const REV3: &str = "rev-3";
+/// The revision after a third template change.
+pub const REV4: &str = "rev-4";
 
 /// The planning time of every test.
 pub fn now() -> Timestamp {
@@ -101,12 +106,34 @@ pub fn sts(
     update_revision: &str,
     current_revision: &str,
 ) -> StatefulSet {
-    let mut s = children::statefulset(
+    sts_in_mode(
+        cluster,
+        pool_name,
+        replicas,
+        partition,
+        update_revision,
+        current_revision,
+        StorageCompatibility::None,
+    )
+}
+
+/// [`sts`] with the template in storage compatibility `mode` (ignored for 4.x).
+pub fn sts_in_mode(
+    cluster: &CassandraCluster,
+    pool_name: &str,
+    replicas: i32,
+    partition: i32,
+    update_revision: &str,
+    current_revision: &str,
+    mode: StorageCompatibility,
+) -> StatefulSet {
+    let mut s = children::statefulset_in_mode(
         cluster,
         pool(cluster, pool_name),
         replicas,
         partition,
         &Settings::default(),
+        mode,
     )
     .expect("statefulset builder");
     s.metadata.generation = Some(1);
@@ -312,4 +339,15 @@ pub fn operation(pilot: &mut Pilot, requested: &str, reported: Option<(&str, &st
 /// The cassandra facts of a Pilot.
 pub fn facts_mut(pilot: &mut Pilot) -> &mut CassandraPilotStatus {
     pilot.status.cassandra.get_or_insert_with(Default::default)
+}
+
+/// Marks the pod as created from a template in storage compatibility `mode` (its annotation).
+pub fn in_mode(pod: &mut Pod, mode: StorageCompatibility) {
+    pod.metadata
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(
+            STORAGE_COMPATIBILITY_ANNOTATION.into(),
+            mode.as_str().into(),
+        );
 }

@@ -9,7 +9,9 @@
 //!
 //! **Whole cluster, ungated** (`shared`):
 //! 1. `spec.paused` → `Wait(ClusterPaused)`.
-//! 2. A builder of [`super::children`] fails → `Wait(InvalidSpec)` with its error.
+//! 2. A builder of [`super::children`] fails → `Wait(InvalidSpec)` with its error; so does a
+//!    4.x `spec.version` while a pool's StatefulSet names a storage compatibility mode past
+//!    `CASSANDRA_4` (its nodes may have written SSTables 4.x cannot read).
 //! 3. Shared children missing, or carrying another spec-hash than the desired object →
 //!    `ApplyChildren` with exactly those, in creation order.
 //! 4. Seed labels: pod 0 of every pool carries `navigator.jetstack.io/cassandra-seed=true`, no
@@ -45,7 +47,8 @@
 //! every other pod's IP live and nothing unreachable, joining, leaving or moving):
 //! 8. No StatefulSet: no Pilot 0 → `CreatePilot`; then (gated when any other pool has a
 //!    StatefulSet) → `CreateNodePool` with 1 replica and partition 0.
-//! 9. StatefulSet spec-hash ≠ desired → `UpdatePodTemplate` with the partition at `r` (nothing
+//! 9. StatefulSet spec-hash ≠ desired (the desired template includes the pool's storage
+//!    compatibility mode, below) → `UpdatePodTemplate` with the partition at `r` (nothing
 //!    restarts). StatefulSet not observed yet → `Wait(WaitingForStatefulSet)`.
 //! 10. Rolling update, while pods below `r` run another revision than `status.updateRevision`:
 //!     a pod at or above the partition still old → `Wait(WaitingForUpgrade)` (the StatefulSet
@@ -58,6 +61,31 @@
 //! 12. `d < r`: (gated) → `RequestDecommission` for Pilot `r - 1`; rule 7 takes it from there.
 //!
 //! **Finally**: the health gate fails → `Wait` with its reason; else `Idle`.
+//!
+//! # Storage compatibility (Cassandra 5 and later)
+//!
+//! Every template of 5.x names Cassandra's `storage_compatibility_mode` (the pilot's
+//! `--storage-compatibility-mode` and an annotation on the StatefulSet and its pods,
+//! [`super::compatibility`]); the mode a pool runs is read from its observed StatefulSet (one
+//! of 5.x naming none, or of 4.x, counts as `CASSANDRA_4`), so a restarted controller
+//! continues where it was. The desired mode of each pool (`storage::desired_modes`):
+//! - no pool has a StatefulSet (a cluster created at 5.x): `NONE`; a pool created later
+//!   starts at the lowest mode any pool runs;
+//! - a template moving from 4.x to 5.x keeps `CASSANDRA_4` (the cluster is mixed-version
+//!   while it rolls);
+//! - every pool in the same mode `m` before `NONE`, and the cluster settled in it — every pool
+//!   of the spec has its StatefulSet with the desired template in `m` applied and caught up
+//!   (`currentRevision` = `updateRevision`, every pod below the replicas on it), every Pilot
+//!   that reports a version reports the spec's, no pod was created from a 4.x template, and
+//!   the health gate is open → every pool's mode becomes the step after `m`
+//!   (`CASSANDRA_4` → `UPGRADING` → `NONE`), applied by rules 9 and 10 like any template change:
+//!   pool by pool in spec order, one pod at a time, each restart gated;
+//! - some pools already in the step after the lowest mode (a step under way) → the others
+//!   follow to that step, never further, while no node runs 4.x; a mode is never lowered.
+//!
+//! Under `NONE` the pilots rewrite the SSTables still in 4.x's format (`upgradesstables`, the
+//! pilot's own step). `Progressing` says `UpgradingStorage` with the step
+//! (`storage_compatibility_mode CASSANDRA_4 → UPGRADING`) while a template or pod changes mode.
 //!
 //! Pools removed from the spec are left alone (their StatefulSets stay; nothing is deleted).
 //! A step blocked in an earlier pool (e.g. a blocked decommission) holds every later pool's
@@ -82,6 +110,7 @@ use k8s_openapi::jiff::Timestamp;
 use navigator_api::v1beta1::{CassandraCluster, Pilot};
 
 use super::children::DesiredChild;
+use super::compatibility::StorageCompatibility;
 use super::observe::Observed;
 use super::settings::Settings;
 
@@ -89,11 +118,14 @@ pub(crate) mod facts;
 mod gates;
 mod pools;
 mod shared;
+mod storage;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod storage_tests;
 #[cfg(test)]
 mod tests;
 
@@ -252,16 +284,18 @@ pub fn plan(
     now: Timestamp,
     settings: &Settings,
 ) -> Action {
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         cluster,
         observed,
         now,
         settings,
         name: cluster.metadata.name.as_deref().unwrap_or_default(),
+        modes: storage::Modes::new(),
     };
     if let Some(action) = shared::plan_shared(&ctx) {
         return action;
     }
+    ctx.modes = storage::desired_modes(cluster, observed, now, settings);
     for pool in &cluster.spec.node_pools {
         if let Some(action) = pools::finish(&ctx, pool) {
             return action;
@@ -309,6 +343,20 @@ pub(crate) struct Ctx<'a> {
     pub settings: &'a Settings,
     /// The cluster's name.
     pub name: &'a str,
+    /// The storage compatibility mode each pool's template must name (empty before rule 5,
+    /// and for 4.x).
+    pub modes: storage::Modes,
+}
+
+impl Ctx<'_> {
+    /// The mode `pool`'s template must name (`CASSANDRA_4` when none applies: 4.x templates
+    /// name no mode, whatever is passed).
+    pub fn mode(&self, pool: &str) -> StorageCompatibility {
+        self.modes
+            .get(pool)
+            .copied()
+            .unwrap_or(StorageCompatibility::Cassandra4)
+    }
 }
 
 impl Ctx<'_> {

@@ -27,7 +27,15 @@ fn statefulset(
     replicas: i32,
     partition: i32,
 ) -> Result<k8s_openapi::api::apps::v1::StatefulSet, Action> {
-    children::statefulset(ctx.cluster, pool, replicas, partition, ctx.settings).map_err(|e| {
+    children::statefulset_in_mode(
+        ctx.cluster,
+        pool,
+        replicas,
+        partition,
+        ctx.settings,
+        ctx.mode(&pool.name),
+    )
+    .map_err(|e| {
         ctx.wait_cluster(
             WaitReason::InvalidSpec,
             format!("the spec cannot be turned into children: {e}"),

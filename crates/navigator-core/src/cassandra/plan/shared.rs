@@ -46,6 +46,10 @@ pub(super) fn plan_shared(ctx: &Ctx<'_>) -> Option<Action> {
             ));
         }
     };
+    // 2. ... nor a 4.x version over nodes that left CASSANDRA_4.
+    if let Some(why) = super::storage::downgrade_refused(ctx.cluster, ctx.observed) {
+        return Some(ctx.wait_cluster(WaitReason::InvalidSpec, why));
+    }
     // 3. Shared children missing or changed.
     let stale: Vec<DesiredChild> = shared
         .into_iter()
