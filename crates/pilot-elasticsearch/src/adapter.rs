@@ -176,7 +176,7 @@ impl ElasticsearchAdapter {
 
     async fn install_plugins(&self, home: &Home, resolved: &Resolved) -> Result<(), AdapterError> {
         let plugins_dir = home.plugins_dir();
-        let mut manifest = home::read_manifest(&plugins_dir);
+        let mut manifest = home::read_manifest(&home.dir);
         let todo = home::to_install(
             &self.options.plugins,
             &manifest,
@@ -220,7 +220,7 @@ impl ElasticsearchAdapter {
                 .collect();
             if let [dir] = added.as_slice() {
                 manifest.insert(entry.clone(), dir.clone());
-                home::write_manifest(&plugins_dir, &manifest)
+                home::write_manifest(&home.dir, &manifest)
                     .map_err(|e| AdapterError::Config(e.to_string()))?;
             }
             tracing::info!(plugin = %entry, installed = ?added, "plugin installed");

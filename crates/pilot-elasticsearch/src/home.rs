@@ -12,7 +12,8 @@ use crate::flavor::Flavor;
 
 /// The directories linked from the image.
 pub const LINKED: [&str; 3] = ["bin", "lib", "modules"];
-/// The manifest of the plugins the pilot installed: source → plugin directory name.
+/// The manifest of the plugins the pilot installed (source → plugin directory name), in the
+/// home beside `plugins/`: the database takes every entry of `plugins/` for a plugin.
 pub const PLUGIN_MANIFEST: &str = ".navigator-plugins.json";
 
 /// The home could not be built.
@@ -240,9 +241,9 @@ pub fn installed_plugins(plugins: &Path) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// Reads the plugin manifest (empty when absent or unreadable).
-pub fn read_manifest(plugins: &Path) -> BTreeMap<String, String> {
-    std::fs::read(plugins.join(PLUGIN_MANIFEST))
+/// Reads the plugin manifest of the home `dir` (empty when absent or unreadable).
+pub fn read_manifest(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read(dir.join(PLUGIN_MANIFEST))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()

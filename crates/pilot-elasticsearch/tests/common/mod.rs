@@ -1,0 +1,439 @@
+//! The real-node scenario shared by tests/real_opensearch.rs and tests/real_elasticsearch.rs:
+//! two real nodes as host processes on 127.0.0.1 with their own ports — no devenv, no API
+//! server (the leader's election finds no API and never leads; the scenario writes the
+//! exclusions the way the leader does, with the same pure functions).
+//!
+//! It checks: the rendered configuration (the first node forms the cluster with the initial
+//! masters setting, the second joins without it, a re-render on the data has none), a plugin
+//! zip installed with the distribution's plugin tool (and skipped on the re-render), the REST
+//! client's facts (version, node id, roles, documents, shards), readiness, draining a node of
+//! an index with 0 replicas (every primary moves, no document lost), the voting
+//! configuration exclusion as `Decommissioned` sees it, the reversal to `Running`, and
+//! liveness after the process is gone.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+use navigator_pilot::{
+    DatabaseAdapter, Identity, NodeFacts, Observation, PilotContext, Progress, RequestedState,
+};
+use pilot_elasticsearch::replies::{self, EXCLUDE_NAME};
+use pilot_elasticsearch::rest::RestClient;
+use pilot_elasticsearch::{ElasticsearchAdapter, ElasticsearchOptions, exclusions};
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+/// One flavour and version under test.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// `opensearch` or `elasticsearch`.
+    pub flavor: &'static str,
+    /// The image's version.
+    pub version: &'static str,
+    /// The master role as the node reports it.
+    pub master_role: &'static str,
+    /// The initial-masters setting.
+    pub initial_key: &'static str,
+}
+
+fn cache() -> PathBuf {
+    std::env::var_os("NAVIGATOR_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/navigator")
+        })
+}
+
+impl Spec {
+    /// The image's installation; fails saying what to run when it is missing.
+    pub fn image_home(&self) -> PathBuf {
+        let home = cache().join(format!(
+            "images/{f}/{v}/usr/share/{f}",
+            f = self.flavor,
+            v = self.version
+        ));
+        assert!(
+            home.join("bin").join(self.flavor).exists(),
+            "{} is missing: run hack/build-images (or hack/install-prereqs)",
+            home.display()
+        );
+        home
+    }
+
+    /// The test plugin zip hack/build-images fetches; fails saying what to run when missing.
+    pub fn plugin_zip(&self) -> PathBuf {
+        let zip = cache().join(format!(
+            "plugins/{f}/{v}/matrix-stats-{v}.zip",
+            f = self.flavor,
+            v = self.version
+        ));
+        assert!(
+            zip.is_file(),
+            "{} is missing: run hack/build-images",
+            zip.display()
+        );
+        zip
+    }
+
+    fn yml(&self) -> String {
+        format!("config/{}.yml", self.flavor)
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    options: ElasticsearchOptions,
+}
+
+struct Node {
+    name: String,
+    adapter: ElasticsearchAdapter,
+    ctx: PilotContext,
+    child: Option<Child>,
+    log: PathBuf,
+    yml_path: PathBuf,
+    _dirs: tempfile::TempDir,
+}
+
+impl Node {
+    fn new(
+        spec: &Spec,
+        name: &str,
+        seed_transport: u16,
+        transport: u16,
+        plugin: Option<PathBuf>,
+    ) -> Self {
+        let dirs = tempfile::tempdir().expect("tempdir");
+        let http = free_port();
+        let mut argv = vec![
+            "test".to_owned(),
+            format!("--flavor={}", spec.flavor),
+            format!("--version={}", spec.version),
+            format!("--home={}", spec.image_home().display()),
+            "--cluster-name=real".into(),
+            "--node-pool=data".into(),
+            format!("--discovery-service=127.0.0.1:{seed_transport}"),
+            format!("--http-port={http}"),
+            format!("--transport-port={transport}"),
+            "--heap-mib=384".into(),
+            "--setting=cluster.routing.allocation.disk.threshold_enabled=false".into(),
+        ];
+        if let Some(zip) = plugin {
+            argv.push(format!("--plugin={}", zip.display()));
+        }
+        let args = Args::parse_from(argv);
+        let adapter =
+            ElasticsearchAdapter::new(args.options, Some(dirs.path().join("no-such-kubeconfig")));
+        let ctx = PilotContext {
+            identity: Identity {
+                pod_name: name.into(),
+                namespace: "ns".into(),
+                pod_ip: "127.0.0.1".parse().expect("ip"),
+                memory_limit_bytes: None,
+            },
+            pilot: None,
+            config_dir: dirs.path().join("home"),
+            data_dir: dirs.path().join("data"),
+        };
+        std::fs::create_dir_all(&ctx.data_dir).expect("data dir");
+        Self {
+            name: name.into(),
+            adapter,
+            log: dirs.path().join("node.log"),
+            yml_path: dirs.path().join("home").join(spec.yml()),
+            ctx,
+            child: None,
+            _dirs: dirs,
+        }
+    }
+
+    fn yml(&self) -> String {
+        std::fs::read_to_string(&self.yml_path).expect("the rendered configuration")
+    }
+
+    async fn start(&mut self) {
+        let cmd = self.adapter.prepare(&self.ctx).await.expect("prepare");
+        let log = std::fs::File::create(&self.log).expect("log");
+        let child = Command::new(&cmd.program)
+            .args(&cmd.args)
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(cmd.current_dir.clone().expect("a working directory"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start OpenSearch");
+        self.child = Some(child);
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    async fn wait_ready(&mut self) -> Observation {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("{} exited ({status}):\n{}", self.name, self.log_tail());
+            }
+            let obs = self.adapter.observe(&self.ctx).await;
+            if obs.ready {
+                return obs;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} not ready: {}\n{}",
+                self.name,
+                obs.detail,
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Observes and performs until `requested` is `Complete`.
+    async fn reach(&self, requested: RequestedState) -> String {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let obs = self.adapter.observe(&self.ctx).await;
+            let last_message = match self.adapter.perform(&self.ctx, requested, &obs).await {
+                Progress::Complete(m) => return m,
+                Progress::Failed(m) => panic!("{requested} failed: {m}"),
+                Progress::Pending(m) | Progress::InProgress(m) => m,
+            };
+            assert!(
+                Instant::now() < deadline,
+                "{requested} not complete: {last_message}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+    }
+}
+
+fn facts(obs: &Observation) -> navigator_api::v1beta1::ElasticsearchPilotStatus {
+    match &obs.facts {
+        NodeFacts::Elasticsearch(f) => f.clone(),
+        other => panic!("not Elasticsearch facts: {other:?}"),
+    }
+}
+
+async fn set_exclusion(rest: &RestClient, names: &[&str]) {
+    let settings = rest.get(replies::SETTINGS).await.expect("settings");
+    let current = replies::setting(&settings, EXCLUDE_NAME);
+    let desired = names.iter().map(|n| (*n).to_owned()).collect();
+    if let Some(body) = exclusions::change(&current, &desired) {
+        rest.put(replies::PUT_SETTINGS, &body)
+            .await
+            .expect("put settings");
+    }
+    let after = rest.get(replies::SETTINGS).await.expect("settings");
+    assert_eq!(
+        exclusions::change(&replies::setting(&after, EXCLUDE_NAME), &desired),
+        None,
+        "the exclusion is in effect after one write"
+    );
+}
+
+/// Two real nodes form a cluster, report, install a plugin, drain and reverse.
+pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
+    spec.image_home();
+    let zip = spec.plugin_zip();
+    let (t0, t1) = (free_port(), free_port());
+    let mut n0 = Node::new(&spec, "real-0", t0, t0, Some(zip));
+    let mut n1 = Node::new(&spec, "real-1", t0, t1, None);
+    n0.start().await;
+    n1.start().await;
+    assert!(
+        n0.yml()
+            .contains(&format!("{}:\n- real-0\n", spec.initial_key)),
+        "{}",
+        n0.yml()
+    );
+    assert!(!n1.yml().contains(spec.initial_key), "{}", n1.yml());
+    let roles_yml = format!("node.roles:\n- {}\n- data\n- ingest\n", spec.master_role);
+    assert!(n1.yml().contains(&roles_yml), "{}", n1.yml());
+    assert!(n1.yml().contains("node.attr.pool: data\n"));
+    assert!(
+        n1.yml()
+            .contains("cluster.routing.allocation.disk.threshold_enabled: false\n")
+    );
+
+    let o0 = n0.wait_ready().await;
+    let o1 = n1.wait_ready().await;
+    let (f0, f1) = (facts(&o0), facts(&o1));
+    assert_eq!(
+        f0.version.as_ref().map(|v| v.to_string()).as_deref(),
+        Some(spec.version)
+    );
+    assert!(f0.node_id.is_some() && f1.node_id.is_some() && f0.node_id != f1.node_id);
+    let mut roles = f1.roles.clone();
+    roles.sort();
+    let mut want = vec![spec.master_role, "data", "ingest"];
+    want.sort();
+    assert_eq!(roles, want);
+    assert_eq!(f0.cluster_health, None, "only the leader reports health");
+
+    // One cluster: the same UUID on both nodes.
+    let root0 = n0.adapter.rest().get("/").await.expect("root");
+    let root1 = n1.adapter.rest().get("/").await.expect("root");
+    assert_eq!(root0["cluster_uuid"], root1["cluster_uuid"]);
+
+    // A re-render on the node's data never forms a cluster again.
+    n0.adapter.prepare(&n0.ctx).await.expect("prepare again");
+    assert!(!n0.yml().contains(spec.initial_key), "{}", n0.yml());
+
+    // The plugin was installed into the writable home with the plugin tool, once.
+    let plugins = n0
+        .adapter
+        .rest()
+        .get("/_cat/plugins?format=json")
+        .await
+        .expect("plugins");
+    let names: Vec<(String, String)> = plugins
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or_default().to_owned(),
+                p["component"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![("real-0".to_owned(), "matrix-stats".to_owned())]
+    );
+    assert!(n0.ctx.config_dir.join("plugins/matrix-stats").is_dir());
+
+    // 100 documents in an index with 0 replicas, over both nodes.
+    let rest = n0.adapter.rest().with_timeout(Duration::from_secs(60));
+    rest.put(
+        "/t",
+        &json!({"settings": {"number_of_shards": 4, "number_of_replicas": 0}}),
+    )
+    .await
+    .expect("create index");
+    for i in 0..100 {
+        rest.put(&format!("/t/_doc/{i}"), &json!({"n": i}))
+            .await
+            .expect("index a document");
+    }
+    rest.post("/t/_refresh", None).await.expect("refresh");
+    rest.get("/_cluster/health?wait_for_status=green&timeout=60s")
+        .await
+        .expect("green");
+    let f1 = facts(&n1.adapter.observe(&n1.ctx).await);
+    assert!(f1.shards.unwrap_or(0) > 0, "real-1 holds shards: {f1:?}");
+    assert!(
+        f1.documents.unwrap_or(0) > 0,
+        "real-1 holds documents: {f1:?}"
+    );
+
+    // Running is complete while nothing is excluded.
+    let m = n1.reach(RequestedState::Running).await;
+    assert!(m.contains("not excluded"), "{m}");
+
+    // Drained: pending the leader's exclusion, then every shard moves.
+    let obs = n1.adapter.observe(&n1.ctx).await;
+    match n1
+        .adapter
+        .perform(&n1.ctx, RequestedState::Drained, &obs)
+        .await
+    {
+        Progress::InProgress(m) => assert!(
+            m.contains("waiting for the leader to exclude real-1"),
+            "{m}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    set_exclusion(&rest, &["real-1"]).await;
+    let m = n1.reach(RequestedState::Drained).await;
+    assert_eq!(m, "real-1 holds no shards and is excluded from allocation");
+    let f1 = facts(&n1.adapter.observe(&n1.ctx).await);
+    assert_eq!(f1.shards, Some(0));
+    let f0 = facts(&n0.adapter.observe(&n0.ctx).await);
+    assert_eq!(f0.shards, Some(4));
+    rest.post("/t/_refresh", None).await.expect("refresh");
+    let count = rest.get("/t/_count").await.expect("count");
+    assert_eq!(count["count"], 100, "no document lost");
+
+    // Decommissioned on a master-eligible node also needs the voting exclusion.
+    let obs = n1.adapter.observe(&n1.ctx).await;
+    match n1
+        .adapter
+        .perform(&n1.ctx, RequestedState::Decommissioned, &obs)
+        .await
+    {
+        Progress::InProgress(m) => assert!(m.contains("voting configuration"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    rest.with_timeout(Duration::from_secs(40))
+        .post(
+            &replies::add_voting_exclusions_path(&["real-1".into()], false),
+            None,
+        )
+        .await
+        .expect("add a voting exclusion");
+    let m = n1.reach(RequestedState::Decommissioned).await;
+    assert_eq!(
+        m,
+        "real-1 holds no shards and is excluded from allocation and from the voting configuration"
+    );
+    let exclusions_now =
+        replies::voting_exclusions(&rest.get(replies::VOTING_EXCLUSIONS).await.expect("state"));
+    assert_eq!(exclusions_now.len(), 1);
+    assert_eq!(exclusions_now[0].node_name, "real-1");
+
+    // Reversal: Running waits for both exclusions to go, then says so.
+    let obs = n1.adapter.observe(&n1.ctx).await;
+    match n1
+        .adapter
+        .perform(&n1.ctx, RequestedState::Running, &obs)
+        .await
+    {
+        Progress::InProgress(m) => assert!(m.contains("allocation exclusions"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    set_exclusion(&rest, &[]).await;
+    rest.delete(replies::CLEAR_VOTING_EXCLUSIONS)
+        .await
+        .expect("clear voting exclusions");
+    let m = n1.reach(RequestedState::Running).await;
+    assert_eq!(
+        m,
+        "real-1 is not excluded from allocation: shards may be allocated to it"
+    );
+
+    // Liveness: a node that is gone is not alive.
+    n1.stop().await;
+    let obs = n1.adapter.observe(&n1.ctx).await;
+    assert!(!obs.alive && !obs.ready, "{obs:?}");
+    assert!(!obs.detail.is_empty());
+    n0.stop().await;
+}

@@ -1,0 +1,17 @@
+//! The adapter against two real Elasticsearch 7.10.2 nodes (the image and plugin zip
+//! hack/build-images assembles under `${NAVIGATOR_CACHE:-~/.cache/navigator}`), as host
+//! processes: see `common`. Runs in plain `cargo test` (about 40 s, 1.5 GiB) and fails, saying
+//! what to run, when the image is missing.
+
+mod common;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn elasticsearch_7_10_forms_reports_drains_and_reverses() {
+    common::two_real_nodes_form_report_drain_and_reverse(common::Spec {
+        flavor: "elasticsearch",
+        version: "7.10.2",
+        master_role: "master",
+        initial_key: "cluster.initial_master_nodes",
+    })
+    .await;
+}
