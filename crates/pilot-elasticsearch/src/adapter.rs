@@ -28,6 +28,7 @@ use crate::options::ElasticsearchOptions;
 use crate::replies::{self, EXCLUDE_NAME};
 use crate::rest::{RestClient, RestError};
 use crate::roles::Role;
+use navigator_client::leader::Elector;
 
 /// The image as the pilot resolved it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,6 +92,8 @@ pub struct ElasticsearchAdapter {
     kubeconfig: Option<PathBuf>,
     rest: RestClient,
     leading: Arc<AtomicBool>,
+    ready: Arc<AtomicBool>,
+    elector: Arc<Mutex<Option<Elector>>>,
     leader_started: AtomicBool,
     dialect: Mutex<Option<Dialect>>,
 }
@@ -107,6 +110,8 @@ impl ElasticsearchAdapter {
             kubeconfig,
             rest,
             leading: Arc::new(AtomicBool::new(false)),
+            ready: Arc::new(AtomicBool::new(false)),
+            elector: Arc::new(Mutex::new(None)),
             leader_started: AtomicBool::new(false),
             dialect: Mutex::new(None),
         }
@@ -242,17 +247,45 @@ impl ElasticsearchAdapter {
             kubeconfig: self.kubeconfig.clone(),
             dialect,
         };
-        tokio::spawn(leader::run(config, self.rest.clone(), self.leading.clone()));
+        tokio::spawn(leader::run(
+            config,
+            self.rest.clone(),
+            leader::Flags {
+                leading: self.leading.clone(),
+                ready: self.ready.clone(),
+                elector: self.elector.clone(),
+            },
+        ));
     }
 
-    /// Reads the node's facts; `Err` when the node does not answer.
-    pub async fn read_facts(&self) -> Result<(ElasticsearchPilotStatus, bool), RestError> {
-        let root = self.rest.get(replies::ROOT).await?;
-        let root = replies::root(&root);
-        let local = replies::nodes(&self.rest.get(replies::LOCAL_NODE).await?)
-            .into_iter()
-            .next();
-        let master = replies::master(&self.rest.get(replies::MASTER).await?);
+    /// Observes the node: alive when `GET /` answers; ready when the node knows an elected
+    /// master; facts as far as they could be read (a failed read leaves its fact unknown, it
+    /// never makes the node "not alive"); the leader adds cluster health.
+    pub async fn observe_node(&self) -> Observation {
+        let root = match self.rest.get(replies::ROOT).await {
+            Ok(root) => replies::root(&root),
+            Err(e) => {
+                self.ready.store(false, Ordering::SeqCst);
+                return Observation::unknown(e.to_string());
+            }
+        };
+        let local = match self.rest.get(replies::LOCAL_NODE).await {
+            Ok(v) => replies::nodes(&v).into_iter().next(),
+            Err(e) => {
+                tracing::debug!(error = %e, "reading the local node");
+                None
+            }
+        };
+        let (master, detail) = match self.rest.get(replies::MASTER).await {
+            Ok(v) => match replies::master(&v) {
+                Some(m) => (Some(m), String::new()),
+                None => (
+                    None,
+                    "the node has not joined a cluster (no elected master)".to_owned(),
+                ),
+            },
+            Err(e) => (None, format!("reading the elected master: {e}")),
+        };
         let mut facts = ElasticsearchPilotStatus {
             version: root
                 .as_ref()
@@ -262,13 +295,17 @@ impl ElasticsearchAdapter {
             ..ElasticsearchPilotStatus::default()
         };
         if master.is_some() {
-            facts.documents = replies::local_docs(&self.rest.get(replies::LOCAL_DOCS).await?);
-            if let Some(n) = &local {
-                let alloc = self.rest.get(&replies::allocation_path(&n.name)).await?;
+            if let Ok(v) = self.rest.get(replies::LOCAL_DOCS).await {
+                facts.documents = replies::local_docs(&v);
+            }
+            if let Some(n) = &local
+                && let Ok(alloc) = self.rest.get(&replies::allocation_path(&n.name)).await
+            {
                 facts.shards = replies::allocation_shards(&alloc, &n.name);
             }
             if self.is_leading()
-                && let Some(h) = replies::health(&self.rest.get(replies::HEALTH).await?)
+                && let Ok(v) = self.rest.get(replies::HEALTH).await
+                && let Some(h) = replies::health(&v)
             {
                 facts.cluster_health = Some(h.status);
                 facts.relocating_shards = Some(h.relocating);
@@ -276,7 +313,14 @@ impl ElasticsearchAdapter {
                 facts.unassigned_shards = Some(h.unassigned);
             }
         }
-        Ok((facts, master.is_some()))
+        let ready = master.is_some();
+        self.ready.store(ready, Ordering::SeqCst);
+        Observation {
+            alive: true,
+            ready,
+            facts: NodeFacts::Elasticsearch(facts),
+            detail,
+        }
     }
 
     async fn node_view(
@@ -430,19 +474,7 @@ impl DatabaseAdapter for ElasticsearchAdapter {
     }
 
     async fn observe(&self, _ctx: &PilotContext) -> Observation {
-        match self.read_facts().await {
-            Ok((facts, has_master)) => Observation {
-                alive: true,
-                ready: has_master,
-                facts: NodeFacts::Elasticsearch(facts),
-                detail: if has_master {
-                    String::new()
-                } else {
-                    "the node has not joined a cluster (no elected master)".into()
-                },
-            },
-            Err(e) => Observation::unknown(e.to_string()),
-        }
+        self.observe_node().await
     }
 
     async fn perform(
@@ -458,7 +490,23 @@ impl DatabaseAdapter for ElasticsearchAdapter {
     }
 
     async fn shutdown(&self, _ctx: &PilotContext) -> Result<(), AdapterError> {
-        // The node stops cleanly on the SIGTERM that follows; nothing to do before it.
+        // The node stops cleanly on the SIGTERM that follows. A leader gives its Lease up, so
+        // another pilot takes over at its next round instead of after the Lease's duration.
+        let elector = self
+            .elector
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        if let Some(elector) = elector
+            && self.leading.swap(false, Ordering::SeqCst)
+        {
+            let bound = Duration::from_secs(2);
+            match tokio::time::timeout(bound, elector.release()).await {
+                Ok(Ok(())) => tracing::info!("leader Lease released"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "releasing the leader Lease"),
+                Err(_) => tracing::warn!(?bound, "releasing the leader Lease timed out"),
+            }
+        }
         Ok(())
     }
 }

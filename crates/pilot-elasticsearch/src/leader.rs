@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -55,9 +55,26 @@ pub struct LeaderConfig {
     pub dialect: Dialect,
 }
 
-/// Runs forever: elects, and while leading reconciles the exclusions every interval.
-/// `leading` says whether this pilot leads (the adapter then reports cluster health).
-pub async fn run(config: LeaderConfig, rest: RestClient, leading: Arc<AtomicBool>) {
+/// What the leader loop shares with the adapter.
+#[derive(Clone)]
+pub struct Flags {
+    /// Whether this pilot leads (the adapter then reports cluster health). Written here.
+    pub leading: Arc<AtomicBool>,
+    /// Whether the local node has joined a cluster. Written by the adapter's observations:
+    /// only a pilot whose node is in the cluster competes for the Lease.
+    pub ready: Arc<AtomicBool>,
+    /// The elector, once built (the adapter releases the Lease at shutdown).
+    pub elector: Arc<Mutex<Option<Elector>>>,
+}
+
+/// Runs forever: while the local node is in a cluster, competes for the Lease, and while
+/// leading reconciles the exclusions every interval.
+pub async fn run(config: LeaderConfig, rest: RestClient, flags: Flags) {
+    let Flags {
+        leading,
+        ready,
+        elector: shared_elector,
+    } = flags;
     let client = loop {
         match navigator_client::client(config.kubeconfig.as_deref()).await {
             Ok(c) => break c,
@@ -74,18 +91,26 @@ pub async fn run(config: LeaderConfig, rest: RestClient, leading: Arc<AtomicBool
         config.lease_duration,
         config.interval.max(Duration::from_secs(1)),
     );
+    *shared_elector
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(elector.clone());
     let pilots = Api::<Pilot>::namespaced(client, &config.namespace);
     let mut tick = tokio::time::interval(config.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_error = String::new();
     loop {
         tick.tick().await;
-        let now_leading = match elector.attempt().await {
-            Ok(Attempt::Leading) => true,
-            Ok(Attempt::Following(_)) => false,
-            Err(e) => {
-                tracing::warn!(error = %e, "leader election");
-                false
+        let now_leading = if !ready.load(Ordering::SeqCst) {
+            // Not in a cluster: let the Lease expire (or stay with another pilot).
+            false
+        } else {
+            match elector.attempt().await {
+                Ok(Attempt::Leading) => true,
+                Ok(Attempt::Following(_)) => false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "leader election");
+                    false
+                }
             }
         };
         if leading.swap(now_leading, Ordering::SeqCst) != now_leading {
