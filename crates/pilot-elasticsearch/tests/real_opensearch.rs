@@ -1,7 +1,8 @@
 //! The adapter against two real OpenSearch 2.19.6 nodes (the image and plugin zip
 //! hack/build-images assembles under `${NAVIGATOR_CACHE:-~/.cache/navigator}`), as host
-//! processes: see `common`. Runs in plain `cargo test` (about 40 s, 1.5 GiB) and fails, saying
-//! what to run, when the image is missing.
+//! processes, with their Pilots in `navigator-apiserver --standalone`: see `common`. Runs in
+//! plain `cargo test` (20-50 s, 1.5 GiB) and fails, saying what to run, when the image, the
+//! plugin zip or the API server binary is missing.
 
 mod common;
 

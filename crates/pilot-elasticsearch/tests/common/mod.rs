@@ -1,15 +1,20 @@
 //! The real-node scenario shared by tests/real_opensearch.rs and tests/real_elasticsearch.rs:
-//! two real nodes as host processes on 127.0.0.1 with their own ports — no devenv, no API
-//! server (the leader's election finds no API and never leads; the scenario writes the
-//! exclusions the way the leader does, with the same pure functions).
+//! two real nodes as host processes on 127.0.0.1 with their own ports (no devenv), and
+//! `navigator-apiserver --standalone` holding their Pilots (it serves no Leases, so the
+//! election itself is devenv's to test: here the leader's `reconcile` is called directly).
+//! Needs the images and plugin zips from hack/build-images and `cargo build -p
+//! navigator-apiserver`; fails saying so when one is missing.
 //!
 //! It checks: the rendered configuration (the first node forms the cluster with the initial
 //! masters setting, the second joins without it, a re-render on the data has none), a plugin
 //! zip installed with the distribution's plugin tool (and skipped on the re-render), the REST
-//! client's facts (version, node id, roles, documents, shards), readiness, draining a node of
-//! an index with 0 replicas (every primary moves, no document lost), the voting
-//! configuration exclusion as `Decommissioned` sees it, the reversal to `Running`, and
-//! liveness after the process is gone.
+//! client's facts (version, node id, roles, documents, shards), readiness; the leader's
+//! reconcile from the Pilots' requests (label-selected: another cluster's Pilot is ignored):
+//! draining a node of an index with 0 replicas (every primary moves, no document lost), two
+//! nodes drained at once (both excluded), `Decommissioned` with the voting configuration
+//! exclusion, the reversal to `Running` (both exclusions removed), and a decommissioned
+//! master-eligible node going away (the other keeps its master, the voting exclusion is
+//! cleaned up after), liveness after the process is gone.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -18,14 +23,140 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use navigator_api::pilot_contract::ELASTICSEARCH_CLUSTER_NAME_LABEL;
+use navigator_api::v1beta1::{Pilot, PilotClusterReference};
 use navigator_pilot::{
     DatabaseAdapter, Identity, NodeFacts, Observation, PilotContext, Progress, RequestedState,
 };
+use pilot_elasticsearch::flavor::{Dialect, Flavor};
+use pilot_elasticsearch::leader::{self, LeaderConfig};
 use pilot_elasticsearch::replies::{self, EXCLUDE_NAME};
 use pilot_elasticsearch::rest::RestClient;
-use pilot_elasticsearch::{ElasticsearchAdapter, ElasticsearchOptions, exclusions};
+use pilot_elasticsearch::{ElasticsearchAdapter, ElasticsearchOptions};
 use serde_json::json;
 use tokio::process::{Child, Command};
+
+/// The navigator-apiserver binary: `$NAVIGATOR_APISERVER`, else the workspace's debug build.
+fn apiserver_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("NAVIGATOR_APISERVER") {
+        return path.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let path = target.join("debug/navigator-apiserver");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build -p navigator-apiserver` first (or set NAVIGATOR_APISERVER)",
+        path.display()
+    );
+    path
+}
+
+/// `navigator-apiserver --standalone` (Pilots only; no Leases), killed when dropped.
+struct ApiServer {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl ApiServer {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log");
+        let child = std::process::Command::new(apiserver_binary())
+            .args(["--standalone", "--bind-address", "127.0.0.1", "--data-dir"])
+            .arg(dir.path())
+            .args(["--secure-port", &free_port().to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start navigator-apiserver");
+        Self { dir, child }
+    }
+
+    async fn pilots(&self) -> Api<Pilot> {
+        navigator_client::install_crypto_provider();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let kubeconfig = self.dir.path().join("kubeconfig");
+        loop {
+            if kubeconfig.exists()
+                && let Ok(file) = Kubeconfig::read_from(&kubeconfig)
+                && let Ok(config) =
+                    kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await
+                && let Ok(client) = kube::Client::try_from(config)
+                && client.apiserver_version().await.is_ok()
+            {
+                return Api::namespaced(client, NS);
+            }
+            let log =
+                std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+            assert!(
+                Instant::now() < deadline,
+                "API server not ready in 60s:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const NS: &str = "db";
+
+async fn create_pilot(api: &Api<Pilot>, name: &str, cluster: &str) {
+    let mut pilot = Pilot::default();
+    pilot.metadata.name = Some(name.into());
+    pilot.metadata.namespace = Some(NS.into());
+    pilot.metadata.labels = Some(
+        [(
+            ELASTICSEARCH_CLUSTER_NAME_LABEL.to_owned(),
+            cluster.to_owned(),
+        )]
+        .into(),
+    );
+    pilot.spec.cluster = Some(PilotClusterReference {
+        kind: "ElasticsearchCluster".into(),
+        name: cluster.into(),
+    });
+    pilot.spec.node_pool = Some("data".into());
+    api.create(&PostParams::default(), &pilot)
+        .await
+        .expect("create Pilot");
+}
+
+async fn request(api: &Api<Pilot>, name: &str, state: &str) {
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"requestedState": state}})),
+    )
+    .await
+    .expect("patch Pilot");
+}
+
+/// The leader's exclusion in effect.
+async fn exclusion(rest: &RestClient) -> Option<String> {
+    let settings = rest.get(replies::SETTINGS).await.expect("settings");
+    replies::setting(&settings, EXCLUDE_NAME)
+        .effective()
+        .map(str::to_owned)
+}
+
+async fn voting(rest: &RestClient) -> Vec<String> {
+    replies::voting_exclusions(&rest.get(replies::VOTING_EXCLUSIONS).await.expect("state"))
+        .into_iter()
+        .map(|e| e.node_name)
+        .collect()
+}
 
 /// One flavour and version under test.
 #[derive(Clone, Debug)]
@@ -242,23 +373,6 @@ fn facts(obs: &Observation) -> navigator_api::v1beta1::ElasticsearchPilotStatus 
     }
 }
 
-async fn set_exclusion(rest: &RestClient, names: &[&str]) {
-    let settings = rest.get(replies::SETTINGS).await.expect("settings");
-    let current = replies::setting(&settings, EXCLUDE_NAME);
-    let desired = names.iter().map(|n| (*n).to_owned()).collect();
-    if let Some(body) = exclusions::change(&current, &desired) {
-        rest.put(replies::PUT_SETTINGS, &body)
-            .await
-            .expect("put settings");
-    }
-    let after = rest.get(replies::SETTINGS).await.expect("settings");
-    assert_eq!(
-        exclusions::change(&replies::setting(&after, EXCLUDE_NAME), &desired),
-        None,
-        "the exclusion is in effect after one write"
-    );
-}
-
 /// Two real nodes form a cluster, report, install a plugin, drain and reverse.
 pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     spec.image_home();
@@ -355,6 +469,38 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
         "real-1 holds documents: {f1:?}"
     );
 
+    // The leader's reconcile against Pilots in a real API server (the Lease itself needs a
+    // kube-apiserver: devenv's test). Another cluster's Pilot asking for Drained is ignored.
+    let server = ApiServer::start();
+    let pilots = server.pilots().await;
+    for name in ["real-0", "real-1"] {
+        create_pilot(&pilots, name, "real").await;
+    }
+    create_pilot(&pilots, "other-0", "other").await;
+    request(&pilots, "other-0", "Drained").await;
+    let flavor = if spec.flavor == "opensearch" {
+        Flavor::Opensearch
+    } else {
+        Flavor::Elasticsearch
+    };
+    let config = LeaderConfig {
+        lease_name: "es-real-pilot-leader".into(),
+        identity: "real-0".into(),
+        namespace: NS.into(),
+        cluster: "real".into(),
+        lease_duration: Duration::from_secs(15),
+        interval: Duration::from_secs(2),
+        kubeconfig: None,
+        dialect: Dialect::new(flavor, spec.version).expect("dialect"),
+    };
+    let reconcile = || async {
+        leader::reconcile(&config, &pilots, &rest)
+            .await
+            .expect("the leader's reconcile");
+    };
+    reconcile().await;
+    assert_eq!(exclusion(&rest).await, None);
+
     // Running is complete while nothing is excluded.
     let m = n1.reach(RequestedState::Running).await;
     assert!(m.contains("not excluded"), "{m}");
@@ -372,7 +518,9 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
         ),
         other => panic!("{other:?}"),
     }
-    set_exclusion(&rest, &["real-1"]).await;
+    request(&pilots, "real-1", "Drained").await;
+    reconcile().await;
+    assert_eq!(exclusion(&rest).await.as_deref(), Some("real-1"));
     let m = n1.reach(RequestedState::Drained).await;
     assert_eq!(m, "real-1 holds no shards and is excluded from allocation");
     let f1 = facts(&n1.adapter.observe(&n1.ctx).await);
@@ -382,6 +530,16 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     rest.post("/t/_refresh", None).await.expect("refresh");
     let count = rest.get("/t/_count").await.expect("count");
     assert_eq!(count["count"], 100, "no document lost");
+
+    // Two nodes drained at once: both excluded, neither lost; then one back. Idempotent.
+    request(&pilots, "real-0", "Drained").await;
+    reconcile().await;
+    assert_eq!(exclusion(&rest).await.as_deref(), Some("real-0,real-1"));
+    reconcile().await;
+    assert_eq!(exclusion(&rest).await.as_deref(), Some("real-0,real-1"));
+    request(&pilots, "real-0", "Running").await;
+    reconcile().await;
+    assert_eq!(exclusion(&rest).await.as_deref(), Some("real-1"));
 
     // Decommissioned on a master-eligible node also needs the voting exclusion.
     let obs = n1.adapter.observe(&n1.ctx).await;
@@ -393,22 +551,15 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
         Progress::InProgress(m) => assert!(m.contains("voting configuration"), "{m}"),
         other => panic!("{other:?}"),
     }
-    rest.with_timeout(Duration::from_secs(40))
-        .post(
-            &replies::add_voting_exclusions_path(&["real-1".into()], false),
-            None,
-        )
-        .await
-        .expect("add a voting exclusion");
+    request(&pilots, "real-1", "Decommissioned").await;
+    reconcile().await;
+    assert_eq!(exclusion(&rest).await.as_deref(), Some("real-1"));
     let m = n1.reach(RequestedState::Decommissioned).await;
     assert_eq!(
         m,
         "real-1 holds no shards and is excluded from allocation and from the voting configuration"
     );
-    let exclusions_now =
-        replies::voting_exclusions(&rest.get(replies::VOTING_EXCLUSIONS).await.expect("state"));
-    assert_eq!(exclusions_now.len(), 1);
-    assert_eq!(exclusions_now[0].node_name, "real-1");
+    assert_eq!(voting(&rest).await, vec!["real-1".to_owned()]);
 
     // Reversal: Running waits for both exclusions to go, then says so.
     let obs = n1.adapter.observe(&n1.ctx).await;
@@ -420,20 +571,48 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
         Progress::InProgress(m) => assert!(m.contains("allocation exclusions"), "{m}"),
         other => panic!("{other:?}"),
     }
-    set_exclusion(&rest, &[]).await;
-    rest.delete(replies::CLEAR_VOTING_EXCLUSIONS)
-        .await
-        .expect("clear voting exclusions");
+    request(&pilots, "real-1", "Running").await;
+    reconcile().await;
+    assert_eq!(exclusion(&rest).await, None);
+    assert_eq!(voting(&rest).await, Vec::<String>::new());
     let m = n1.reach(RequestedState::Running).await;
     assert_eq!(
         m,
         "real-1 is not excluded from allocation: shards may be allocated to it"
     );
 
-    // Liveness: a node that is gone is not alive.
+    // Decommissioned again, then the node goes away: the cluster keeps its master (the voting
+    // configuration no longer needs real-1), the node is not alive, and the leader removes the
+    // voting exclusion once the node has left.
+    request(&pilots, "real-1", "Decommissioned").await;
+    reconcile().await;
+    n1.reach(RequestedState::Decommissioned).await;
+    assert_eq!(voting(&rest).await, vec!["real-1".to_owned()]);
     n1.stop().await;
     let obs = n1.adapter.observe(&n1.ctx).await;
     assert!(!obs.alive && !obs.ready, "{obs:?}");
     assert!(!obs.detail.is_empty());
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let nodes = replies::nodes(&rest.get(replies::NODES).await.expect("nodes"));
+        if nodes.len() == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "real-1 still in the cluster: {nodes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        n0.adapter.observe(&n0.ctx).await.ready,
+        "real-0 keeps a master"
+    );
+    reconcile().await;
+    assert_eq!(voting(&rest).await, Vec::<String>::new());
+    assert!(
+        n0.adapter.observe(&n0.ctx).await.ready,
+        "real-0 keeps a master"
+    );
     n0.stop().await;
 }
