@@ -95,7 +95,7 @@ pub struct ElasticsearchOptions {
     #[arg(long = "setting", value_parser = parse_key_value)]
     pub settings: Vec<(String, String)>,
 
-    /// HTTP port (the pilot talks to the node on 127.0.0.1:<port>).
+    /// HTTP port (the pilot talks to the node on 127.0.0.1 at this port).
     #[arg(long, env = "ELASTICSEARCH_HTTP_PORT", default_value_t = 9200)]
     pub http_port: u16,
 
