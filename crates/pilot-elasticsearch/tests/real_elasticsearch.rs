@@ -13,6 +13,8 @@ async fn elasticsearch_7_10_forms_reports_drains_and_reverses() {
         version: "7.10.2",
         master_role: "master",
         initial_key: "cluster.initial_master_nodes",
+        plugin: true,
+        java_home: None,
     })
     .await;
 }

@@ -13,6 +13,8 @@ async fn opensearch_2_19_forms_reports_drains_and_reverses() {
         version: "2.19.6",
         master_role: "cluster_manager",
         initial_key: "cluster.initial_cluster_manager_nodes",
+        plugin: true,
+        java_home: None,
     })
     .await;
 }
