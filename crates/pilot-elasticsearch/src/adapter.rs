@@ -510,3 +510,82 @@ impl DatabaseAdapter for ElasticsearchAdapter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Args {
+        #[command(flatten)]
+        options: ElasticsearchOptions,
+    }
+
+    fn options(extra: &[&str]) -> ElasticsearchOptions {
+        let mut argv = vec!["t", "--cluster-name=c", "--discovery-service=d"];
+        argv.extend_from_slice(extra);
+        Args::parse_from(argv).options
+    }
+
+    #[test]
+    fn resolves_flavour_and_version_from_flags_or_the_image() {
+        let image = tempfile::tempdir().expect("tempdir");
+        let home = image.path();
+        std::fs::create_dir_all(home.join("bin")).expect("bin");
+        std::fs::create_dir_all(home.join("lib")).expect("lib");
+        std::fs::write(home.join("bin/opensearch"), "").expect("launcher");
+        std::fs::write(home.join("lib/opensearch-2.18.0.jar"), "").expect("jar");
+        let h = format!("--home={}", home.display());
+
+        let r = resolve(&options(&[&h])).expect("resolve");
+        assert_eq!(
+            (r.flavor, r.version.as_str()),
+            (Flavor::Opensearch, "2.18.0")
+        );
+        assert_eq!(r.image_home, home);
+        assert_eq!(r.dialect.master_role(), "cluster_manager");
+
+        let r = resolve(&options(&[&h, "--version=1.3.20"])).expect("resolve");
+        assert_eq!(r.dialect.master_role(), "master");
+
+        let r =
+            resolve(&options(&["--flavor=elasticsearch", "--version=7.10.2"])).expect("resolve");
+        assert_eq!(r.image_home, PathBuf::from("/usr/share/elasticsearch"));
+
+        let err = resolve(&options(&[&h, "--flavor=elasticsearch"])).expect_err("no jar");
+        assert!(
+            err.to_string()
+                .contains("no --version and no lib/elasticsearch-<version>.jar"),
+            "{err}"
+        );
+        let err = resolve(&options(&[&h, "--version=5.6.0", "--flavor=elasticsearch"]))
+            .expect_err("unsupported");
+        assert!(
+            err.to_string().contains("elasticsearch 5 is not supported"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn options_defaults_and_lists() {
+        let o = options(&[
+            "--roles=data,ingest",
+            "--plugin=a,b",
+            "--plugin=/p/c.zip",
+            "--setting=x.y=1",
+            "--node-attribute=zone=a",
+            "--initial-master-nodes=m-0,m-1,m-2",
+        ]);
+        assert_eq!(o.roles, vec![Role::Data, Role::Ingest]);
+        assert_eq!(o.plugins, vec!["a", "b", "/p/c.zip"]);
+        assert_eq!(o.settings, vec![("x.y".to_owned(), "1".to_owned())]);
+        assert_eq!(o.node_attributes, vec![("zone".to_owned(), "a".to_owned())]);
+        assert_eq!(o.initial_master_nodes.len(), 3);
+        assert_eq!(o.lease_name(), "es-c-pilot-leader");
+        let d = options(&[]);
+        assert_eq!(d.roles, vec![Role::Master, Role::Data, Role::Ingest]);
+        assert_eq!((d.http_port, d.transport_port), (9200, 9300));
+        assert_eq!(d.node_pool, "default");
+    }
+}
