@@ -98,6 +98,7 @@ pub async fn run(config: LeaderConfig, rest: RestClient, flags: Flags) {
     let mut tick = tokio::time::interval(config.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_error = String::new();
+    let mut last_election_error = String::new();
     loop {
         tick.tick().await;
         let now_leading = if !ready.load(Ordering::SeqCst) {
@@ -105,10 +106,20 @@ pub async fn run(config: LeaderConfig, rest: RestClient, flags: Flags) {
             false
         } else {
             match elector.attempt().await {
-                Ok(Attempt::Leading) => true,
-                Ok(Attempt::Following(_)) => false,
+                Ok(Attempt::Leading) => {
+                    last_election_error.clear();
+                    true
+                }
+                Ok(Attempt::Following(_)) => {
+                    last_election_error.clear();
+                    false
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "leader election");
+                    let text = e.to_string();
+                    if text != last_election_error {
+                        tracing::warn!(error = %text, "leader election (logged again when the error changes)");
+                        last_election_error = text;
+                    }
                     false
                 }
             }
