@@ -1,7 +1,8 @@
-//! The `pilot-elasticsearch` binary's command line: `--help` documents the flags the pod
-//! template uses, bad flags and values fail with clap's usage error (exit 2) naming the
-//! problem, and a pilot without its downward-API identity exits 1 saying which variable is
-//! missing.
+//! The `pilot-elasticsearch` binary: `--help` documents the flags the pod template uses, bad
+//! flags and values fail with clap's usage error (exit 2) naming the problem, a pilot without
+//! its downward-API identity exits 1 saying which variable is missing, and the whole binary
+//! runs one real OpenSearch node against `navigator-apiserver --standalone` (needs the image
+//! from hack/build-images and `cargo build -p navigator-apiserver`; fails saying so).
 
 use std::process::{Command, Output};
 
@@ -97,4 +98,271 @@ fn a_pilot_without_its_identity_says_what_is_missing() {
     let out = pilot(&REQUIRED);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("POD_NAME is not set"), "{}", text(&out));
+}
+
+/// The navigator-apiserver binary: `$NAVIGATOR_APISERVER`, else the workspace's debug build.
+fn apiserver_binary() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("NAVIGATOR_APISERVER") {
+        return path.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let path = target.join("debug/navigator-apiserver");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build -p navigator-apiserver` first (or set NAVIGATOR_APISERVER)",
+        path.display()
+    );
+    path
+}
+
+fn opensearch_home() -> std::path::PathBuf {
+    let cache = std::env::var_os("NAVIGATOR_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/navigator")
+        });
+    let home = cache.join("images/opensearch/2.19.6/usr/share/opensearch");
+    assert!(
+        home.join("bin/opensearch").exists(),
+        "{} is missing: run hack/build-images (or hack/install-prereqs)",
+        home.display()
+    );
+    home
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+/// A child process killed when dropped (SIGTERM first, so a pilot stops its node).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.0.id().to_string()])
+                .status();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while std::time::Instant::now() < deadline && matches!(self.0.try_wait(), Ok(None)) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The whole binary on the runtime: against `navigator-apiserver --standalone` (Pilots, no
+/// Leases) and one real OpenSearch 2.19.6 node as a host process. The Pilot reports Ready and
+/// the node's facts, `Running` is `Complete`; `Drained` waits for a leader (there is none: the
+/// standalone API server has no Leases, so no pilot leads and none writes exclusions);
+/// SIGTERM stops the node and the pilot exits 0. About 20 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reports_on_its_pilot_and_stops_cleanly() {
+    use kube::Api;
+    use kube::api::{Patch, PatchParams, PostParams};
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    use navigator_api::v1beta1::{Pilot, PilotClusterReference};
+    use std::time::{Duration, Instant};
+
+    let home = opensearch_home();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let api_dir = dir.path().join("api");
+    std::fs::create_dir_all(&api_dir).expect("mkdir");
+    let api_log = std::fs::File::create(api_dir.join("server.log")).expect("log");
+    let _server = Killed(
+        Command::new(apiserver_binary())
+            .args(["--standalone", "--bind-address", "127.0.0.1", "--data-dir"])
+            .arg(&api_dir)
+            .args(["--secure-port", &free_port().to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(api_log.try_clone().expect("log"))
+            .stderr(api_log)
+            .spawn()
+            .expect("start navigator-apiserver"),
+    );
+    navigator_client::install_crypto_provider();
+    let kubeconfig = api_dir.join("kubeconfig");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let client = loop {
+        if kubeconfig.exists()
+            && let Ok(file) = Kubeconfig::read_from(&kubeconfig)
+            && let Ok(config) =
+                kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await
+            && let Ok(client) = kube::Client::try_from(config)
+            && client.apiserver_version().await.is_ok()
+        {
+            break client;
+        }
+        assert!(Instant::now() < deadline, "API server not ready in 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let pilots: Api<Pilot> = Api::namespaced(client, "db");
+    let mut pilot = Pilot::default();
+    pilot.metadata.name = Some("bin-0".into());
+    pilot.metadata.labels = Some(
+        [(
+            navigator_api::pilot_contract::ELASTICSEARCH_CLUSTER_NAME_LABEL.to_owned(),
+            "bin".to_owned(),
+        )]
+        .into(),
+    );
+    pilot.spec.cluster = Some(PilotClusterReference {
+        kind: "ElasticsearchCluster".into(),
+        name: "bin".into(),
+    });
+    pilots
+        .create(&PostParams::default(), &pilot)
+        .await
+        .expect("create Pilot");
+
+    let transport = free_port();
+    let log_path = dir.path().join("pilot.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let mut child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_pilot-elasticsearch"))
+            .args([
+                "--flavor=opensearch".to_owned(),
+                "--version=2.19.6".into(),
+                format!("--home={}", home.display()),
+                "--cluster-name=bin".into(),
+                format!("--discovery-service=127.0.0.1:{transport}"),
+                format!("--http-port={}", free_port()),
+                format!("--transport-port={transport}"),
+                format!("--config-dir={}", dir.path().join("home").display()),
+                format!("--data-dir={}", dir.path().join("data").display()),
+                format!("--kubeconfig={}", kubeconfig.display()),
+                "--probe-address=127.0.0.1".into(),
+                format!("--liveness-port={}", free_port()),
+                format!("--readiness-port={}", free_port()),
+            ])
+            .env("POD_NAME", "bin-0")
+            .env("POD_NAMESPACE", "db")
+            .env("POD_IP", "127.0.0.1")
+            .env("MEMORY_LIMIT", (768u64 << 20).to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start pilot-elasticsearch"),
+    );
+    let log_tail = || {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    };
+    let wait = |what: &'static str, check: Box<dyn Fn(&Pilot) -> bool>| {
+        let pilots = pilots.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(180);
+            loop {
+                let p = pilots.get("bin-0").await.expect("get Pilot");
+                if check(&p) {
+                    return p;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{what} not reached: {}\n{}",
+                    serde_json::to_string_pretty(&p.status).expect("JSON"),
+                    log_tail()
+                );
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    };
+    let p = wait(
+        "Ready with facts and Running Complete",
+        Box::new(|p| {
+            let ready = p
+                .status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True");
+            let complete = p
+                .status
+                .operation
+                .as_ref()
+                .is_some_and(|o| o.phase == "Complete");
+            ready
+                && complete
+                && p.status
+                    .elasticsearch
+                    .as_ref()
+                    .is_some_and(|e| e.shards.is_some())
+        }),
+    )
+    .await;
+    let es = p.status.elasticsearch.expect("facts");
+    assert_eq!(es.version.map(|v| v.to_string()).as_deref(), Some("2.19.6"));
+    assert!(es.node_id.is_some());
+    assert_eq!(es.roles, vec!["cluster_manager", "data", "ingest"]);
+    assert_eq!((es.documents, es.shards), (Some(0), Some(0)));
+    assert_eq!(es.cluster_health, None, "no leader without Leases");
+    let op = p.status.operation.expect("operation");
+    assert_eq!(
+        op.message,
+        "bin-0 is not excluded from allocation: shards may be allocated to it"
+    );
+    let rendered = std::fs::read_to_string(dir.path().join("home/config/opensearch.yml"))
+        .expect("rendered configuration");
+    assert!(rendered.contains("cluster.initial_cluster_manager_nodes:\n- bin-0\n"));
+    let jvm = std::fs::read_to_string(&log_path).expect("log");
+    assert!(
+        jvm.contains("-Xms384m, -Xmx384m"),
+        "heap from MEMORY_LIMIT:\n{}",
+        log_tail()
+    );
+
+    pilots
+        .patch(
+            "bin-0",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"requestedState": "Drained"}})),
+        )
+        .await
+        .expect("request Drained");
+    let p = wait(
+        "Drained waiting for the leader",
+        Box::new(|p| {
+            p.status.operation.as_ref().is_some_and(|o| {
+                o.state == "Drained"
+                    && o.phase == "InProgress"
+                    && o.message
+                        .contains("waiting for the leader to exclude bin-0")
+            })
+        }),
+    )
+    .await;
+    eprintln!("{:?}", p.status.operation);
+
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let code = loop {
+        if let Some(status) = child.0.try_wait().expect("wait") {
+            break status.code();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pilot still running 60 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(code, Some(0), "{}", log_tail());
+    assert!(
+        std::fs::read_to_string(&log_path)
+            .expect("log")
+            .contains("[bin-0] closed")
+    );
 }
