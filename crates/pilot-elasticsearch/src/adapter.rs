@@ -1,14 +1,17 @@
 //! The runtime's `DatabaseAdapter` for Elasticsearch and OpenSearch: the I/O glue around the
 //! pure decisions (configuration, bootstrap, drain progress) and the REST client.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use navigator_api::v1beta1::ElasticsearchPilotStatus;
+use kube::Api;
+use kube::api::ListParams;
+use navigator_api::pilot_contract::ELASTICSEARCH_CLUSTER_NAME_LABEL;
+use navigator_api::v1beta1::{ElasticsearchPilotStatus, Pilot};
 use navigator_api::version::ElasticsearchVersion;
 use navigator_pilot::supervisor::Supervisor;
 use navigator_pilot::{
@@ -137,12 +140,13 @@ impl ElasticsearchAdapter {
     /// What the pilot gathers before deciding whether the node forms the cluster: node state
     /// in the data directory, and (when there is none) the state of every other node behind
     /// the discovery Service.
-    pub async fn bootstrap_facts(&self, data_dir: &Path, own_ip: IpAddr) -> BootstrapFacts {
+    pub async fn bootstrap_facts(&self, ctx: &PilotContext) -> BootstrapFacts {
+        let (data_dir, own_ip) = (ctx.data_dir.as_path(), ctx.identity.pod_ip);
         let has_node_state = bootstrap::has_node_state(data_dir);
         if has_node_state {
             return BootstrapFacts {
                 has_node_state,
-                peers: Vec::new(),
+                ..BootstrapFacts::default()
             };
         }
         let host = format!(
@@ -173,10 +177,40 @@ impl ElasticsearchAdapter {
             }
         });
         let peers = futures_join_all(probes).await;
+        let mut pilots: Vec<Pilot> = match self.cluster_pilots(&ctx.identity.namespace).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing the cluster's Pilots before the start");
+                Vec::new()
+            }
+        };
+        pilots.extend(ctx.pilot.clone());
         BootstrapFacts {
             has_node_state,
             peers,
+            joined_pilots: bootstrap::joined_pilots(&pilots),
         }
+    }
+
+    /// The Pilots labelled with this cluster's name, in `namespace` (bounded to 5 s).
+    async fn cluster_pilots(&self, namespace: &str) -> Result<Vec<Pilot>, String> {
+        let list = async {
+            let client = navigator_client::client(self.kubeconfig.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            let selector = format!(
+                "{ELASTICSEARCH_CLUSTER_NAME_LABEL}={}",
+                self.options.cluster_name
+            );
+            Api::<Pilot>::namespaced(client, namespace)
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map(|l| l.items)
+                .map_err(|e| e.to_string())
+        };
+        tokio::time::timeout(Duration::from_secs(5), list)
+            .await
+            .map_err(|_| "no answer within 5 s".to_owned())?
     }
 
     async fn install_plugins(&self, home: &Home, resolved: &Resolved) -> Result<(), AdapterError> {
@@ -391,9 +425,7 @@ impl DatabaseAdapter for ElasticsearchAdapter {
             .map_err(|e| AdapterError::Config(e.to_string()))?;
 
         let node_name = ctx.identity.pod_name.clone();
-        let facts = self
-            .bootstrap_facts(&ctx.data_dir, ctx.identity.pod_ip)
-            .await;
+        let facts = self.bootstrap_facts(ctx).await;
         let decision = bootstrap::decide(
             resolved.dialect,
             &self.options.roles,

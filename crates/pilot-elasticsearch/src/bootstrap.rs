@@ -3,9 +3,14 @@
 //! the very first start of a cluster: a node whose data directory holds node state, or that
 //! can reach a node of a formed cluster through the discovery Service, joins. Setting the
 //! initial masters on a node that joins an existing cluster can form a second cluster (split
-//! brain), so every doubt means "join".
+//! brain), so every doubt means "join". Besides the node's own data and the discovery probe,
+//! the cluster's Pilots are asked: a Pilot (this node's own included) that has reported shards
+//! was on a node that had joined the cluster, so the cluster exists even when DNS does not show
+//! its nodes yet (a pod that lost its volume, a slow DNS).
 
 use std::path::Path;
+
+use navigator_api::v1beta1::Pilot;
 
 use crate::flavor::Dialect;
 use crate::roles::Role;
@@ -31,6 +36,8 @@ pub struct BootstrapFacts {
     pub has_node_state: bool,
     /// Every discovery address except the pod's own, with what its probe found.
     pub peers: Vec<(String, PeerState)>,
+    /// The cluster's Pilots whose status reports shards (their node had joined a cluster).
+    pub joined_pilots: Vec<String>,
 }
 
 /// The decision.
@@ -71,6 +78,11 @@ pub fn decide(
             "{addr} belongs to the formed cluster {cluster_uuid}"
         ));
     }
+    if let Some(pilot) = facts.joined_pilots.first() {
+        return Bootstrap::Join(format!(
+            "Pilot {pilot} reports a node that joined the cluster"
+        ));
+    }
     let masters: Vec<String> = configured
         .iter()
         .map(|m| m.trim().to_owned())
@@ -91,6 +103,24 @@ pub fn decide(
             "no initial master nodes are configured and this is not the first pod".into(),
         )
     }
+}
+
+/// The names of the Pilots whose status reports shards (their node had joined a cluster),
+/// sorted and without duplicates.
+pub fn joined_pilots<'a>(pilots: impl IntoIterator<Item = &'a Pilot>) -> Vec<String> {
+    let mut names: Vec<String> = pilots
+        .into_iter()
+        .filter(|p| {
+            p.status
+                .elasticsearch
+                .as_ref()
+                .is_some_and(|e| e.shards.is_some())
+        })
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Whether `data_dir` holds node state: `nodes/<n>/_state` (Elasticsearch 6 and 7,
@@ -139,7 +169,12 @@ mod tests {
             has_node_state: true,
             ..BootstrapFacts::default()
         };
+        let joined_pilot = BootstrapFacts {
+            joined_pilots: vec!["es-1".into()],
+            ..BootstrapFacts::default()
+        };
         let formed_peer = BootstrapFacts {
+            joined_pilots: Vec::new(),
             has_node_state: false,
             peers: vec![
                 ("10.0.0.2".into(), PeerState::Unreachable("refused".into())),
@@ -152,6 +187,7 @@ mod tests {
             ],
         };
         let forming_peers = BootstrapFacts {
+            joined_pilots: Vec::new(),
             has_node_state: false,
             peers: vec![
                 ("10.0.0.2".into(), PeerState::Forming),
@@ -245,6 +281,24 @@ mod tests {
                 Bootstrap::Form(vec!["es-0".into()]),
             ),
             (
+                "a Pilot says the cluster exists",
+                os,
+                &all,
+                "es-0",
+                &[],
+                &joined_pilot,
+                Bootstrap::Join("Pilot es-1 reports a node that joined the cluster".into()),
+            ),
+            (
+                "a Pilot says so, masters listed",
+                os,
+                &all,
+                "es-0",
+                &three,
+                &joined_pilot,
+                Bootstrap::Join("Pilot es-1 reports a node that joined the cluster".into()),
+            ),
+            (
                 "unset, first pod restarted",
                 os,
                 &all,
@@ -272,6 +326,35 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn pilots_that_joined() {
+        use navigator_api::v1beta1::ElasticsearchPilotStatus;
+        let pilot = |name: &str, shards: Option<i64>, facts: bool| {
+            let mut p = Pilot::default();
+            p.metadata.name = Some(name.into());
+            if facts {
+                p.status.elasticsearch = Some(ElasticsearchPilotStatus {
+                    node_id: Some("id".into()),
+                    shards,
+                    ..ElasticsearchPilotStatus::default()
+                });
+            }
+            p
+        };
+        let pilots = [
+            pilot("es-2", Some(0), true),
+            pilot("es-1", None, true),
+            pilot("es-0", None, false),
+            pilot("es-2", Some(3), true),
+            pilot("es-3", Some(5), true),
+        ];
+        assert_eq!(
+            joined_pilots(&pilots),
+            vec!["es-2".to_owned(), "es-3".to_owned()]
+        );
+        assert_eq!(joined_pilots(&[]), Vec::<String>::new());
     }
 
     #[test]

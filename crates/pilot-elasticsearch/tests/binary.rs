@@ -226,33 +226,36 @@ async fn the_binary_reports_on_its_pilot_and_stops_cleanly() {
     let transport = free_port();
     let log_path = dir.path().join("pilot.log");
     let log = std::fs::File::create(&log_path).expect("log");
-    let mut child = Killed(
-        Command::new(env!("CARGO_BIN_EXE_pilot-elasticsearch"))
-            .args([
-                "--flavor=opensearch".to_owned(),
-                "--version=2.19.6".into(),
-                format!("--home={}", home.display()),
-                "--cluster-name=bin".into(),
-                format!("--discovery-service=127.0.0.1:{transport}"),
-                format!("--http-port={}", free_port()),
-                format!("--transport-port={transport}"),
-                format!("--config-dir={}", dir.path().join("home").display()),
-                format!("--data-dir={}", dir.path().join("data").display()),
-                format!("--kubeconfig={}", kubeconfig.display()),
-                "--probe-address=127.0.0.1".into(),
-                format!("--liveness-port={}", free_port()),
-                format!("--readiness-port={}", free_port()),
-            ])
-            .env("POD_NAME", "bin-0")
-            .env("POD_NAMESPACE", "db")
-            .env("POD_IP", "127.0.0.1")
-            .env("MEMORY_LIMIT", (768u64 << 20).to_string())
-            .stdin(std::process::Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start pilot-elasticsearch"),
-    );
+    let start = |home_dir: &str, data_dir: &str, log: std::fs::File| {
+        Killed(
+            Command::new(env!("CARGO_BIN_EXE_pilot-elasticsearch"))
+                .args([
+                    "--flavor=opensearch".to_owned(),
+                    "--version=2.19.6".into(),
+                    format!("--home={}", home.display()),
+                    "--cluster-name=bin".into(),
+                    format!("--discovery-service=127.0.0.1:{transport}"),
+                    format!("--http-port={}", free_port()),
+                    format!("--transport-port={transport}"),
+                    format!("--config-dir={}", dir.path().join(home_dir).display()),
+                    format!("--data-dir={}", dir.path().join(data_dir).display()),
+                    format!("--kubeconfig={}", kubeconfig.display()),
+                    "--probe-address=127.0.0.1".into(),
+                    format!("--liveness-port={}", free_port()),
+                    format!("--readiness-port={}", free_port()),
+                ])
+                .env("POD_NAME", "bin-0")
+                .env("POD_NAMESPACE", "db")
+                .env("POD_IP", "127.0.0.1")
+                .env("MEMORY_LIMIT", (768u64 << 20).to_string())
+                .stdin(std::process::Stdio::null())
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("start pilot-elasticsearch"),
+        )
+    };
+    let mut child = start("home", "data", log);
     let log_tail = || {
         let text = std::fs::read_to_string(&log_path).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
@@ -364,5 +367,33 @@ async fn the_binary_reports_on_its_pilot_and_stops_cleanly() {
         std::fs::read_to_string(&log_path)
             .expect("log")
             .contains("[bin-0] closed")
+    );
+
+    // The pod comes back without its volume: its Pilot reported shards, so the cluster exists
+    // and the node must only join (never form a second cluster), whatever DNS shows.
+    let log2_path = dir.path().join("pilot-2.log");
+    let _again = start(
+        "home-2",
+        "data-2",
+        std::fs::File::create(&log2_path).expect("log"),
+    );
+    let yml = dir.path().join("home-2/config/opensearch.yml");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !yml.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no configuration rendered in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rendered = std::fs::read_to_string(&yml).expect("rendered configuration");
+    assert!(
+        !rendered.contains("initial_cluster_manager_nodes"),
+        "{rendered}"
+    );
+    let log2 = std::fs::read_to_string(&log2_path).expect("log");
+    assert!(
+        log2.contains("Pilot bin-0 reports a node that joined the cluster"),
+        "{log2}"
     );
 }
