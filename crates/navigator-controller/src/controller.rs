@@ -13,7 +13,6 @@ use futures::StreamExt as _;
 use kube::Client;
 use kube::runtime::controller::{Config, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
 use navigator_api::v1beta1::CassandraCluster;
 use navigator_core::cassandra::settings::Settings;
 
@@ -21,7 +20,7 @@ use crate::events::Events;
 use crate::metrics::Metrics;
 use crate::observe::ClusterKey;
 use crate::reconcile::{Context, error_policy, reconcile};
-use crate::stores::{self, Stores, reflected};
+use crate::stores::{Stores, reflected, reflected_clusters};
 
 /// How long triggers are collected before a reconcile (pilot heartbeats of one cluster
 /// arrive close together). Creating a cluster's children takes three passes, each behind the
@@ -70,32 +69,30 @@ pub async fn run(
         services,
         pod_disruption_budgets,
     };
-    let controller = Controller::new(
-        stores::api::<CassandraCluster>(&client, ns),
-        watcher::Config::default(),
-    )
-    .with_config(
-        Config::default()
-            .debounce(DEBOUNCE)
-            .concurrency(CONCURRENCY),
-    )
-    .owns_stream(statefulset_events)
-    .owns_stream(service_account_events)
-    .owns_stream(role_events)
-    .owns_stream(role_binding_events)
-    .owns_stream(service_events)
-    .owns_stream(pdb_events)
-    .watches_stream(pod_events, |o: k8s_openapi::api::core::v1::Pod| {
-        cluster_of(&o.metadata)
-    })
-    .watches_stream(pilot_events, |o: navigator_api::v1beta1::Pilot| {
-        cluster_of(&o.metadata)
-    })
-    .watches_stream(
-        claim_events,
-        |o: k8s_openapi::api::core::v1::PersistentVolumeClaim| cluster_of(&o.metadata),
-    )
-    .graceful_shutdown_on(shutdown);
+    let (clusters, cluster_events) = reflected_clusters(&client, ns);
+    let controller = Controller::for_stream(cluster_events, clusters)
+        .with_config(
+            Config::default()
+                .debounce(DEBOUNCE)
+                .concurrency(CONCURRENCY),
+        )
+        .owns_stream(statefulset_events)
+        .owns_stream(service_account_events)
+        .owns_stream(role_events)
+        .owns_stream(role_binding_events)
+        .owns_stream(service_events)
+        .owns_stream(pdb_events)
+        .watches_stream(pod_events, |o: k8s_openapi::api::core::v1::Pod| {
+            cluster_of(&o.metadata)
+        })
+        .watches_stream(pilot_events, |o: navigator_api::v1beta1::Pilot| {
+            cluster_of(&o.metadata)
+        })
+        .watches_stream(
+            claim_events,
+            |o: k8s_openapi::api::core::v1::PersistentVolumeClaim| cluster_of(&o.metadata),
+        )
+        .graceful_shutdown_on(shutdown);
 
     // Marks the process ready once the caches are filled, then stays pending (the controller's
     // stream decides when `run` ends).

@@ -39,9 +39,16 @@ impl ClusterKey {
         })
     }
 
-    /// Whether `metadata` is in this cluster's namespace and carries its cluster-name label.
+    /// Whether `metadata` is in this cluster's namespace and carries its cluster-name label
+    /// (the same as `of_labelled(metadata) == Some(self)`, without copying: every reconcile
+    /// asks this of every cached object).
     pub fn owns(&self, metadata: &ObjectMeta) -> bool {
-        ClusterKey::of_labelled(metadata).as_ref() == Some(self)
+        let label = metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(CASSANDRA_CLUSTER_NAME_LABEL));
+        matches!(label, Some(name) if !name.is_empty() && *name == self.name)
+            && metadata.namespace.as_deref().unwrap_or_default() == self.namespace
     }
 }
 
@@ -259,5 +266,18 @@ mod tests {
         );
         assert_eq!(ClusterKey::of_labelled(&meta("ns1", "x", None)), None);
         assert_eq!(ClusterKey::of_labelled(&meta("ns1", "x", Some(""))), None);
+        let unnamed = ClusterKey {
+            namespace: "ns1".into(),
+            name: String::new(),
+        };
+        assert!(!unnamed.owns(&meta("ns1", "x", Some(""))));
+        assert!(!unnamed.owns(&meta("ns1", "x", None)));
+        let no_namespace = ClusterKey {
+            namespace: String::new(),
+            name: "demo".into(),
+        };
+        let mut unset = meta("ns1", "x", Some("demo"));
+        unset.namespace = None;
+        assert!(no_namespace.owns(&unset));
     }
 }

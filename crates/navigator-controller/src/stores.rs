@@ -17,7 +17,7 @@ use kube::runtime::{WatchStreamExt as _, watcher};
 use crate::strip::Strip;
 use kube::{Api, Client, Resource};
 use navigator_api::pilot_contract::CASSANDRA_APP_LABEL_VALUE;
-use navigator_api::v1beta1::Pilot;
+use navigator_api::v1beta1::{CassandraCluster, Pilot};
 use serde::de::DeserializeOwned;
 
 use crate::expectations::Kind;
@@ -78,6 +78,29 @@ where
         .modify(Strip::strip)
         .reflect(writer)
         .touched_objects();
+    (reader, stream)
+}
+
+/// The watch of every CassandraCluster (no label selector: clusters are the users' objects)
+/// reflected into a store, each stripped like the children ([`Strip`]: no managedFields, no
+/// last-applied annotation): the store, and the stream of applied clusters that drives the
+/// controller (`Controller::for_stream`). `Controller::new` would keep the clusters whole.
+pub fn reflected_clusters(
+    client: &Client,
+    namespace: Option<&str>,
+) -> (
+    Store<CassandraCluster>,
+    impl Stream<Item = Result<CassandraCluster, watcher::Error>> + Send + 'static,
+) {
+    let (reader, writer) = reflector::store();
+    let stream = watcher(
+        api::<CassandraCluster>(client, namespace),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .modify(Strip::strip)
+    .reflect(writer)
+    .applied_objects();
     (reader, stream)
 }
 
