@@ -22,7 +22,12 @@
 //!     Ready nodes, a healthy ring, no row lost, `Progressing` False within a bound;
 //!  9. rolling upgrade 4.1.10 → 5.0.8 under a background writer at QUORUM (every acknowledged
 //!     key logged): never more than one pod down, highest ordinal first, every Pilot reports
-//!     5.0.8, every acknowledged key read back at ALL; the controller killed once midway;
+//!     5.0.8; then, on its own, the storage compatibility progression (two more rolls, still
+//!     under the writer): `storage_compatibility_mode` CASSANDRA_4 → UPGRADING → NONE, never a
+//!     pod in NONE beside one in CASSANDRA_4, `Progressing` naming the step; every acknowledged
+//!     key and the rows written before read back at ALL; every node's volume ends with its
+//!     SSTables in 5.0's format (`oa`/`da`, no `nb` left) and its data recorded at 5.0; the
+//!     controller killed once midway;
 //! 10. delete the cluster: StatefulSet, Services and Pilots are garbage-collected.
 //!
 //! `E2E_CASSANDRA_UPGRADE_ONLY=1` (a debugging aid, not for CI) creates the cluster with 3 nodes
@@ -66,6 +71,8 @@ const SEED_LABEL: &str = "navigator.jetstack.io/cassandra-seed";
 const CLUSTER_LABEL: &str = "navigator.jetstack.io/cassandra-cluster-name";
 /// The pod's memory limit; the pilot derives the heap from it.
 const MEMORY_LIMIT: &str = "1Gi";
+/// The annotation naming a template's (and pod's) storage compatibility mode.
+const MODE_ANNOTATION: &str = "navigator.jetstack.io/cassandra-storage-compatibility-mode";
 /// Rows written to each keyspace of the story.
 const ROWS: u32 = 200;
 /// The version the cluster starts at, and the one it is upgraded to.
@@ -465,6 +472,55 @@ impl Story<'_> {
             .unwrap_or("")
             .to_owned())
     }
+}
+
+/// What node `ordinal`'s volume holds (read on the host: the claim's PersistentVolume is a
+/// hostPath directory of devenv's provisioner): the pilot's data record, the number of
+/// `*-Data.db` files by SSTable format (`nb` is 4.x's, `oa`/`da` 5.0's; snapshots and backups
+/// left out), and the formats in keyspace `ks`.
+#[allow(clippy::type_complexity)]
+fn sstable_formats(
+    env: &Env,
+    ordinal: usize,
+) -> Result<(String, BTreeMap<String, usize>, BTreeMap<String, usize>), String> {
+    let claim = env.get(&["get", "pvc", &claim_name(ordinal), "-n", NS])?;
+    let volume = claim["spec"]["volumeName"]
+        .as_str()
+        .ok_or_else(|| format!("claim {} is not bound", claim_name(ordinal)))?;
+    let pv = env.get(&["get", "pv", volume])?;
+    let root = PathBuf::from(
+        pv["spec"]["hostPath"]["path"]
+            .as_str()
+            .ok_or_else(|| format!("volume {volume} is not a hostPath"))?,
+    );
+    let mut record = String::new();
+    let mut formats = BTreeMap::new();
+    let mut ks_formats = BTreeMap::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if name != "snapshots" && name != "backups" {
+                    dirs.push(path);
+                }
+            } else if name == ".navigator-cassandra-data.json" {
+                record = std::fs::read_to_string(&path).unwrap_or_default();
+            } else if let Some(rest) = name.strip_suffix("-Data.db") {
+                let format = rest.split('-').next().unwrap_or(rest).to_owned();
+                if path
+                    .strip_prefix(&root)
+                    .is_ok_and(|p| p.components().any(|c| c.as_os_str() == "ks"))
+                {
+                    *ks_formats.entry(format.clone()).or_insert(0) += 1;
+                }
+                *formats.entry(format).or_insert(0) += 1;
+            }
+        }
+    }
+    Ok((record, formats, ks_formats))
 }
 
 /// The CassandraCluster of the story.
@@ -911,6 +967,12 @@ fn cassandra_cluster_story() {
     let mut order: Vec<usize> = Vec::new();
     let mut crashed = false;
     let mut acked_at_start = 0;
+    // The storage compatibility progression: the template's mode as it changes (with the time),
+    // when every pod first ran 5.0.8, and whether Progressing named a step.
+    let mut template_modes: Vec<(String, f64)> = Vec::new();
+    let mut pods_in_mode: Vec<(String, f64)> = Vec::new();
+    let mut version_rolled: Option<f64> = None;
+    let mut step_named = false;
     loop {
         if upgrade.elapsed() > Duration::from_secs(2400) {
             story.fail(&format!(
@@ -940,6 +1002,7 @@ fn cassandra_cluster_story() {
             continue;
         };
         let mut by_ordinal: BTreeMap<usize, (bool, String)> = BTreeMap::new();
+        let mut modes: BTreeMap<usize, String> = BTreeMap::new();
         for p in pods["items"].as_array().into_iter().flatten() {
             let name = p["metadata"]["name"].as_str().unwrap_or("");
             let Some(ordinal) = name
@@ -954,6 +1017,45 @@ fn cassandra_cluster_story() {
                 .unwrap_or("")
                 .to_owned();
             by_ordinal.insert(ordinal, (pod_ready(p) && !terminating, rev));
+            if !terminating {
+                // A 4.1.10 pod names no mode ("-"): it runs 4.x's formats, like CASSANDRA_4.
+                let mode = p["metadata"]["annotations"][MODE_ANNOTATION]
+                    .as_str()
+                    .unwrap_or("-");
+                modes.insert(ordinal, mode.to_owned());
+            }
+        }
+        let at = upgrade.elapsed().as_secs_f64();
+        let template_mode = s["metadata"]["annotations"][MODE_ANNOTATION]
+            .as_str()
+            .unwrap_or("-")
+            .to_owned();
+        if template_modes.last().map(|(m, _)| m) != Some(&template_mode) {
+            println!("TIMING upgrade: StatefulSet template in {template_mode} {at:.1}s");
+            template_modes.push((template_mode.clone(), at));
+        }
+        if modes.len() == 3
+            && modes.values().all(|m| *m == template_mode)
+            && pods_in_mode.last().map(|(m, _)| m) != Some(&template_mode)
+        {
+            println!("TIMING upgrade: every pod in {template_mode} {at:.1}s");
+            pods_in_mode.push((template_mode.clone(), at));
+        }
+        if modes.values().any(|m| m == "NONE")
+            && modes.values().any(|m| m == "CASSANDRA_4" || m == "-")
+        {
+            violations.push(format!(
+                "{at:.0}s: a pod in NONE beside one in CASSANDRA_4: {modes:?}"
+            ));
+        }
+        if !step_named
+            && let Ok(p) = story.condition("Progressing")
+            && p["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("storage_compatibility_mode"))
+        {
+            println!("upgrade: Progressing {} {}", p["reason"], p["message"]);
+            step_named = true;
         }
         let down: Vec<usize> = (0..3)
             .filter(|o| !by_ordinal.get(o).is_some_and(|(ready, _)| *ready))
@@ -986,7 +1088,7 @@ fn cassandra_cluster_story() {
             crashed = true;
             acked_at_start = writer.acked_count();
         }
-        let done = s["status"]["updatedReplicas"] == 3
+        let rolled = s["status"]["updatedReplicas"] == 3
             && s["status"]["readyReplicas"] == 3
             && s["status"]["currentRevision"] == update.as_str()
             && update != old_revision
@@ -995,14 +1097,43 @@ fn cassandra_cluster_story() {
                     .pilot(i)
                     .is_ok_and(|p| p["status"]["cassandra"]["version"] == NEW)
             });
-        if done {
+        if rolled && version_rolled.is_none() {
+            println!("TIMING upgrade: every pod runs {NEW} {at:.1}s");
+            version_rolled = Some(at);
+        }
+        if rolled && template_mode == "NONE" && modes.values().all(|m| m == "NONE") {
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+    let total = upgrade.elapsed().as_secs_f64();
+    let version_s = version_rolled.unwrap_or(total);
     println!(
-        "TIMING upgrade rolled 3 pods {:.1}s; order {order:?}; max pods down at once {max_down}",
-        upgrade.elapsed().as_secs_f64()
+        "TIMING upgrade rolled 3 pods to {NEW} {version_s:.1}s, then the storage steps \
+         (UPGRADING, NONE) {:.1}s more, {total:.1}s in all; order {order:?}; max pods down at \
+         once {max_down}; template modes {template_modes:?}; every pod in {pods_in_mode:?}",
+        total - version_s
+    );
+    let steps: Vec<&str> = template_modes.iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(
+        steps
+            .iter()
+            .rev()
+            .take(3)
+            .rev()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec!["CASSANDRA_4", "UPGRADING", "NONE"],
+        "the template's modes were {template_modes:?}\n{}",
+        story.diagnostics()
+    );
+    assert!(
+        pods_in_mode.iter().any(|(m, _)| m == "UPGRADING"),
+        "no moment with every pod in UPGRADING before NONE: {pods_in_mode:?}"
+    );
+    assert!(
+        step_named,
+        "Progressing never named a storage compatibility step"
     );
     let ips = story.wait_for_ring(3, NEW, Duration::from_secs(300));
     let report = writer.stop(Duration::from_secs(60));
@@ -1049,6 +1180,47 @@ fn cassandra_cluster_story() {
         vec![2, 1, 0],
         "pods were not updated highest ordinal first"
     );
+    // Under NONE every pilot rewrites its node's 4.x SSTables (upgradesstables) by itself.
+    let t_sstables = Instant::now();
+    story.wait(
+        "every node's SSTables in 5.0's format and its data recorded at 5.0",
+        Duration::from_secs(300),
+        || {
+            let mut problems = Vec::new();
+            for i in 0..3 {
+                let (record, formats, ks_formats) = sstable_formats(env, i)?;
+                if !record.contains("\"5.0\"") {
+                    problems.push(format!("{}: record {record}", pod_name(i)));
+                }
+                let old: Vec<&String> = formats
+                    .keys()
+                    .filter(|f| !matches!(f.as_str(), "oa" | "da"))
+                    .collect();
+                if !old.is_empty() || ks_formats.is_empty() {
+                    problems.push(format!(
+                        "{}: Data.db by format {formats:?}, in ks {ks_formats:?}",
+                        pod_name(i)
+                    ));
+                }
+            }
+            problems
+                .is_empty()
+                .then_some(())
+                .ok_or_else(|| problems.join("; "))
+        },
+    );
+    for i in 0..3 {
+        let (record, formats, ks_formats) = sstable_formats(env, i).unwrap();
+        println!(
+            "{}: data record {record}; Data.db by format {formats:?} (ks: {ks_formats:?})",
+            pod_name(i)
+        );
+    }
+    println!(
+        "TIMING upgrade: SSTables rewritten in 5.0's format on every node {:.1}s after NONE",
+        t_sstables.elapsed().as_secs_f64()
+    );
+    cql("read", &dc, "ks", 2, ROWS, &ips);
     story.wait_converged(Duration::from_secs(600));
     controller.assert_running();
     step_done(9, "rolling upgrade", t);
