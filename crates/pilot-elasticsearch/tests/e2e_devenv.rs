@@ -828,6 +828,8 @@ fn print_pilot_rss(env: &Env, ns: &str, n: usize, when: &str) {
 fn up(f: &Flavor, ns: &str) -> Env {
     require_prerequisites();
     require_release_binary("pilot-elasticsearch");
+    // The navigator-pilot image binds both pilots: a missing one fails the whole image.
+    require_release_binary("pilot-cassandra");
     let mut env = Env::up(EnvOptions::new("es-e2e").grace_cap_seconds(90));
     env.start_navigator();
     create_cluster(&env, ns, f, 3);
