@@ -12,11 +12,11 @@ use navigator_controller::cli::Cli;
 use navigator_controller::metrics::{self, Metrics};
 use navigator_controller::{client, controller, logging};
 
-/// One thread runs everything (watches, reconciles, HTTP connections, the Lease, metrics): the
-/// work is I/O and at most `controller::CONCURRENCY` reconciles at a time. With a worker thread
-/// per core, glibc's malloc gave each thread its own arena, and after a burst of 1,000 new
-/// clusters the memory freed in each stayed with the process (docs/benchmarks.md, "RSS, third
-/// round").
+/// The controller's work (watches, reconciles, their HTTP connections, metrics) runs on one
+/// thread: it is I/O and at most `controller::CONCURRENCY` reconciles at a time. With a worker
+/// thread per core, glibc's malloc gave each thread its own arena, and after a burst of 1,000
+/// new clusters the memory freed in each stayed with the process (docs/benchmarks.md, "RSS,
+/// third round"). Leader election has a thread of its own ([`election`]).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -24,11 +24,6 @@ async fn main() -> anyhow::Result<()> {
     let client = client::client(cli.kubeconfig.as_deref())
         .await
         .context("connecting to the API")?;
-    // The Lease has its own client (its own connections): renewals must not queue behind a
-    // burst of reconciles (1,000 new clusters once delayed them past the lease's expiry).
-    let lease_client = client::client(cli.kubeconfig.as_deref())
-        .await
-        .context("connecting to the API (leader election)")?;
     let metrics = Arc::new(Metrics::new());
     let listener = metrics::bind(cli.metrics_bind_address).await?;
     let served = Arc::clone(&metrics);
@@ -57,26 +52,28 @@ async fn main() -> anyhow::Result<()> {
         let _ = rx.wait_for(|s| *s).await;
     };
 
-    let elector = cli.leader_elect.then(|| {
-        Elector::new(
-            Api::<Lease>::namespaced(lease_client, &cli.leader_election_namespace),
-            cli.leader_election_name.clone(),
-            identity.clone(),
-            cli.leader_election_lease_duration,
-            cli.leader_election_renew_period,
-        )
-    });
-    if let Some(elector) = &elector {
+    // Told to the election thread when this process stops acting (it then releases the Lease).
+    let (release_tx, release_rx) = tokio::sync::watch::channel(false);
+    let mut leading = None;
+    if cli.leader_elect {
         // A follower is healthy and ready; it only waits.
         metrics.set_ready(true);
+        let (mut events, thread) = election(&cli, identity.clone(), release_rx)?;
         tokio::select! {
-            () = elector.acquire() => {}
+            event = events.recv() => match event {
+                Some(Leadership::Acquired) => {}
+                Some(Leadership::Lost(reason)) => anyhow::bail!("leader election: {reason}"),
+                None => anyhow::bail!("leader election stopped before leading"),
+            },
             () = stopped(stop_rx.clone()) => {
                 tracing::info!("stopping (signal) before leading");
+                let _ = release_tx.send(true);
+                join(thread).await;
                 return Ok(());
             }
         }
         metrics.set_ready(false);
+        leading = Some((events, thread));
     }
     metrics.set_leader(true);
 
@@ -89,8 +86,11 @@ async fn main() -> anyhow::Result<()> {
         stopped(stop_rx.clone()),
     );
     let lost = async {
-        match &elector {
-            Some(e) => e.hold().await,
+        match leading.as_mut() {
+            Some((events, _)) => match events.recv().await {
+                Some(Leadership::Lost(reason)) => reason,
+                Some(Leadership::Acquired) | None => "the election thread stopped".to_owned(),
+            },
             None => std::future::pending().await,
         }
     };
@@ -106,13 +106,97 @@ async fn main() -> anyhow::Result<()> {
             anyhow::bail!("lost leadership: {reason}");
         }
     }
-    if let Some(elector) = &elector {
-        match elector.release().await {
-            Ok(()) => tracing::info!("released the Lease"),
-            Err(e) => tracing::warn!(error = %e, "releasing the Lease"),
-        }
+    if let Some((_, thread)) = leading {
+        let _ = release_tx.send(true);
+        join(thread).await;
     }
     Ok(())
+}
+
+/// What the election thread tells the controller.
+enum Leadership {
+    /// This process holds the Lease: it may act.
+    Acquired,
+    /// Leadership is lost (or could not be sought), with why.
+    Lost(String),
+}
+
+/// Starts leader election on a thread of its own, with its own runtime and API client (its
+/// own connections): renewals never wait behind the controller's work, neither for a
+/// connection (1,000 new clusters once delayed them past the Lease's expiry) nor for the
+/// controller's thread. The thread acquires the Lease, reports it, holds it until it is lost
+/// (reported) or `release` turns true, then gives it up.
+fn election(
+    cli: &Cli,
+    identity: String,
+    release: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<(
+    tokio::sync::mpsc::UnboundedReceiver<Leadership>,
+    std::thread::JoinHandle<()>,
+)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let kubeconfig = cli.kubeconfig.clone();
+    let namespace = cli.leader_election_namespace.clone();
+    let name = cli.leader_election_name.clone();
+    let duration = cli.leader_election_lease_duration;
+    let renew = cli.leader_election_renew_period;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the leader election runtime")?;
+    let thread = std::thread::Builder::new()
+        .name("leader-election".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let released = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                    let _ = rx.wait_for(|r| *r).await;
+                };
+                let client = match client::client(kubeconfig.as_deref()).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = tx.send(Leadership::Lost(format!(
+                            "connecting to the API (leader election): {e}"
+                        )));
+                        return;
+                    }
+                };
+                let elector = Elector::new(
+                    Api::<Lease>::namespaced(client, &namespace),
+                    name,
+                    identity,
+                    duration,
+                    renew,
+                );
+                tokio::select! {
+                    () = elector.acquire() => {}
+                    () = released(release.clone()) => return,
+                }
+                if tx.send(Leadership::Acquired).is_err() {
+                    return;
+                }
+                tokio::select! {
+                    reason = elector.hold() => {
+                        let _ = tx.send(Leadership::Lost(reason));
+                        return;
+                    }
+                    () = released(release.clone()) => {}
+                }
+                match elector.release().await {
+                    Ok(()) => tracing::info!("released the Lease"),
+                    Err(e) => tracing::warn!(error = %e, "releasing the Lease"),
+                }
+            });
+        })
+        .context("starting the leader election thread")?;
+    Ok((rx, thread))
+}
+
+/// Waits for the election thread to finish (it releases the Lease first).
+async fn join(thread: std::thread::JoinHandle<()>) {
+    match tokio::task::spawn_blocking(move || thread.join()).await {
+        Ok(Ok(())) => {}
+        _ => tracing::warn!("the leader election thread failed"),
+    }
 }
 
 /// SIGTERM or SIGINT.

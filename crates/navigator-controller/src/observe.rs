@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service, ServiceAcc
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::core::PartialObjectMeta;
 use navigator_api::pilot_contract::CASSANDRA_CLUSTER_NAME_LABEL;
 use navigator_api::v1beta1::Pilot;
 use navigator_core::cassandra::observe::{ChildKind, ChildRef, Observed};
@@ -70,15 +71,15 @@ pub struct Snapshot {
     /// PersistentVolumeClaims.
     pub claims: Vec<Arc<PersistentVolumeClaim>>,
     /// ServiceAccounts.
-    pub service_accounts: Vec<Arc<ServiceAccount>>,
+    pub service_accounts: Vec<Arc<PartialObjectMeta<ServiceAccount>>>,
     /// Roles.
-    pub roles: Vec<Arc<Role>>,
+    pub roles: Vec<Arc<PartialObjectMeta<Role>>>,
     /// RoleBindings.
-    pub role_bindings: Vec<Arc<RoleBinding>>,
+    pub role_bindings: Vec<Arc<PartialObjectMeta<RoleBinding>>>,
     /// Services.
-    pub services: Vec<Arc<Service>>,
+    pub services: Vec<Arc<PartialObjectMeta<Service>>>,
     /// PodDisruptionBudgets.
-    pub pod_disruption_budgets: Vec<Arc<PodDisruptionBudget>>,
+    pub pod_disruption_budgets: Vec<Arc<PartialObjectMeta<PodDisruptionBudget>>>,
 }
 
 /// The cluster's objects in `snapshot`, sorted by name so the planner sees a stable order.
@@ -137,6 +138,7 @@ fn pick<T: Clone>(
 mod tests {
     use std::collections::BTreeMap;
 
+    use kube::core::PartialObjectMetaExt as _;
     use pretty_assertions::assert_eq;
 
     use super::*;
@@ -218,19 +220,15 @@ mod tests {
         )]));
         let snapshot = Snapshot {
             services: vec![
-                Arc::new(Service {
-                    metadata: hashed,
-                    ..Service::default()
-                }),
-                Arc::new(Service {
-                    metadata: meta("ns1", "cass-other-nodes", Some("other")),
-                    ..Service::default()
-                }),
+                Arc::new(hashed.into_request_partial::<Service>()),
+                Arc::new(
+                    meta("ns1", "cass-other-nodes", Some("other"))
+                        .into_request_partial::<Service>(),
+                ),
             ],
-            service_accounts: vec![Arc::new(ServiceAccount {
-                metadata: meta("ns1", "cass-demo", Some("demo")),
-                ..ServiceAccount::default()
-            })],
+            service_accounts: vec![Arc::new(
+                meta("ns1", "cass-demo", Some("demo")).into_request_partial::<ServiceAccount>(),
+            )],
             ..Snapshot::default()
         };
         let observed = observed(&key, &snapshot);

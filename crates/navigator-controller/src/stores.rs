@@ -11,6 +11,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, watcher};
 
@@ -54,7 +55,11 @@ where
 
 /// A label-selected watch of `K` reflected into a store (each object stripped to what the
 /// decisions read, [`Strip`]): the store, and the stream of touched objects (applied or
-/// deleted) that must be polled for the store to fill.
+/// deleted) that must be polled for the store to fill. With `K` a `PartialObjectMeta<_>` the
+/// watch is metadata-only (the API server sends `PartialObjectMetadata`: no spec or status is
+/// sent, parsed or kept): so are the children whose metadata is all the decisions read
+/// (ServiceAccounts, Roles, RoleBindings, Services, PodDisruptionBudgets: names, labels, the
+/// spec-hash annotation; owner references for the controller's triggers).
 pub fn reflected<K>(
     client: &Client,
     namespace: Option<&str>,
@@ -104,7 +109,8 @@ pub fn reflected_clusters(
     (reader, stream)
 }
 
-/// Read handles of every child cache.
+/// Read handles of every child cache (metadata only for the kinds whose metadata is all that is
+/// read).
 #[derive(Clone)]
 pub struct Stores {
     /// StatefulSets.
@@ -116,15 +122,15 @@ pub struct Stores {
     /// PersistentVolumeClaims.
     pub claims: Store<PersistentVolumeClaim>,
     /// ServiceAccounts.
-    pub service_accounts: Store<ServiceAccount>,
+    pub service_accounts: Store<PartialObjectMeta<ServiceAccount>>,
     /// Roles.
-    pub roles: Store<Role>,
+    pub roles: Store<PartialObjectMeta<Role>>,
     /// RoleBindings.
-    pub role_bindings: Store<RoleBinding>,
+    pub role_bindings: Store<PartialObjectMeta<RoleBinding>>,
     /// Services.
-    pub services: Store<Service>,
+    pub services: Store<PartialObjectMeta<Service>>,
     /// PodDisruptionBudgets.
-    pub pod_disruption_budgets: Store<PodDisruptionBudget>,
+    pub pod_disruption_budgets: Store<PartialObjectMeta<PodDisruptionBudget>>,
 }
 
 impl Stores {

@@ -1,17 +1,15 @@
 //! What the caches keep of each object: only what the planner and the status read. Every
 //! object loses its `managedFields` and the `kubectl.kubernetes.io/last-applied-configuration`
 //! annotation; StatefulSets keep replicas, update strategy and selector but not their pod and
-//! claim templates; Pods, Services, claims and the RBAC objects and PDBs keep no spec (the
-//! planner reads their metadata — labels, spec-hash, deletion — and Pods' status). Pilots and
+//! claim templates; Pods and claims keep no spec (the planner reads their metadata — labels,
+//! spec-hash, deletion — and Pods' status); ServiceAccounts, Roles, RoleBindings, Services and
+//! PDBs are watched as metadata only (`PartialObjectMeta`, see `stores::reflected`). Pilots and
 //! CassandraClusters keep spec and status. With 1,000 clusters most of the controller's memory was these fields.
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{
-    PersistentVolumeClaim, Pod, PodTemplateSpec, Service, ServiceAccount,
-};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::core::PartialObjectMeta;
 use navigator_api::v1beta1::{CassandraCluster, Pilot};
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -53,41 +51,9 @@ impl Strip for PersistentVolumeClaim {
     }
 }
 
-impl Strip for Service {
+impl<K> Strip for PartialObjectMeta<K> {
     fn strip(&mut self) {
         strip_meta(&mut self.metadata);
-        self.spec = None;
-        self.status = None;
-    }
-}
-
-impl Strip for ServiceAccount {
-    fn strip(&mut self) {
-        strip_meta(&mut self.metadata);
-        self.secrets = None;
-        self.image_pull_secrets = None;
-    }
-}
-
-impl Strip for Role {
-    fn strip(&mut self) {
-        strip_meta(&mut self.metadata);
-        self.rules = None;
-    }
-}
-
-impl Strip for RoleBinding {
-    fn strip(&mut self) {
-        strip_meta(&mut self.metadata);
-        self.subjects = None;
-    }
-}
-
-impl Strip for PodDisruptionBudget {
-    fn strip(&mut self) {
-        strip_meta(&mut self.metadata);
-        self.spec = None;
-        self.status = None;
     }
 }
 
