@@ -148,18 +148,23 @@ pub fn in_root(root: &Path, target: &str) -> PathBuf {
     p
 }
 
-/// The bind mounts made so far: (path in the new root, host source) — to know when a mount
-/// target would have to be created inside a host directory.
-struct Binds(Vec<(PathBuf, PathBuf)>);
+/// The directory mounts made so far: (path in the new root, host source of a bind, or `None`
+/// for a tmpfs laid over a bound directory) — to know when a mount target would have to be
+/// created inside a host directory.
+struct Binds(Vec<(PathBuf, Option<PathBuf>)>);
 
 impl Binds {
-    /// The host directory behind `p` (a path in the new root), if `p` lies in a bind.
+    /// The host directory behind `p` (a path in the new root), if `p` lies in a bind and not
+    /// in a tmpfs laid over one since (whose entries are already re-bound one by one).
     fn host_path(&self, p: &Path) -> Option<PathBuf> {
         self.0
             .iter()
             .filter(|(inroot, _)| p.starts_with(inroot))
             .max_by_key(|(inroot, _)| inroot.components().count())
-            .and_then(|(inroot, src)| p.strip_prefix(inroot).ok().map(|rel| src.join(rel)))
+            .and_then(|(inroot, src)| {
+                let src = src.as_ref()?;
+                p.strip_prefix(inroot).ok().map(|rel| src.join(rel))
+            })
     }
 }
 
@@ -218,7 +223,7 @@ fn replicate(
     } else if meta.is_dir() {
         std::fs::create_dir_all(dst).map_err(sys(|| format!("mkdir {}", dst.display())))?;
         bind(src, dst, read_only)?;
-        binds.0.push((dst.to_path_buf(), src.to_path_buf()));
+        binds.0.push((dst.to_path_buf(), Some(src.to_path_buf())));
     } else {
         std::fs::write(dst, b"").map_err(sys(|| format!("create {}", dst.display())))?;
         bind(src, dst, read_only)?;
@@ -244,6 +249,10 @@ fn ensure_target(full: &Path, dir: bool, binds: &mut Binds) -> Result<(), Sandbo
         && let Some(host) = binds.host_path(&a)
     {
         tmpfs(&a, "mode=0755")?;
+        // Entries bound below re-register their own binds after this one, so they win for
+        // paths inside them; the rest of `a` is the tmpfs from now on (a second target in the
+        // same directory must not cover it again and drop the first).
+        binds.0.push((a.clone(), None));
         let entries =
             std::fs::read_dir(&host).map_err(sys(|| format!("list {}", host.display())))?;
         for e in entries.flatten() {
@@ -296,7 +305,7 @@ pub fn build_root(spec: &SandboxSpec) -> Result<(), SandboxError> {
         ensure_target(&dst, is_dir, &mut binds)?;
         bind(&m.source, &dst, m.read_only)?;
         if is_dir {
-            binds.0.push((dst, m.source.clone()));
+            binds.0.push((dst, Some(m.source.clone())));
         }
     }
     nix::unistd::sethostname(&spec.hostname)
@@ -405,6 +414,33 @@ async fn supervise_child(spec: &SandboxSpec) -> Result<i32, SandboxError> {
 mod tests {
     use super::*;
 
+    /// Two files bound into one host directory (the pilot image's /usr/local/bin): the first
+    /// target covers the directory with a tmpfs, the second must find no host directory there
+    /// (covering it again dropped the first file's bind).
+    #[test]
+    fn a_tmpfs_over_a_bound_directory_hides_its_host_path() {
+        let mut b = Binds(vec![(PathBuf::from("/r/usr"), Some(PathBuf::from("/usr")))]);
+        assert_eq!(
+            b.host_path(Path::new("/r/usr/local/bin")),
+            Some(PathBuf::from("/usr/local/bin"))
+        );
+        b.0.push((PathBuf::from("/r/usr/local/bin"), None));
+        b.0.push((
+            PathBuf::from("/r/usr/local/bin/sub"),
+            Some(PathBuf::from("/usr/local/bin/sub")),
+        ));
+        assert_eq!(b.host_path(Path::new("/r/usr/local/bin")), None);
+        assert_eq!(b.host_path(Path::new("/r/usr/local/bin/pilot-x")), None);
+        assert_eq!(
+            b.host_path(Path::new("/r/usr/local/bin/sub/x")),
+            Some(PathBuf::from("/usr/local/bin/sub/x"))
+        );
+        assert_eq!(
+            b.host_path(Path::new("/r/usr/share")),
+            Some(PathBuf::from("/usr/share"))
+        );
+    }
+
     fn spec() -> SandboxSpec {
         SandboxSpec {
             root: "/s/pods/u/root-c".into(),
@@ -456,8 +492,8 @@ mod tests {
     #[test]
     fn binds_map_paths_to_the_deepest_host_source() {
         let b = Binds(vec![
-            ("/r/etc".into(), "/etc".into()),
-            ("/r/etc/x".into(), "/data/x".into()),
+            ("/r/etc".into(), Some("/etc".into())),
+            ("/r/etc/x".into(), Some("/data/x".into())),
         ]);
         assert_eq!(
             b.host_path(Path::new("/r/etc/pilot")),
