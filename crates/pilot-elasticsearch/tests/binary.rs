@@ -6,6 +6,8 @@
 
 use std::process::{Command, Output};
 
+use test_support::pilots::TermOnDrop;
+
 fn pilot(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pilot-elasticsearch"))
         .args(args)
@@ -16,11 +18,7 @@ fn pilot(args: &[&str]) -> Output {
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    test_support::pilots::output_text(out)
 }
 
 const REQUIRED: [&str; 3] = [
@@ -100,63 +98,22 @@ fn a_pilot_without_its_identity_says_what_is_missing() {
     assert!(text(&out).contains("POD_NAME is not set"), "{}", text(&out));
 }
 
-/// The navigator-apiserver binary: `$NAVIGATOR_APISERVER`, else the workspace's debug build.
-fn apiserver_binary() -> std::path::PathBuf {
-    if let Some(path) = std::env::var_os("NAVIGATOR_APISERVER") {
-        return path.into();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let path = target.join("debug/navigator-apiserver");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build -p navigator-apiserver` first (or set NAVIGATOR_APISERVER)",
-        path.display()
-    );
-    path
-}
-
 fn opensearch_home() -> std::path::PathBuf {
-    let cache = std::env::var_os("NAVIGATOR_CACHE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/navigator")
-        });
-    let home = cache.join("images/opensearch/2.19.6/usr/share/opensearch");
-    assert!(
-        home.join("bin/opensearch").exists(),
-        "{} is missing: run hack/build-images (or hack/install-prereqs)",
-        home.display()
-    );
-    home
+    test_support::paths::image_root(
+        "opensearch",
+        "2.19.6",
+        "usr/share/opensearch/bin/opensearch",
+    )
+    .join("usr/share/opensearch")
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("address")
-        .port()
+    test_support::ports::free_port().expect("a free port")
 }
 
 /// A child process killed when dropped (SIGTERM first, so a pilot stops its node).
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.0.id().to_string()])
-                .status();
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-            while std::time::Instant::now() < deadline && matches!(self.0.try_wait(), Ok(None)) {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn killed(child: std::process::Child) -> TermOnDrop {
+    TermOnDrop::new(child, std::time::Duration::from_secs(30))
 }
 
 /// The whole binary on the runtime: against `navigator-apiserver --standalone` (Pilots, no
@@ -168,42 +125,15 @@ impl Drop for Killed {
 async fn the_binary_reports_on_its_pilot_and_stops_cleanly() {
     use kube::Api;
     use kube::api::{Patch, PatchParams, PostParams};
-    use kube::config::{KubeConfigOptions, Kubeconfig};
     use navigator_api::v1beta1::{Pilot, PilotClusterReference};
     use std::time::{Duration, Instant};
+    use test_support::standalone::StandaloneServer;
 
     let home = opensearch_home();
     let dir = tempfile::tempdir().expect("tempdir");
-    let api_dir = dir.path().join("api");
-    std::fs::create_dir_all(&api_dir).expect("mkdir");
-    let api_log = std::fs::File::create(api_dir.join("server.log")).expect("log");
-    let _server = Killed(
-        Command::new(apiserver_binary())
-            .args(["--standalone", "--bind-address", "127.0.0.1", "--data-dir"])
-            .arg(&api_dir)
-            .args(["--secure-port", &free_port().to_string()])
-            .stdin(std::process::Stdio::null())
-            .stdout(api_log.try_clone().expect("log"))
-            .stderr(api_log)
-            .spawn()
-            .expect("start navigator-apiserver"),
-    );
-    navigator_client::install_crypto_provider();
-    let kubeconfig = api_dir.join("kubeconfig");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let client = loop {
-        if kubeconfig.exists()
-            && let Ok(file) = Kubeconfig::read_from(&kubeconfig)
-            && let Ok(config) =
-                kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await
-            && let Ok(client) = kube::Client::try_from(config)
-            && client.apiserver_version().await.is_ok()
-        {
-            break client;
-        }
-        assert!(Instant::now() < deadline, "API server not ready in 60 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let server = StandaloneServer::start_in(&dir.path().join("api"));
+    let kubeconfig = server.kubeconfig();
+    let client = server.client().await;
     let pilots: Api<Pilot> = Api::namespaced(client, "db");
     let mut pilot = Pilot::default();
     pilot.metadata.name = Some("bin-0".into());
@@ -227,7 +157,7 @@ async fn the_binary_reports_on_its_pilot_and_stops_cleanly() {
     let log_path = dir.path().join("pilot.log");
     let log = std::fs::File::create(&log_path).expect("log");
     let start = |home_dir: &str, data_dir: &str, log: std::fs::File| {
-        Killed(
+        killed(
             Command::new(env!("CARGO_BIN_EXE_pilot-elasticsearch"))
                 .args([
                     "--flavor=opensearch".to_owned(),
@@ -345,15 +275,10 @@ async fn the_binary_reports_on_its_pilot_and_stops_cleanly() {
     .await;
     eprintln!("{:?}", p.status.operation);
 
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .expect("kill")
-        .success();
-    assert!(ok);
+    assert!(child.terminate());
     let deadline = Instant::now() + Duration::from_secs(60);
     let code = loop {
-        if let Some(status) = child.0.try_wait().expect("wait") {
+        if let Some(status) = child.child.try_wait().expect("wait") {
             break status.code();
         }
         assert!(

@@ -16,7 +16,6 @@
 //! master-eligible node going away (the other keeps its master, the voting exclusion is
 //! cleaned up after), liveness after the process is gone.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -25,7 +24,6 @@ use clap::Parser;
 
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use navigator_api::pilot_contract::ELASTICSEARCH_CLUSTER_NAME_LABEL;
 use navigator_api::v1beta1::{Pilot, PilotClusterReference};
 use navigator_pilot::{
@@ -37,78 +35,10 @@ use pilot_elasticsearch::replies::{self, EXCLUDE_NAME};
 use pilot_elasticsearch::rest::RestClient;
 use pilot_elasticsearch::{ElasticsearchAdapter, ElasticsearchOptions};
 use serde_json::json;
+use test_support::devenv::cache_dir;
+use test_support::paths;
+use test_support::standalone::StandaloneServer;
 use tokio::process::{Child, Command};
-
-/// The navigator-apiserver binary: `$NAVIGATOR_APISERVER`, else the workspace's debug build.
-fn apiserver_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("NAVIGATOR_APISERVER") {
-        return path.into();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let path = target.join("debug/navigator-apiserver");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build -p navigator-apiserver` first (or set NAVIGATOR_APISERVER)",
-        path.display()
-    );
-    path
-}
-
-/// `navigator-apiserver --standalone` (Pilots only; no Leases), killed when dropped.
-struct ApiServer {
-    dir: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl ApiServer {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = std::fs::File::create(dir.path().join("server.log")).expect("log");
-        let child = std::process::Command::new(apiserver_binary())
-            .args(["--standalone", "--bind-address", "127.0.0.1", "--data-dir"])
-            .arg(dir.path())
-            .args(["--secure-port", &free_port().to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start navigator-apiserver");
-        Self { dir, child }
-    }
-
-    async fn pilots(&self) -> Api<Pilot> {
-        navigator_client::install_crypto_provider();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let kubeconfig = self.dir.path().join("kubeconfig");
-        loop {
-            if kubeconfig.exists()
-                && let Ok(file) = Kubeconfig::read_from(&kubeconfig)
-                && let Ok(config) =
-                    kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await
-                && let Ok(client) = kube::Client::try_from(config)
-                && client.apiserver_version().await.is_ok()
-            {
-                return Api::namespaced(client, NS);
-            }
-            let log =
-                std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
-            assert!(
-                Instant::now() < deadline,
-                "API server not ready in 60s:\n{log}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for ApiServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 const NS: &str = "db";
 
@@ -175,43 +105,28 @@ pub struct Spec {
     pub java_home: Option<&'static str>,
 }
 
-fn cache() -> PathBuf {
-    std::env::var_os("NAVIGATOR_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/navigator")
-        })
-}
-
 impl Spec {
     /// The image's installation; fails saying what to run when it is missing.
     pub fn image_home(&self) -> PathBuf {
-        let home = cache().join(format!(
-            "images/{f}/{v}/usr/share/{f}",
-            f = self.flavor,
-            v = self.version
-        ));
-        assert!(
-            home.join("bin").join(self.flavor).exists(),
-            "{} is missing: run hack/build-images (or hack/install-prereqs)",
-            home.display()
-        );
-        home
+        let share = format!("usr/share/{}", self.flavor);
+        paths::image_root(
+            self.flavor,
+            self.version,
+            &format!("{share}/bin/{}", self.flavor),
+        )
+        .join(share)
     }
 
     /// The test plugin zip hack/build-images fetches; fails saying what to run when missing.
     pub fn plugin_zip(&self) -> PathBuf {
-        let zip = cache().join(format!(
-            "plugins/{f}/{v}/matrix-stats-{v}.zip",
-            f = self.flavor,
-            v = self.version
-        ));
-        assert!(
-            zip.is_file(),
-            "{} is missing: run hack/build-images",
-            zip.display()
-        );
-        zip
+        paths::require_path(
+            cache_dir().join(format!(
+                "plugins/{f}/{v}/matrix-stats-{v}.zip",
+                f = self.flavor,
+                v = self.version
+            )),
+            "run hack/build-images",
+        )
     }
 
     fn yml(&self) -> String {
@@ -220,11 +135,7 @@ impl Spec {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("address")
-        .port()
+    test_support::ports::free_port().expect("a free port")
 }
 
 #[derive(Parser)]
@@ -483,8 +394,8 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
 
     // The leader's reconcile against Pilots in a real API server (the Lease itself needs a
     // kube-apiserver: devenv's test). Another cluster's Pilot asking for Drained is ignored.
-    let server = ApiServer::start();
-    let pilots = server.pilots().await;
+    let server = StandaloneServer::start();
+    let pilots: Api<Pilot> = Api::namespaced(server.client().await, NS);
     for name in ["real-0", "real-1"] {
         create_pilot(&pilots, name, "real").await;
     }
