@@ -11,15 +11,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use navigator_api::v1beta1::{CassandraPilotStatus, Pilot, PilotClusterReference};
 use navigator_pilot::supervisor::SignalEvents;
 use navigator_pilot::{
@@ -28,80 +26,10 @@ use navigator_pilot::{
 };
 use nix::sys::signal::Signal;
 use serde_json::json;
-
-/// The navigator-apiserver binary: `$NAVIGATOR_APISERVER`, else the workspace's debug build.
-fn apiserver_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("NAVIGATOR_APISERVER") {
-        return path.into();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let path = target.join("debug/navigator-apiserver");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build -p navigator-apiserver` first (or set NAVIGATOR_APISERVER)",
-        path.display()
-    );
-    path
-}
+use test_support::standalone::StandaloneServer;
 
 fn free_port() -> u16 {
     test_support::ports::free_port().unwrap()
-}
-
-/// A standalone API server in a temporary directory, killed when dropped.
-struct ApiServer {
-    dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl ApiServer {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let child = Command::new(apiserver_binary())
-            .args(["--standalone", "--bind-address", "127.0.0.1", "--data-dir"])
-            .arg(dir.path())
-            .args(["--secure-port", &free_port().to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        Self { dir, child }
-    }
-
-    async fn client(&self) -> kube::Client {
-        navigator_pilot::client::install_crypto_provider();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let kubeconfig = self.dir.path().join("kubeconfig");
-        loop {
-            if kubeconfig.exists()
-                && let Ok(file) = Kubeconfig::read_from(&kubeconfig)
-                && let Ok(config) =
-                    kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await
-                && let Ok(client) = kube::Client::try_from(config)
-                && client.apiserver_version().await.is_ok()
-            {
-                return client;
-            }
-            let log =
-                std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
-            assert!(
-                Instant::now() < deadline,
-                "API server not ready in 60s:\n{log}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for ApiServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// What the fake database reports, and what the pilot asked of it.
@@ -272,7 +200,7 @@ async fn metric(addr: SocketAddr, name: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pilot_lifecycle_against_a_real_api_server() {
     navigator_pilot::supervisor::become_subreaper().unwrap();
-    let server = ApiServer::start();
+    let server = StandaloneServer::start();
     let client = server.client().await;
     let ns = "db";
     let api: Api<Pilot> = Api::namespaced(client.clone(), ns);
@@ -579,7 +507,7 @@ impl DatabaseAdapter for ScriptAdapter {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_exit_and_prepare_failure_are_reported() {
-    let server = ApiServer::start();
+    let server = StandaloneServer::start();
     let client = server.client().await;
     let api: Api<Pilot> = Api::namespaced(client.clone(), "db");
     let mut pilot = Pilot::default();
