@@ -9,6 +9,7 @@ use kube::runtime::reflector::Store;
 use navigator_api::v1beta1::CassandraCluster;
 use navigator_core::cassandra::settings::Settings;
 
+use crate::admission::Admission;
 use crate::events::Events;
 use crate::expectations::Written;
 use crate::metrics::Metrics;
@@ -34,4 +35,6 @@ pub struct Context {
     pub expectations: Mutex<HashMap<ClusterKey, (Written, Instant)>>,
     /// Consecutive failures per cluster, for the error backoff.
     pub failures: Mutex<HashMap<ClusterKey, u32>>,
+    /// Turns to reconcile, first come first served (`controller::CONCURRENCY` at once).
+    pub admission: Arc<Admission>,
 }

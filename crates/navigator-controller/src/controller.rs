@@ -16,6 +16,7 @@ use kube::runtime::reflector::ObjectRef;
 use navigator_api::v1beta1::CassandraCluster;
 use navigator_core::cassandra::settings::Settings;
 
+use crate::admission::Admission;
 use crate::events::Events;
 use crate::metrics::Metrics;
 use crate::observe::ClusterKey;
@@ -29,7 +30,17 @@ pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// How many clusters are reconciled at once. Unbounded, 1,000 new clusters meant ~800 API
 /// connections at once, 504s from the API server and a Lease renewal that came too late.
+/// Enforced by [`Admission`] in the reconcile (first come, first served), not by kube-rs
+/// (see [`config`]).
 pub const CONCURRENCY: u16 = 8;
+
+/// The kube-rs `Controller`'s configuration: [`DEBOUNCE`], and no concurrency limit of its own.
+/// kube-rs' limit serves the requests it holds back by hash order, which starved a fixed set of
+/// clusters for minutes under overload (crate::admission); every due request is started at
+/// once instead and waits its turn in [`Admission`] ([`CONCURRENCY`] at a time).
+pub fn config() -> Config {
+    Config::default().debounce(DEBOUNCE).concurrency(0)
+}
 
 /// The cluster an object belongs to by its labels, as a reconcile request.
 pub fn cluster_of(
@@ -70,12 +81,9 @@ pub async fn run(
         pod_disruption_budgets,
     };
     let (clusters, cluster_events) = reflected_clusters(&client, ns);
+    let admission = Arc::new(Admission::new(usize::from(CONCURRENCY)));
     let controller = Controller::for_stream(cluster_events, clusters)
-        .with_config(
-            Config::default()
-                .debounce(DEBOUNCE)
-                .concurrency(CONCURRENCY),
-        )
+        .with_config(config())
         .owns_stream(statefulset_events)
         .owns_stream(service_account_events)
         .owns_stream(role_events)
@@ -92,7 +100,15 @@ pub async fn run(
             claim_events,
             |o: k8s_openapi::api::core::v1::PersistentVolumeClaim| cluster_of(&o.metadata),
         )
-        .graceful_shutdown_on(shutdown);
+        .graceful_shutdown_on({
+            // Reconciles still waiting for their turn are dropped at once on shutdown (the
+            // ones running finish).
+            let admission = Arc::clone(&admission);
+            async move {
+                shutdown.await;
+                admission.close();
+            }
+        });
 
     // Marks the process ready once the caches are filled, then stays pending (the controller's
     // stream decides when `run` ends).
@@ -120,6 +136,7 @@ pub async fn run(
         metrics,
         expectations: Mutex::new(HashMap::new()),
         failures: Mutex::new(HashMap::new()),
+        admission,
     });
     let run = controller
         .run(reconcile, error_policy, ctx)

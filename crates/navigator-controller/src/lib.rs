@@ -8,6 +8,7 @@
 //! all in [`reconcile`]. Only the holder of the leader Lease acts (`navigator_client::leader`); [`metrics`]
 //! serves Prometheus figures and health endpoints.
 
+pub mod admission;
 pub mod cli;
 pub mod client;
 pub mod context;

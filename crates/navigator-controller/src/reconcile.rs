@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action as Requeue;
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource as _};
 use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus};
 use navigator_core::cassandra::observe::Observed;
@@ -15,6 +16,7 @@ use navigator_core::cassandra::settings::Settings;
 use navigator_core::cassandra::status::status_with;
 use tracing::Instrument as _;
 
+use crate::admission::AdmissionError;
 pub use crate::context::Context;
 use crate::events::{self, Note};
 use crate::execute::{ExecuteError, execute};
@@ -109,8 +111,32 @@ pub fn progressing_changed(old: &CassandraClusterStatus, new: &CassandraClusterS
     progressing(old) != progressing(new)
 }
 
-/// Reconciles `cluster` (the kube-rs reconciler).
+/// Reconciles `cluster` (the kube-rs reconciler) once it is its turn ([`Context::admission`],
+/// first come, first served), from the cache's copy of the cluster at that moment. A cluster
+/// deleted meanwhile, or a shutdown before the turn came, ends it without doing anything.
 pub async fn reconcile(
+    cluster: Arc<CassandraCluster>,
+    ctx: Arc<Context>,
+) -> Result<Requeue, ReconcileError> {
+    let work_ctx = Arc::clone(&ctx);
+    let admitted = ctx
+        .admission
+        .run(move || async move {
+            // The request may have waited for its turn: plan on what the cache holds now.
+            match work_ctx.clusters.get(&ObjectRef::from_obj(&*cluster)) {
+                Some(current) => reconcile_now(current, work_ctx).await,
+                None => Ok(Requeue::await_change()),
+            }
+        })
+        .await;
+    match admitted {
+        Ok(result) => result,
+        Err(AdmissionError::Closed) => Ok(Requeue::await_change()),
+    }
+}
+
+/// Reconciles `cluster` now.
+async fn reconcile_now(
     cluster: Arc<CassandraCluster>,
     ctx: Arc<Context>,
 ) -> Result<Requeue, ReconcileError> {
