@@ -1,5 +1,5 @@
 //! Watches under a burst of concurrent writes, through kube-rs (a real client nobody here
-//! wrote): a list, then watches started from the list's resourceVersion while 1,000
+//! wrote): a list, then watches started from the list's resourceVersion while 500
 //! CassandraClusters are created 16 at a time (concurrent writes land in the same commit
 //! batches) and each gets two status patches. Every watch must deliver every change after the
 //! list's revision exactly once, in revision order:
@@ -25,7 +25,7 @@ use navigator_api::v1beta1::CassandraCluster;
 use serde_json::json;
 use support::{Backend, Server};
 
-const CLUSTERS: usize = 1000;
+const CLUSTERS: usize = 500;
 const IN_FLIGHT: usize = 16;
 /// Status patches per cluster after its create.
 const PATCHES: usize = 2;
