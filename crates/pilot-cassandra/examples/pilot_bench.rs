@@ -23,7 +23,7 @@
 //! Everything it starts (API server, pilots and their Cassandra) is stopped at the end.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -34,13 +34,12 @@ use clap::Parser;
 use futures::StreamExt;
 use kube::Api;
 use kube::api::PostParams;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher;
 use navigator_api::v1beta1::{Pilot, PilotClusterReference};
 use navigator_pilot::runtime::parse_duration;
 use pilot_cassandra::jolokia::{self, Request};
-use test_support::procfs;
+use test_support::{procfs, standalone};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Benchmark of pilot-cassandra: RSS, state change → Pilot status latency, status writes.
@@ -132,7 +131,7 @@ impl Drop for Proc {
 }
 
 fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(test_support::ports::free_port()?)
 }
 
 fn image(version: &str) -> Result<PathBuf> {
@@ -195,43 +194,12 @@ fn mib(kb: u64) -> String {
 
 async fn start_apiserver(bin: &Path, dir: &Path) -> Result<(Proc, PathBuf, kube::Client)> {
     let server_dir = dir.join("apiserver");
-    std::fs::create_dir_all(&server_dir)?;
-    let log_path = server_dir.join("server.log");
-    let log = std::fs::File::create(&log_path)?;
-    let child = Command::new(bin)
-        .args(["--standalone", "--bind-address", "127.0.0.1", "--data-dir"])
-        .arg(&server_dir)
-        .args(["--secure-port", &free_port()?.to_string()])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
-        .with_context(|| format!("start {}", bin.display()))?;
     let server = Proc {
-        child,
+        child: standalone::spawn(bin, &server_dir)?,
         label: "navigator-apiserver".into(),
     };
-    let kubeconfig = server_dir.join("kubeconfig");
-    navigator_pilot::client::install_crypto_provider();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if kubeconfig.exists()
-            && let Ok(file) = Kubeconfig::read_from(&kubeconfig)
-            && let Ok(config) =
-                kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await
-            && let Ok(client) = kube::Client::try_from(config)
-            && client.apiserver_version().await.is_ok()
-        {
-            return Ok((server, kubeconfig, client));
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "API server not ready in 60 s:\n{}",
-                std::fs::read_to_string(&log_path).unwrap_or_default()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let client = standalone::connect(&server_dir, Duration::from_secs(60)).await?;
+    Ok((server, server_dir.join("kubeconfig"), client))
 }
 
 async fn create_pilot(api: &Api<Pilot>, name: &str) -> Result<()> {

@@ -10,97 +10,30 @@
 //! (`PILOT_CASSANDRA_BINARY=target/release/pilot-cassandra` runs the release build instead;
 //! `PILOT_CASSANDRA_VERSION=4.1.10` the 4.1 image).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use navigator_api::v1beta1::{Pilot, PilotClusterReference};
 use serde_json::json;
+use test_support::pilots::TermOnDrop;
+use test_support::standalone::StandaloneServer;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("address")
-        .port()
-}
-
-fn cache() -> PathBuf {
-    std::env::var_os("NAVIGATOR_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/navigator")
-        })
+    test_support::ports::free_port().expect("a free port")
 }
 
 fn image() -> PathBuf {
     let version = std::env::var("PILOT_CASSANDRA_VERSION").unwrap_or_else(|_| "5.0.8".into());
-    let dir = cache().join("images/cassandra").join(version);
-    assert!(
-        dir.join("opt/cassandra/bin/cassandra").exists(),
-        "{} is missing: run hack/build-images",
-        dir.display()
-    );
-    dir
-}
-
-fn apiserver_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("NAVIGATOR_APISERVER") {
-        return path.into();
-    }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/navigator-apiserver");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build -p navigator-apiserver` first (or set NAVIGATOR_APISERVER)",
-        path.display()
-    );
-    path
+    test_support::paths::image_root("cassandra", &version, "opt/cassandra/bin/cassandra")
 }
 
 /// A child process stopped when dropped: SIGTERM first (a pilot then stops its Cassandra; a
 /// SIGKILLed pilot would leave it running), SIGKILL after 60 s.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.0.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while Instant::now() < deadline && matches!(self.0.try_wait(), Ok(None)) {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn client(kubeconfig: &Path, log: &Path) -> kube::Client {
-    navigator_pilot::client::install_crypto_provider();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if kubeconfig.exists()
-            && let Ok(file) = Kubeconfig::read_from(kubeconfig)
-            && let Ok(config) =
-                kube::Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await
-            && let Ok(client) = kube::Client::try_from(config)
-            && client.apiserver_version().await.is_ok()
-        {
-            return client;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "API server not ready in 60s:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+fn killed(child: Child) -> TermOnDrop {
+    TermOnDrop::new(child, Duration::from_secs(60))
 }
 
 async fn wait_pilot(
@@ -140,24 +73,10 @@ fn condition(p: &Pilot, type_: &str) -> Option<(String, String)> {
 }
 
 /// navigator-apiserver in `dir/apiserver`, and a Pilot client for namespace `db`.
-async fn api_server(dir: &Path) -> (Killed, PathBuf, Api<Pilot>) {
-    let server_dir = dir.join("apiserver");
-    std::fs::create_dir_all(&server_dir).expect("mkdir");
-    let server_log = server_dir.join("server.log");
-    let log = std::fs::File::create(&server_log).expect("log");
-    let server = Killed(
-        Command::new(apiserver_binary())
-            .args(["--standalone", "--bind-address", "127.0.0.1", "--data-dir"])
-            .arg(&server_dir)
-            .args(["--secure-port", &free_port().to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start navigator-apiserver"),
-    );
-    let kubeconfig = server_dir.join("kubeconfig");
-    let client = client(&kubeconfig, &server_log).await;
+async fn api_server(dir: &Path) -> (StandaloneServer, PathBuf, Api<Pilot>) {
+    let server = StandaloneServer::start_in(&dir.join("apiserver"));
+    let client = server.client().await;
+    let kubeconfig = server.kubeconfig();
     (server, kubeconfig, Api::namespaced(client, NS))
 }
 
@@ -185,7 +104,7 @@ fn start_pilot(
     name: &str,
     ip: &str,
     seeds: &str,
-) -> (Killed, PathBuf) {
+) -> (TermOnDrop, PathBuf) {
     let home = dir.join(name);
     std::fs::create_dir_all(&home).expect("mkdir");
     let log = home.join(format!("pilot-{}.log", free_port()));
@@ -220,28 +139,12 @@ fn start_pilot(
     .stderr(out)
     .spawn()
     .expect("start pilot-cassandra");
-    (Killed(child), log)
+    (killed(child), log)
 }
 
 /// Sends SIGTERM to the pilot and waits for its exit code.
-async fn stop(child: &mut Killed) -> Option<i32> {
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .expect("kill")
-        .success();
-    assert!(ok);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Some(status) = child.0.try_wait().expect("wait") {
-            return status.code();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "pilot still running 90 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+async fn stop(child: &mut TermOnDrop) -> Option<i32> {
+    child.stop(Duration::from_secs(90)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,7 +175,7 @@ async fn pilot_binary_runs_cassandra_reports_refuses_and_drains() {
         "TIMING pilot start → Pilot Ready {:.1}s",
         start.elapsed().as_secs_f64()
     );
-    let rss = std::fs::read_to_string(format!("/proc/{}/status", child.0.id()))
+    let rss = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
         .unwrap_or_default()
         .lines()
         .filter(|l| {

@@ -10,7 +10,7 @@
 //! then 5.0.8); `RECORD_FIXTURES=1` rewrites
 //! the Jolokia replies in `tests/fixtures/<version>/`.
 
-use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -29,26 +29,11 @@ fn version() -> String {
 }
 
 fn image_of(version: &str) -> PathBuf {
-    let cache = std::env::var_os("NAVIGATOR_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/navigator")
-        });
-    let dir = cache.join("images/cassandra").join(version);
-    assert!(
-        dir.join("opt/cassandra/bin/cassandra").exists(),
-        "{} is missing: run hack/build-images (or hack/install-prereqs)",
-        dir.display()
-    );
-    dir
+    test_support::paths::image_root("cassandra", version, "opt/cassandra/bin/cassandra")
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("address")
-        .port()
+    test_support::ports::free_port().expect("a free port")
 }
 
 /// One Cassandra node run by the adapter, as the runtime would.

@@ -275,18 +275,7 @@ async fn the_binary_reports_on_its_pilot_and_stops_cleanly() {
     .await;
     eprintln!("{:?}", p.status.operation);
 
-    assert!(child.terminate());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let code = loop {
-        if let Some(status) = child.child.try_wait().expect("wait") {
-            break status.code();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "pilot still running 60 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let code = child.stop(Duration::from_secs(60)).await;
     assert_eq!(code, Some(0), "{}", log_tail());
     assert!(
         std::fs::read_to_string(&log_path)

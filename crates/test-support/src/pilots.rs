@@ -1,6 +1,6 @@
 //! Pilot binaries run as host processes by tests and benchmarks: a process guard that stops a
 //! pilot the way the kubelet does (SIGTERM, so the pilot stops its database too, then SIGKILL
-//! after a grace period), and the text a binary printed.
+//! after a grace period, or waited for with a limit), and the text a binary printed.
 
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
@@ -31,6 +31,26 @@ impl TermOnDrop {
             .args(["-TERM", &self.id().to_string()])
             .status()
             .is_ok_and(|s| s.success())
+    }
+
+    /// Sends SIGTERM and waits (polling every 200 ms) for the exit; its exit code (`None`
+    /// when a signal ended it). Panics when SIGTERM cannot be sent or the process is still
+    /// running after `limit`.
+    pub async fn stop(&mut self, limit: Duration) -> Option<i32> {
+        assert!(self.terminate(), "SIGTERM to process {}", self.id());
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the process") {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process {} still running {} s after SIGTERM",
+                self.id(),
+                limit.as_secs()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }
 
