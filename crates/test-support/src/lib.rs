@@ -6,13 +6,16 @@
 //! [`cassandra`]: CQL through the Python cassandra-driver and checks of Pilots' ring facts.
 //! [`procfs`]: memory and thread figures of a process from `/proc/<pid>/status`.
 //! [`paths`]: prerequisites on the machine (binaries, images), or a failure saying what to run.
-//! [`standalone`]: `navigator-apiserver --standalone` and a kube client for it.
-//! [`pilots`]: pilot binaries as host processes (stopped with SIGTERM), their output.
+//! With the `pilots` feature: `standalone`, `navigator-apiserver --standalone` and a kube
+//! client for it; `pilots`, pilot binaries as host processes (stopped with SIGTERM), their
+//! output.
 
 pub mod cassandra;
 pub mod devenv;
 pub mod paths;
+#[cfg(feature = "pilots")]
 pub mod pilots;
 pub mod ports;
 pub mod procfs;
+#[cfg(feature = "pilots")]
 pub mod standalone;
