@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use navigator_pilot::StartCommand;
-use navigator_pilot::supervisor::{Supervisor, become_subreaper};
+use navigator_pilot::supervisor::{SignalEvents, Supervisor, become_subreaper};
 use nix::sys::signal::Signal;
 
 fn sh(script: &str) -> StartCommand {
@@ -79,6 +79,11 @@ async fn a_program_that_cannot_start_is_an_error() {
 
 #[tokio::test]
 async fn signals_reach_the_child() {
+    // As the pilot does before it starts the database: its handlers replace any disposition
+    // inherited from whoever started the tests (`nohup` ignores SIGHUP, and a non-interactive
+    // shell cannot trap a signal that was ignored when it started), so the child starts with
+    // the default actions.
+    let _signals = SignalEvents::listen().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let got = dir.path().join("got");
     let ready = dir.path().join("ready");
