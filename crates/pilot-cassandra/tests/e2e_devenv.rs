@@ -36,6 +36,10 @@ use test_support::devenv::{
     Env, EnvOptions, GROUP, condition, eventually, pids_in_pod, pod_ready, require_prerequisites,
     require_release_pilot, signal,
 };
+use test_support::pilot_pods::{
+    self, data_volume_claims, install_pilot, pilot, pilot_env, pilot_probes, pilot_rbac, pod,
+    pod_ip, request_state, wait_statefulset_ready,
+};
 
 /// One devenv pod runner per machine: the tests run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -89,30 +93,7 @@ fn create_cluster(env: &Env, ns: &str, version: &str, image: &str, replicas: usi
     let labels = cluster_labels();
     env.apply(
         "pilot-rbac",
-        &json!({"apiVersion": "v1", "kind": "List", "items": [
-            {"apiVersion": "v1", "kind": "ServiceAccount",
-             "metadata": {"name": SERVICE_ACCOUNT, "namespace": ns, "labels": labels}},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-             "metadata": {"name": format!("{SERVICE_ACCOUNT}-pilot"), "namespace": ns, "labels": labels},
-             "rules": [
-                {"apiGroups": [GROUP], "resources": ["pilots"],
-                 "verbs": ["get", "list", "watch", "patch", "update"]},
-                {"apiGroups": [GROUP], "resources": ["pilots/status"],
-                 "verbs": ["get", "patch", "update"]},
-                {"apiGroups": [GROUP], "resources": ["cassandraclusters"],
-                 "verbs": ["get", "list", "watch"]},
-                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
-                 "verbs": ["get", "list", "watch", "create", "update", "patch"]},
-                {"apiGroups": [""], "resources": ["pods", "endpoints", "services"],
-                 "verbs": ["get", "list", "watch"]},
-                {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "update", "patch"]},
-             ]},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-             "metadata": {"name": format!("{SERVICE_ACCOUNT}-pilot"), "namespace": ns, "labels": labels},
-             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                         "name": format!("{SERVICE_ACCOUNT}-pilot")},
-             "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": ns}]},
-        ]}),
+        &pilot_rbac(ns, SERVICE_ACCOUNT, &labels, "cassandraclusters"),
     );
     // Headless: the nodes' DNS names; the seeds Service selects pod 0 and publishes it before it
     // is ready (the first node seeds itself).
@@ -153,7 +134,7 @@ fn create_cluster(env: &Env, ns: &str, version: &str, image: &str, replicas: usi
         l["navigator.jetstack.io/has-pilot"] = json!("");
         l
     };
-    let field = |name: &str, path: &str| json!({"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}});
+    let (startup, liveness, readiness) = pilot_probes();
     let args = pilot_args();
     env.apply(
         "statefulset",
@@ -171,26 +152,12 @@ fn create_cluster(env: &Env, ns: &str, version: &str, image: &str, replicas: usi
                         // a SIGSTOPped JVM SIGTERM, then SIGKILL after its --stop-timeout (30 s).
                         "terminationGracePeriodSeconds": 60,
                         "volumes": [{"name": "shared", "emptyDir": {}}],
-                        "initContainers": [{
-                            "name": "install-pilot", "image": PILOT_IMAGE,
-                            "command": ["cp", "/usr/local/bin/pilot-cassandra", "/shared/pilot"],
-                            "volumeMounts": [{"name": "shared", "mountPath": "/shared"}],
-                        }],
+                        "initContainers": [install_pilot(PILOT_IMAGE, "pilot-cassandra")],
                         "containers": [{
                             "name": "cassandra", "image": image,
                             "command": ["/shared/pilot"],
                             "args": args,
-                            "env": [
-                                field("POD_NAME", "metadata.name"),
-                                field("POD_NAMESPACE", "metadata.namespace"),
-                                field("POD_IP", "status.podIP"),
-                                // Bytes. The divisor is explicit: a pod runner older than
-                                // the fix for the API server's default "0" gave i64::MAX
-                                // (and an 8 GiB heap per node).
-                                {"name": "MEMORY_LIMIT", "valueFrom": {"resourceFieldRef": {
-                                    "containerName": "cassandra", "resource": "limits.memory",
-                                    "divisor": "1"}}},
-                            ],
+                            "env": pilot_env("cassandra"),
                             "resources": {"requests": {"cpu": "100m", "memory": MEMORY_LIMIT},
                                           "limits": {"memory": MEMORY_LIMIT}},
                             "ports": [{"name": "intra-node", "containerPort": 7000},
@@ -198,14 +165,9 @@ fn create_cluster(env: &Env, ns: &str, version: &str, image: &str, replicas: usi
                                       {"name": "pilot-live", "containerPort": 12000},
                                       {"name": "pilot-ready", "containerPort": 12001}],
                             // The pilot answers from its last observation of the database.
-                            "startupProbe": {"httpGet": {"path": "/", "port": 12000},
-                                             "periodSeconds": 2, "failureThreshold": 90},
-                            "livenessProbe": {"httpGet": {"path": "/", "port": 12000},
-                                              "periodSeconds": 5, "timeoutSeconds": 3,
-                                              "failureThreshold": 3},
-                            "readinessProbe": {"httpGet": {"path": "/", "port": 12001},
-                                               "periodSeconds": 2, "timeoutSeconds": 2,
-                                               "failureThreshold": 2},
+                            "startupProbe": startup,
+                            "livenessProbe": liveness,
+                            "readinessProbe": readiness,
                             // A stopped JVM does not drain: the hook gives up within 30 s.
                             "lifecycle": {"preStop": {"exec": {"command": [
                                 "/shared/pilot", "pre-stop", "--drain-timeout-seconds=30"]}}},
@@ -214,11 +176,7 @@ fn create_cluster(env: &Env, ns: &str, version: &str, image: &str, replicas: usi
                         }],
                     }
                 },
-                "volumeClaimTemplates": [{
-                    "metadata": {"name": "data"},
-                    "spec": {"accessModes": ["ReadWriteOnce"],
-                             "resources": {"requests": {"storage": "1Gi"}}}
-                }]
+                "volumeClaimTemplates": data_volume_claims("1Gi")
             }
         }),
     );
@@ -241,23 +199,6 @@ fn create_pilot(env: &Env, ns: &str, name: &str) {
 // ------------------------------------------------------------------------------------------------
 // Observations
 
-fn pilot(env: &Env, ns: &str, name: &str) -> Result<Value, String> {
-    env.get(&["get", &format!("pilots.{GROUP}"), name, "-n", ns])
-}
-
-fn pod(env: &Env, ns: &str, name: &str) -> Result<Value, String> {
-    env.get(&["get", "pod", name, "-n", ns])
-}
-
-fn pod_ip(env: &Env, ns: &str, name: &str) -> Result<String, String> {
-    let p = pod(env, ns, name)?;
-    p["status"]["podIP"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| format!("{name} has no IP yet"))
-}
-
 /// The Cassandra container's status of a pod.
 fn container_status(p: &Value) -> Value {
     test_support::devenv::container_status(p, "cassandra")
@@ -267,18 +208,8 @@ fn container_status(p: &Value) -> Value {
 /// that sees the others live; returns the pods' IPs by ordinal.
 fn wait_for_ring(env: &Env, ns: &str, n: usize, version: &str, timeout: Duration) -> Vec<String> {
     let t = Instant::now();
+    wait_statefulset_ready(env, ns, STS, n, timeout);
     let logs = || env.pod_logs(ns);
-    eventually(
-        &format!("StatefulSet {STS}: {n} pods Ready"),
-        timeout,
-        logs,
-        || {
-            let s = env.get(&["get", "statefulset", STS, "-n", ns])?;
-            (s["status"]["readyReplicas"].as_u64() == Some(n as u64))
-                .then_some(())
-                .ok_or_else(|| format!("{}", s["status"]))
-        },
-    );
     println!(
         "TIMING {n} pods Ready (OrderedReady) {:.1}s",
         t.elapsed().as_secs_f64()
@@ -340,20 +271,6 @@ fn readiness_matches_pilots(env: &Env, ns: &str, n: usize) {
 // ------------------------------------------------------------------------------------------------
 // Requested states
 
-fn request_state(env: &Env, ns: &str, name: &str, state: Option<&str>) {
-    let patch = json!({"spec": {"requestedState": state}}).to_string();
-    env.k(&[
-        "patch",
-        &format!("pilots.{GROUP}"),
-        name,
-        "-n",
-        ns,
-        "--type=merge",
-        "-p",
-        &patch,
-    ]);
-}
-
 /// Waits for the Pilot's operation towards `state` to reach `phase`; returns the operation.
 fn wait_for_operation(
     env: &Env,
@@ -363,26 +280,14 @@ fn wait_for_operation(
     phase: &str,
     timeout: Duration,
 ) -> Value {
-    eventually(
-        &format!("Pilot {name}: operation {state} {phase}"),
+    pilot_pods::wait_for_operation(
+        env,
+        ns,
+        name,
+        state,
+        phase,
+        &["Complete", "Failed"],
         timeout,
-        || env.pod_logs(ns),
-        || {
-            let p = pilot(env, ns, name)?;
-            let op = &p["status"]["operation"];
-            if op["state"] == state && op["phase"] == phase {
-                Ok(op.clone())
-            } else if op["state"] == state
-                && ["Complete", "Failed"].contains(&op["phase"].as_str().unwrap_or(""))
-            {
-                panic!(
-                    "Pilot {name}: operation {state} ended {} instead of {phase}: {op}",
-                    op["phase"]
-                )
-            } else {
-                Err(format!("{}", p["status"]))
-            }
-        },
     )
 }
 

@@ -45,6 +45,10 @@ use test_support::devenv::{
     Env, EnvOptions, GROUP, eventually, pids_in_pod, pod_ready, require_prerequisites,
     require_release_binary,
 };
+use test_support::pilot_pods::{
+    self, data_volume_claims, install_pilot, pilot, pilot_env, pilot_probes, pilot_rbac, pod,
+    pod_ip, request_state, wait_statefulset_ready,
+};
 
 /// One devenv pod runner per machine: the tests run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -146,30 +150,7 @@ fn create_cluster(env: &Env, ns: &str, f: &Flavor, replicas: usize) {
     let labels = cluster_labels();
     env.apply(
         "pilot-rbac",
-        &json!({"apiVersion": "v1", "kind": "List", "items": [
-            {"apiVersion": "v1", "kind": "ServiceAccount",
-             "metadata": {"name": SERVICE_ACCOUNT, "namespace": ns, "labels": labels}},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-             "metadata": {"name": format!("{SERVICE_ACCOUNT}-pilot"), "namespace": ns, "labels": labels},
-             "rules": [
-                {"apiGroups": [GROUP], "resources": ["pilots"],
-                 "verbs": ["get", "list", "watch", "patch", "update"]},
-                {"apiGroups": [GROUP], "resources": ["pilots/status"],
-                 "verbs": ["get", "patch", "update"]},
-                {"apiGroups": [GROUP], "resources": ["elasticsearchclusters"],
-                 "verbs": ["get", "list", "watch"]},
-                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
-                 "verbs": ["get", "list", "watch", "create", "update", "patch"]},
-                {"apiGroups": [""], "resources": ["pods", "endpoints", "services"],
-                 "verbs": ["get", "list", "watch"]},
-                {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "update", "patch"]},
-             ]},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-             "metadata": {"name": format!("{SERVICE_ACCOUNT}-pilot"), "namespace": ns, "labels": labels},
-             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                         "name": format!("{SERVICE_ACCOUNT}-pilot")},
-             "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": ns}]},
-        ]}),
+        &pilot_rbac(ns, SERVICE_ACCOUNT, &labels, "elasticsearchclusters"),
     );
     // Headless, unready addresses published: the first node finds itself, a restarted node
     // finds the others before it is Ready.
@@ -198,7 +179,7 @@ fn create_cluster(env: &Env, ns: &str, f: &Flavor, replicas: usize) {
         create_pilot(env, ns, &pod_name(i));
     }
     let pod_labels = pool_labels();
-    let field = |name: &str, path: &str| json!({"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}});
+    let (startup, liveness, readiness) = pilot_probes();
     env.apply(
         "statefulset",
         &json!({
@@ -213,47 +194,27 @@ fn create_cluster(env: &Env, ns: &str, f: &Flavor, replicas: usize) {
                         "serviceAccountName": SERVICE_ACCOUNT,
                         "terminationGracePeriodSeconds": 60,
                         "volumes": [{"name": "shared", "emptyDir": {}}],
-                        "initContainers": [{
-                            "name": "install-pilot", "image": PILOT_IMAGE,
-                            "command": ["cp", "/usr/local/bin/pilot-elasticsearch", "/shared/pilot"],
-                            "volumeMounts": [{"name": "shared", "mountPath": "/shared"}],
-                        }],
+                        "initContainers": [install_pilot(PILOT_IMAGE, "pilot-elasticsearch")],
                         "containers": [{
                             "name": f.container, "image": f.image,
                             "command": ["/shared/pilot"],
                             "args": pilot_args(f),
-                            "env": [
-                                field("POD_NAME", "metadata.name"),
-                                field("POD_NAMESPACE", "metadata.namespace"),
-                                field("POD_IP", "status.podIP"),
-                                {"name": "MEMORY_LIMIT", "valueFrom": {"resourceFieldRef": {
-                                    "containerName": f.container, "resource": "limits.memory",
-                                    "divisor": "1"}}},
-                            ],
+                            "env": pilot_env(f.container),
                             "resources": {"requests": {"cpu": "100m", "memory": MEMORY_LIMIT},
                                           "limits": {"memory": MEMORY_LIMIT}},
                             "ports": [{"name": "http", "containerPort": 9200},
                                       {"name": "transport", "containerPort": 9300},
                                       {"name": "pilot-live", "containerPort": 12000},
                                       {"name": "pilot-ready", "containerPort": 12001}],
-                            "startupProbe": {"httpGet": {"path": "/", "port": 12000},
-                                             "periodSeconds": 2, "failureThreshold": 90},
-                            "livenessProbe": {"httpGet": {"path": "/", "port": 12000},
-                                              "periodSeconds": 5, "timeoutSeconds": 3,
-                                              "failureThreshold": 3},
-                            "readinessProbe": {"httpGet": {"path": "/", "port": 12001},
-                                               "periodSeconds": 2, "timeoutSeconds": 2,
-                                               "failureThreshold": 2},
+                            "startupProbe": startup,
+                            "livenessProbe": liveness,
+                            "readinessProbe": readiness,
                             "volumeMounts": [{"name": "shared", "mountPath": "/shared"},
                                              {"name": "data", "mountPath": "/var/lib/navigator"}],
                         }],
                     }
                 },
-                "volumeClaimTemplates": [{
-                    "metadata": {"name": "data"},
-                    "spec": {"accessModes": ["ReadWriteOnce"],
-                             "resources": {"requests": {"storage": "1Gi"}}}
-                }]
+                "volumeClaimTemplates": data_volume_claims("1Gi")
             }
         }),
     );
@@ -483,40 +444,13 @@ fn cluster_manager(ip: &str, f: &Flavor) -> Result<String, String> {
 // ------------------------------------------------------------------------------------------------
 // Observations through kube-apiserver
 
-fn pilot(env: &Env, ns: &str, name: &str) -> Result<Value, String> {
-    env.get(&["get", &format!("pilots.{GROUP}"), name, "-n", ns])
-}
-
-fn pod(env: &Env, ns: &str, name: &str) -> Result<Value, String> {
-    env.get(&["get", "pod", name, "-n", ns])
-}
-
-fn pod_ip(env: &Env, ns: &str, name: &str) -> Result<String, String> {
-    let p = pod(env, ns, name)?;
-    p["status"]["podIP"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| format!("{name} has no IP yet"))
-}
-
 /// Waits until pods `0..n` are Ready, the cluster is green with `n` nodes and every Pilot
 /// reports its node's version, id (as `_nodes` says) and roles; exactly one Pilot, the Lease's
 /// holder, reports the cluster's health. Returns the pods' IPs by ordinal.
 fn wait_for_cluster(env: &Env, ns: &str, f: &Flavor, n: usize, timeout: Duration) -> Vec<String> {
     let t = Instant::now();
+    wait_statefulset_ready(env, ns, STS, n, timeout);
     let logs = || env.pod_logs(ns);
-    eventually(
-        &format!("StatefulSet {STS}: {n} pods Ready"),
-        timeout,
-        logs,
-        || {
-            let s = env.get(&["get", "statefulset", STS, "-n", ns])?;
-            (s["status"]["readyReplicas"].as_u64() == Some(n as u64))
-                .then_some(())
-                .ok_or_else(|| format!("{}", s["status"]))
-        },
-    );
     println!(
         "TIMING {n} {} pods Ready (OrderedReady) {:.1}s",
         f.flavor,
@@ -668,20 +602,6 @@ fn leader_follows_health(env: &Env, ns: &str, ip: &str, leader: &str) {
 // ------------------------------------------------------------------------------------------------
 // Requested states
 
-fn request_state(env: &Env, ns: &str, name: &str, state: Option<&str>) {
-    let patch = json!({"spec": {"requestedState": state}}).to_string();
-    env.k(&[
-        "patch",
-        &format!("pilots.{GROUP}"),
-        name,
-        "-n",
-        ns,
-        "--type=merge",
-        "-p",
-        &patch,
-    ]);
-}
-
 /// Waits for the Pilot's operation towards `state` to reach `phase`; returns the operation.
 fn wait_for_operation(
     env: &Env,
@@ -691,22 +611,7 @@ fn wait_for_operation(
     phase: &str,
     timeout: Duration,
 ) -> Value {
-    eventually(
-        &format!("Pilot {name}: operation {state} {phase}"),
-        timeout,
-        || env.pod_logs(ns),
-        || {
-            let p = pilot(env, ns, name)?;
-            let op = &p["status"]["operation"];
-            if op["state"] == state && op["phase"] == phase {
-                Ok(op.clone())
-            } else if op["state"] == state && op["phase"] == "Failed" && phase != "Failed" {
-                panic!("Pilot {name}: operation {state} Failed instead of {phase}: {op}")
-            } else {
-                Err(format!("{}", p["status"]))
-            }
-        },
-    )
+    pilot_pods::wait_for_operation(env, ns, name, state, phase, &["Failed"], timeout)
 }
 
 /// Requests `state` (Drained or Decommissioned) of node `name` and waits for the Pilot to say

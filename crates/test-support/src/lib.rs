@@ -6,6 +6,7 @@
 //! [`cassandra`]: CQL through the Python cassandra-driver and checks of Pilots' ring facts.
 //! [`procfs`]: memory and thread figures of a process from `/proc/<pid>/status`.
 //! [`paths`]: prerequisites on the machine (binaries, images), or a failure saying what to run.
+//! [`pilot_pods`]: the pilots' RBAC and pod template pieces in devenv, Pilots and pods there.
 //! With the `pilots` feature: `standalone`, `navigator-apiserver --standalone` and a kube
 //! client for it; `pilots`, pilot binaries as host processes (stopped with SIGTERM), their
 //! output.
@@ -13,6 +14,7 @@
 pub mod cassandra;
 pub mod devenv;
 pub mod paths;
+pub mod pilot_pods;
 #[cfg(feature = "pilots")]
 pub mod pilots;
 pub mod ports;
