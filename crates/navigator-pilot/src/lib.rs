@@ -98,5 +98,5 @@ pub use adapter::{
     AdapterError, DatabaseAdapter, Identity, NodeFacts, Observation, PilotContext, Progress,
     RequestedState, StartCommand, UnknownRequestedState,
 };
-pub use logging::init_logging;
+pub use logging::{error_chain, init_logging};
 pub use runtime::{RuntimeError, RuntimeOptions, run, run_with};

@@ -173,7 +173,7 @@ impl RestClient {
             .http
             .request(req)
             .await
-            .map_err(|e| http_err(error_chain(&e)))?;
+            .map_err(|e| http_err(navigator_pilot::error_chain(&e)))?;
         let status = resp.status();
         let bytes = resp
             .into_body()
@@ -193,15 +193,4 @@ impl RestClient {
         }
         Ok(bytes)
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
 }

@@ -121,7 +121,7 @@ impl Client {
             .http
             .request(req)
             .await
-            .map_err(|e| http_err(error_chain(&e)))?;
+            .map_err(|e| http_err(navigator_pilot::error_chain(&e)))?;
         let status = resp.status().as_u16();
         if status != 200 {
             return Err(Error::Status {
@@ -137,15 +137,4 @@ impl Client {
             .to_bytes();
         Ok(body)
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
 }
