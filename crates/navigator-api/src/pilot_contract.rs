@@ -24,6 +24,8 @@ pub const ELASTICSEARCH_NODE_POOL_NAME_LABEL: &str =
     "navigator.jetstack.io/elasticsearch-node-pool-name";
 /// Prefix of the per-role labels (`…-role-master: "true"`).
 pub const ELASTICSEARCH_ROLE_LABEL_PREFIX: &str = "navigator.jetstack.io/elasticsearch-role-";
+/// The `app` label value on every Elasticsearch/OpenSearch object.
+pub const ELASTICSEARCH_APP_LABEL_VALUE: &str = "elasticsearchcluster";
 /// Annotation on an Elasticsearch StatefulSet recording the version its pods are known to run.
 pub const ELASTICSEARCH_VERSION_ANNOTATION: &str = "navigator.jetstack.io/elasticsearch-version";
 

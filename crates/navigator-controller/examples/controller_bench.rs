@@ -1392,6 +1392,7 @@ impl Bench<'_> {
                     create_orphan(client, ns, o).await?;
                 }
                 DesiredChild::PodDisruptionBudget(o) => create_orphan(client, ns, o).await?,
+                DesiredChild::ConfigMap(o) => create_orphan(client, ns, o).await?,
             }
         }
         for i in 0..3 {

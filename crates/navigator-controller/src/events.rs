@@ -5,9 +5,9 @@
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use navigator_core::cassandra::children::DesiredChild;
-use navigator_core::cassandra::observe::Observed;
-use navigator_core::cassandra::plan::{Action, Wait, WaitReason};
+use navigator_core::children::DesiredChild;
+use navigator_core::observe::Observed;
+use navigator_core::plan::{Action, Wait, WaitReason};
 
 /// The reporting controller's name on every event.
 pub const REPORTER: &str = "navigator-controller";
@@ -36,6 +36,8 @@ pub fn action_kind(action: &Action) -> &'static str {
         Action::ScaleIn { .. } => "ScaleIn",
         Action::DeleteClaim { .. } => "DeleteClaim",
         Action::DeletePilot { .. } => "DeletePilot",
+        Action::DeleteNodePool { .. } => "DeleteNodePool",
+        Action::DeleteChildren(_) => "DeleteChildren",
         Action::UpdatePodTemplate { .. } => "UpdatePodTemplate",
         Action::RollNextPod { .. } => "RollNextPod",
         Action::Wait(_) => "Wait",
@@ -146,6 +148,21 @@ pub fn for_action(action: &Action, observed: &Observed) -> Option<Note> {
         Action::DeletePilot { pilot } => normal(
             "DeletePilot",
             format!("Deleted Pilot {pilot} of a scaled-away pod"),
+        ),
+        Action::DeleteNodePool { pool, statefulset } => normal(
+            "DeleteNodePool",
+            format!("Deleted StatefulSet {statefulset} of node pool {pool}, which left the spec"),
+        ),
+        Action::DeleteChildren(children) => normal(
+            "DeleteChildren",
+            format!(
+                "Deleted {}",
+                children
+                    .iter()
+                    .map(|r| format!("{:?}/{}", r.kind, r.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         ),
         Action::UpdatePodTemplate { pool, statefulset } => {
             let old = observed

@@ -4,15 +4,16 @@
 
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client, Resource};
 use navigator_api::pilot_contract::CASSANDRA_SEED_LABEL;
 use navigator_api::v1beta1::Pilot;
-use navigator_core::cassandra::children::DesiredChild;
-use navigator_core::cassandra::plan::Action;
+use navigator_core::children::DesiredChild;
+use navigator_core::observe::ChildKind;
+use navigator_core::plan::Action;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -74,6 +75,7 @@ pub async fn execute(
                     DesiredChild::PodDisruptionBudget(o) => {
                         apply::<PodDisruptionBudget>(client, namespace, o).await
                     }
+                    DesiredChild::ConfigMap(o) => apply::<ConfigMap>(client, namespace, o).await,
                 }
             }))
             .await?;
@@ -120,6 +122,32 @@ pub async fn execute(
                 kind: Kind::Pilot,
                 name: pilot.clone(),
             })
+        }
+        Action::DeleteNodePool { statefulset, .. } => {
+            delete::<StatefulSet>(client, namespace, statefulset).await?;
+            Some(Written::Deleted {
+                kind: Kind::StatefulSet,
+                name: statefulset.clone(),
+            })
+        }
+        Action::DeleteChildren(children) => {
+            futures::future::try_join_all(children.iter().map(|child| async move {
+                let name = child.name.as_str();
+                match child.kind {
+                    ChildKind::ServiceAccount => {
+                        delete::<ServiceAccount>(client, namespace, name).await
+                    }
+                    ChildKind::Role => delete::<Role>(client, namespace, name).await,
+                    ChildKind::RoleBinding => delete::<RoleBinding>(client, namespace, name).await,
+                    ChildKind::Service => delete::<Service>(client, namespace, name).await,
+                    ChildKind::PodDisruptionBudget => {
+                        delete::<PodDisruptionBudget>(client, namespace, name).await
+                    }
+                    ChildKind::ConfigMap => delete::<ConfigMap>(client, namespace, name).await,
+                }
+            }))
+            .await?;
+            None
         }
         Action::Wait(_) | Action::Idle => None,
     };

@@ -11,4 +11,9 @@
 //! - [`cassandra::status`]: the cluster's status from the same observations and the plan.
 
 pub mod cassandra;
+pub mod children;
+pub mod elasticsearch;
 pub mod hash;
+pub mod observe;
+pub mod plan;
+pub mod status;

@@ -25,21 +25,16 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus, Condition, NodePoolStatus};
+use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus, NodePoolStatus};
 
 use super::observe::Observed;
 use super::plan::facts::{self, PoolObjects};
 use super::plan::{Action, WaitReason};
 use super::settings::Settings;
 
-/// Condition type: at least one node of every pool serves clients.
-pub const AVAILABLE: &str = "Available";
-/// Condition type: the controller is acting or waiting to act.
-pub const PROGRESSING: &str = "Progressing";
-/// Condition type: something is wrong that no operation explains.
-pub const DEGRADED: &str = "Degraded";
+use crate::status::progressing;
+pub use crate::status::{AVAILABLE, DEGRADED, PROGRESSING};
 
 /// The status to write for `cluster` after planning `action` at `now`, judging report
 /// freshness with the default [`Settings`] (use [`status_with`] to pass the controller's).
@@ -124,18 +119,7 @@ pub fn status_with(
 
     let previous = &cluster.status.conditions;
     let make = |type_: &str, status: &str, reason: &str, message: String| {
-        let kept = previous
-            .iter()
-            .find(|c| c.type_ == type_ && c.status == status)
-            .and_then(|c| c.last_transition_time.clone());
-        Condition {
-            type_: type_.to_owned(),
-            status: status.to_owned(),
-            observed_generation: generation,
-            last_transition_time: Some(kept.unwrap_or(Time(now))),
-            reason: reason.to_owned(),
-            message,
-        }
+        crate::status::condition(previous, generation, now, type_, status, reason, message)
     };
     CassandraClusterStatus {
         conditions: vec![
@@ -150,88 +134,6 @@ pub fn status_with(
 
 fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// The `Progressing` condition's status, reason and message for `action`.
-fn progressing(action: &Action) -> (&'static str, &'static str, String) {
-    let t = |reason, message: String| ("True", reason, message);
-    match action {
-        Action::ApplyChildren(children) => t(
-            "ApplyingChildren",
-            format!(
-                "applying {}",
-                children
-                    .iter()
-                    .map(|c| {
-                        let r = c.child_ref();
-                        format!("{:?} {}", r.kind, r.name)
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ),
-        Action::CreatePilot(pilot) => t(
-            "CreatingPilot",
-            format!(
-                "creating pilot {}",
-                pilot.metadata.name.as_deref().unwrap_or_default()
-            ),
-        ),
-        Action::CreateNodePool { pool, statefulset } => t(
-            "CreatingNodePool",
-            format!(
-                "creating StatefulSet {} for pool {pool}",
-                statefulset.metadata.name.as_deref().unwrap_or_default()
-            ),
-        ),
-        Action::ScaleOut { pool, from, to, .. } => t(
-            "ScalingOut",
-            format!("pool {pool}: adding a node ({from} → {to})"),
-        ),
-        Action::SetSeedLabel { pod, seed: true } => {
-            t("LabellingSeed", format!("marking pod {pod} as a seed"))
-        }
-        Action::SetSeedLabel { pod, seed: false } => t(
-            "LabellingSeed",
-            format!("removing the seed label from pod {pod}"),
-        ),
-        Action::RequestDecommission { pilot } => t(
-            "Decommissioning",
-            format!("asking pilot {pilot} to decommission its node"),
-        ),
-        Action::CancelDecommission { pilot } => t(
-            "CancellingDecommission",
-            format!("replicas were raised: asking pilot {pilot} to keep its node running"),
-        ),
-        Action::ScaleIn { pool, from, to, .. } => t(
-            "ScalingIn",
-            format!("pool {pool}: removing the decommissioned node ({from} → {to})"),
-        ),
-        Action::DeleteClaim { claim } => t(
-            "DeletingClaim",
-            format!("deleting claim {claim} of a node that left the ring"),
-        ),
-        Action::DeletePilot { pilot } => t(
-            "DeletingPilot",
-            format!("deleting pilot {pilot} of a removed node"),
-        ),
-        Action::UpdatePodTemplate { pool, .. } => t(
-            "Upgrading",
-            format!("pool {pool}: applying the new pod template; no pod restarts yet"),
-        ),
-        Action::RollNextPod { pool, pod, .. } => t(
-            "Upgrading",
-            format!("pool {pool}: restarting pod {pod} on the new pod template"),
-        ),
-        Action::Wait(w) => {
-            let status = match w.reason {
-                WaitReason::ClusterPaused | WaitReason::InvalidSpec => "False",
-                _ => "True",
-            };
-            (status, w.reason.as_str(), w.message.clone())
-        }
-        Action::Idle => ("False", "Converged", "the cluster is as desired".to_owned()),
-    }
 }
 
 /// When `action` is a step of the storage compatibility progression (Cassandra 5), what it

@@ -6,20 +6,11 @@
 //! One file per kind: `rbac` (ServiceAccount, Role, RoleBinding), `services` (nodes, seeds,
 //! client), `pdb`, `statefulset` and `pilot`.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{Service, ServiceAccount};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use navigator_api::v1beta1::{CassandraCluster, CassandraClusterNodePool, Pilot};
 
 use super::compatibility::StorageCompatibility;
-use super::observe::ChildRef;
 use super::settings::Settings;
-use crate::hash::{SPEC_HASH_ANNOTATION, spec_hash};
 
 mod pdb;
 mod pilot;
@@ -27,6 +18,8 @@ mod rbac;
 mod services;
 mod statefulset;
 
+pub use crate::children::{ChildrenError, DesiredChild};
+pub(crate) use crate::children::{Owner, hashed};
 pub use statefulset::CASSANDRA_VERSION_ANNOTATION;
 
 #[cfg(test)]
@@ -40,78 +33,6 @@ pub const CQL_PORT: i32 = 9042;
 pub const INTRA_NODE_PORT_NAME: &str = "intra-node";
 /// Name of the CQL port on the pods and Services.
 pub const CQL_PORT_NAME: &str = "cql";
-
-/// The spec cannot be turned into children.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ChildrenError {
-    /// The cluster has no `spec.version` (the API server defaults and validates it, so this
-    /// is a cluster written around validation).
-    #[error("spec.version is not set")]
-    NoVersion,
-    /// The cluster has no UID yet (not read from the API).
-    #[error("the cluster has no metadata.uid")]
-    NoUid,
-    /// The cluster has no `metadata.name`.
-    #[error("the cluster has no metadata.name")]
-    NoName,
-}
-
-/// One desired child other than a StatefulSet or Pilot.
-// A handful are built per reconcile and matched by value; boxing would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq)]
-pub enum DesiredChild {
-    /// The pilots' ServiceAccount.
-    ServiceAccount(ServiceAccount),
-    /// The pilots' Role.
-    Role(Role),
-    /// The pilots' RoleBinding.
-    RoleBinding(RoleBinding),
-    /// A Service (nodes, seeds or client).
-    Service(Service),
-    /// The PodDisruptionBudget.
-    PodDisruptionBudget(PodDisruptionBudget),
-}
-
-impl DesiredChild {
-    /// The child's kind and name.
-    pub fn child_ref(&self) -> ChildRef {
-        use super::observe::ChildKind;
-        let (kind, name) = match self {
-            DesiredChild::ServiceAccount(o) => (ChildKind::ServiceAccount, &o.metadata.name),
-            DesiredChild::Role(o) => (ChildKind::Role, &o.metadata.name),
-            DesiredChild::RoleBinding(o) => (ChildKind::RoleBinding, &o.metadata.name),
-            DesiredChild::Service(o) => (ChildKind::Service, &o.metadata.name),
-            DesiredChild::PodDisruptionBudget(o) => {
-                (ChildKind::PodDisruptionBudget, &o.metadata.name)
-            }
-        };
-        ChildRef {
-            kind,
-            name: name.clone().unwrap_or_default(),
-        }
-    }
-
-    /// The child's metadata.
-    pub fn metadata(&self) -> &ObjectMeta {
-        match self {
-            DesiredChild::ServiceAccount(o) => &o.metadata,
-            DesiredChild::Role(o) => &o.metadata,
-            DesiredChild::RoleBinding(o) => &o.metadata,
-            DesiredChild::Service(o) => &o.metadata,
-            DesiredChild::PodDisruptionBudget(o) => &o.metadata,
-        }
-    }
-
-    /// The spec-hash annotation of the child (always set by [`shared_children`]).
-    pub fn spec_hash(&self) -> Option<&str> {
-        self.metadata()
-            .annotations
-            .as_ref()?
-            .get(SPEC_HASH_ANNOTATION)
-            .map(String::as_str)
-    }
-}
 
 /// The children every cluster has, in creation order: ServiceAccount, Role, RoleBinding, the
 /// nodes, seeds and client Services, the PodDisruptionBudget.
@@ -179,67 +100,4 @@ pub fn statefulset_in_mode(
 /// for something else, so applying this form never reverts a request.
 pub fn pilot(cluster: &CassandraCluster, pool: &str, ordinal: i32) -> Result<Pilot, ChildrenError> {
     pilot::pilot(cluster, pool, ordinal)
-}
-
-/// What every child needs from its cluster: name, namespace and the owner reference.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Owner {
-    /// The cluster's name.
-    pub name: String,
-    /// The cluster's namespace (every child lives there).
-    pub namespace: Option<String>,
-    /// The controller owner reference to the cluster.
-    pub reference: OwnerReference,
-}
-
-impl Owner {
-    /// The owner facts of `cluster`, or why it cannot own children.
-    pub fn of(cluster: &CassandraCluster) -> Result<Self, ChildrenError> {
-        let name = cluster
-            .metadata
-            .name
-            .clone()
-            .filter(|n| !n.is_empty())
-            .ok_or(ChildrenError::NoName)?;
-        let uid = cluster
-            .metadata
-            .uid
-            .clone()
-            .filter(|u| !u.is_empty())
-            .ok_or(ChildrenError::NoUid)?;
-        Ok(Owner {
-            reference: OwnerReference {
-                api_version: CassandraCluster::API_VERSION.to_owned(),
-                kind: CassandraCluster::KIND.to_owned(),
-                name: name.clone(),
-                uid,
-                controller: Some(true),
-                block_owner_deletion: Some(true),
-            },
-            namespace: cluster.metadata.namespace.clone(),
-            name,
-        })
-    }
-
-    /// Metadata of a child called `name` with `labels`, owned by the cluster (no annotations).
-    pub fn meta(&self, name: String, labels: BTreeMap<String, String>) -> ObjectMeta {
-        ObjectMeta {
-            name: Some(name),
-            namespace: self.namespace.clone(),
-            labels: Some(labels),
-            owner_references: Some(vec![self.reference.clone()]),
-            ..ObjectMeta::default()
-        }
-    }
-}
-
-/// Annotates `object` (whose metadata `meta` returns) with the spec-hash of its form as it
-/// is now; the annotation must not be set yet, or the hash would cover itself.
-pub(crate) fn hashed<T: serde::Serialize>(mut object: T, meta: fn(&mut T) -> &mut ObjectMeta) -> T {
-    let hash = spec_hash(&object);
-    meta(&mut object)
-        .annotations
-        .get_or_insert_with(BTreeMap::new)
-        .insert(SPEC_HASH_ANNOTATION.to_owned(), hash);
-    object
 }

@@ -156,6 +156,7 @@ fn shared_children_come_in_creation_order_with_names_labels_owner_and_hash() {
             DesiredChild::RoleBinding(o) => check_hash(o, |o| &mut o.metadata),
             DesiredChild::Service(o) => check_hash(o, |o| &mut o.metadata),
             DesiredChild::PodDisruptionBudget(o) => check_hash(o, |o| &mut o.metadata),
+            DesiredChild::ConfigMap(o) => check_hash(o, |o| &mut o.metadata),
         }
     }
 }
@@ -831,6 +832,10 @@ fn children_round_trip_through_json_with_api_version_and_kind() {
             DesiredChild::PodDisruptionBudget(o) => {
                 let j = serde_json::to_value(o).expect("json");
                 (j.clone(), DesiredChild::PodDisruptionBudget(from(j)))
+            }
+            DesiredChild::ConfigMap(o) => {
+                let j = serde_json::to_value(o).expect("json");
+                (j.clone(), DesiredChild::ConfigMap(from(j)))
             }
         };
         assert!(json["apiVersion"].is_string(), "{json}");

@@ -265,14 +265,7 @@ pub fn ring(cluster: &CassandraCluster) -> Observed {
 }
 
 fn child_meta(child: &children::DesiredChild) -> &ObjectMeta {
-    use children::DesiredChild as D;
-    match child {
-        D::ServiceAccount(o) => &o.metadata,
-        D::Role(o) => &o.metadata,
-        D::RoleBinding(o) => &o.metadata,
-        D::Service(o) => &o.metadata,
-        D::PodDisruptionBudget(o) => &o.metadata,
-    }
+    child.metadata()
 }
 
 /// The pod called `name`.

@@ -10,14 +10,7 @@ use crate::cassandra::children::{self, DesiredChild};
 
 /// The spec-hash annotation a desired shared child carries.
 fn desired_hash(child: &DesiredChild) -> Option<&str> {
-    let meta = match child {
-        DesiredChild::ServiceAccount(o) => &o.metadata,
-        DesiredChild::Role(o) => &o.metadata,
-        DesiredChild::RoleBinding(o) => &o.metadata,
-        DesiredChild::Service(o) => &o.metadata,
-        DesiredChild::PodDisruptionBudget(o) => &o.metadata,
-    };
-    facts::annotation_hash(meta)
+    facts::annotation_hash(child.metadata())
 }
 
 /// Rules 1–4, or `None` when none applies.

@@ -1,0 +1,217 @@
+//! The protocol's steps, shared by every kind of cluster: the [`Action`] a planner returns
+//! (the controller carries out exactly that, nothing else) and the [`Wait`] it returns when no
+//! step may be taken, with its [`WaitReason`]. The planners themselves are per kind
+//! ([`crate::cassandra::plan`], [`crate::elasticsearch::plan`]); not every kind uses every
+//! action (seed labels and claim deletion are Cassandra's).
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::jiff::Timestamp;
+use navigator_api::v1beta1::Pilot;
+
+use crate::children::DesiredChild;
+use crate::observe::{ChildRef, Observed};
+
+/// The one next step for a cluster.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Create or update (server-side apply) children that are missing or whose spec-hash
+    /// differs from the desired one: ServiceAccount, Role, RoleBinding, Services, PDB.
+    ApplyChildren(Vec<DesiredChild>),
+    /// Create the Pilot of a pod before the pod exists.
+    CreatePilot(Pilot),
+    /// Create a node pool's StatefulSet (1 replica; later nodes come by `ScaleOut`).
+    CreateNodePool {
+        /// The pool.
+        pool: String,
+        /// The StatefulSet to create.
+        statefulset: StatefulSet,
+    },
+    /// Raise a pool's replicas (Cassandra: by one, every node Ready and every pilot seeing every
+    /// peer UP/NORMAL; Elasticsearch: to the desired count at once).
+    ScaleOut {
+        /// The pool.
+        pool: String,
+        /// Replicas before.
+        from: i32,
+        /// Replicas after.
+        to: i32,
+        /// The StatefulSet to apply.
+        statefulset: StatefulSet,
+    },
+    /// Label a pool's first pod as a seed (`navigator.jetstack.io/cassandra-seed=true`), or take
+    /// the label off a pod that is not one.
+    SetSeedLabel {
+        /// The pod.
+        pod: String,
+        /// Whether the pod is a seed.
+        seed: bool,
+    },
+    /// Ask a node to leave the cluster: its Pilot's `spec.requestedState = Decommissioned`
+    /// (Cassandra: decommission; Elasticsearch: drain its shards, and a voting exclusion when it
+    /// is master-eligible).
+    RequestDecommission {
+        /// The Pilot (= pod) name.
+        pilot: String,
+    },
+    /// Reversal before a decommission started: the Pilot's requested state back to `Running`.
+    CancelDecommission {
+        /// The Pilot (= pod) name.
+        pilot: String,
+    },
+    /// Lower a pool's replicas, after the Pilots of every pod that goes reported the
+    /// decommission `Complete` (Cassandra: one at a time).
+    ScaleIn {
+        /// The pool.
+        pool: String,
+        /// Replicas before.
+        from: i32,
+        /// Replicas after.
+        to: i32,
+        /// The StatefulSet to apply.
+        statefulset: StatefulSet,
+    },
+    /// Delete the data claim of a node that left the ring, so its volume never rejoins.
+    DeleteClaim {
+        /// The claim.
+        claim: String,
+    },
+    /// Delete the Pilot of a pod that was scaled away (a later node of that ordinal starts
+    /// with a fresh Pilot).
+    DeletePilot {
+        /// The Pilot.
+        pilot: String,
+    },
+    /// Apply a changed pod template (e.g. a new version) with the update partition at the
+    /// current replicas, so no pod restarts yet.
+    UpdatePodTemplate {
+        /// The pool.
+        pool: String,
+        /// The StatefulSet to apply.
+        statefulset: StatefulSet,
+    },
+    /// Let the next pod (the highest ordinal not yet updated) restart on the new template:
+    /// lower the update partition to its ordinal.
+    RollNextPod {
+        /// The pool.
+        pool: String,
+        /// The pod that will restart.
+        pod: String,
+        /// The new partition (= that pod's ordinal).
+        partition: i32,
+        /// The StatefulSet to apply.
+        statefulset: StatefulSet,
+    },
+    /// Delete the StatefulSet of a pool that left the spec, once its nodes were decommissioned,
+    /// scaled away and their Pilots deleted.
+    DeleteNodePool {
+        /// The pool.
+        pool: String,
+        /// The StatefulSet's name.
+        statefulset: String,
+    },
+    /// Delete children the cluster no longer wants (e.g. the configuration of a removed pool).
+    DeleteChildren(Vec<ChildRef>),
+    /// Nothing may be done now; the status says why.
+    Wait(Wait),
+    /// The cluster is as desired.
+    Idle,
+}
+
+/// Why the planner waits, and on what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wait {
+    /// The reason, used as the `Progressing` condition's reason.
+    pub reason: WaitReason,
+    /// The object waited on, e.g. `pod/cass-demo-a-2` or `pilot/cass-demo-a-2`.
+    pub object: String,
+    /// What was observed, for people: which fact is missing or wrong.
+    pub message: String,
+}
+
+/// The reasons to wait, one per gate of the protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitReason {
+    /// `spec.paused` is true.
+    ClusterPaused,
+    /// The spec cannot be turned into children (e.g. no version).
+    InvalidSpec,
+    /// A pod is not Ready (starting, restarting, or failing its probes).
+    WaitingForPodReady,
+    /// A pilot's report is missing or older than the freshness window.
+    WaitingForPilotReport,
+    /// A node does not (yet) see every peer UP/NORMAL, or is not NORMAL itself.
+    WaitingForRing,
+    /// A decommission was requested and has not completed.
+    WaitingForDecommission,
+    /// The pilot refused the decommission (e.g. a keyspace's replication factor needs the node,
+    /// or shards that cannot be allocated elsewhere).
+    DecommissionBlocked,
+    /// A scaled-away pod has not gone yet.
+    WaitingForPodDeletion,
+    /// A restarted pod does not yet run the new template/version.
+    WaitingForUpgrade,
+    /// The StatefulSet controller has not caught up with the StatefulSet's spec.
+    WaitingForStatefulSet,
+    /// Elasticsearch: the cluster's health (from the leader pilot) does not allow the next step
+    /// (red, shards relocating or initializing, or yellow before a restart), or no leader
+    /// reports it.
+    WaitingForClusterHealth,
+    /// Elasticsearch: a node's shards are being moved off before it leaves.
+    WaitingForDrain,
+    /// Elasticsearch: the step would leave fewer master-eligible nodes than a quorum needs.
+    WaitingForMasterQuorum,
+}
+
+impl WaitReason {
+    /// The CamelCase name used as a condition reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::ClusterPaused => "ClusterPaused",
+            WaitReason::InvalidSpec => "InvalidSpec",
+            WaitReason::WaitingForPodReady => "WaitingForPodReady",
+            WaitReason::WaitingForPilotReport => "WaitingForPilotReport",
+            WaitReason::WaitingForRing => "WaitingForRing",
+            WaitReason::WaitingForDecommission => "WaitingForDecommission",
+            WaitReason::DecommissionBlocked => "DecommissionBlocked",
+            WaitReason::WaitingForPodDeletion => "WaitingForPodDeletion",
+            WaitReason::WaitingForUpgrade => "WaitingForUpgrade",
+            WaitReason::WaitingForStatefulSet => "WaitingForStatefulSet",
+            WaitReason::WaitingForClusterHealth => "WaitingForClusterHealth",
+            WaitReason::WaitingForDrain => "WaitingForDrain",
+            WaitReason::WaitingForMasterQuorum => "WaitingForMasterQuorum",
+        }
+    }
+}
+
+/// When the controller should plan again although nothing changed: just after the first
+/// fresh Pilot report goes stale (`report_freshness` after its heartbeat: the planners' gates
+/// and the status depend on it). `None`
+/// when no report is fresh. The controller still requeues on every watch event.
+pub fn recheck_after(
+    observed: &Observed,
+    now: Timestamp,
+    report_freshness: std::time::Duration,
+) -> Option<std::time::Duration> {
+    let window_ms = i64::try_from(report_freshness.as_millis()).unwrap_or(i64::MAX);
+    observed
+        .pilots
+        .iter()
+        .filter_map(|p| p.status.last_heartbeat_time.as_ref())
+        .map(|hb| {
+            hb.0.as_millisecond()
+                .saturating_add(window_ms)
+                .saturating_sub(now.as_millisecond())
+        })
+        .filter(|left| *left >= 0)
+        .min()
+        .map(|left| std::time::Duration::from_millis(left.unsigned_abs() + 1000))
+}
+
+/// A `Wait` action.
+pub(crate) fn wait(reason: WaitReason, object: String, message: String) -> Action {
+    Action::Wait(Wait {
+        reason,
+        object,
+        message,
+    })
+}
