@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use navigator_core::cassandra::settings::Settings;
+use navigator_core::elasticsearch;
 
-/// navigator-controller: runs CassandraClusters. It watches each cluster and its children
-/// (label-selected `app=cassandracluster`), asks the planner for the one next safe step,
+/// navigator-controller: runs CassandraClusters and ElasticsearchClusters (Elasticsearch and
+/// OpenSearch). It watches each cluster and its children (label-selected
+/// `app=cassandracluster` / `app=elasticsearchcluster`), asks the planner for the one next safe step,
 /// carries it out, and writes the cluster's status and events. With leader election on, only
 /// the holder of the Lease acts; other replicas wait.
 #[derive(Clone, Debug, Parser)]
@@ -41,7 +43,7 @@ pub struct Cli {
     )]
     pub cassandra_repository: String,
 
-    /// Extra argument for every pilot's command line (repeatable), e.g.
+    /// Extra argument for every Cassandra pilot's command line (repeatable), e.g.
     /// `--pilot-arg=--ring-delay-ms=5000`.
     #[arg(
         long = "pilot-arg",
@@ -50,6 +52,34 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     pub pilot_args: Vec<String>,
+
+    /// Elasticsearch image repository for ElasticsearchClusters of flavour `elasticsearch` that
+    /// name no image; the tag is the cluster's version.
+    #[arg(
+        long,
+        env = "NAVIGATOR_ELASTICSEARCH_REPOSITORY",
+        default_value = "docker.elastic.co/elasticsearch/elasticsearch"
+    )]
+    pub elasticsearch_repository: String,
+
+    /// OpenSearch image repository for ElasticsearchClusters of flavour `opensearch` that name
+    /// no image; the tag is the cluster's version.
+    #[arg(
+        long,
+        env = "NAVIGATOR_OPENSEARCH_REPOSITORY",
+        default_value = "opensearchproject/opensearch"
+    )]
+    pub opensearch_repository: String,
+
+    /// Extra argument for every Elasticsearch/OpenSearch pilot's command line (repeatable),
+    /// e.g. `--elasticsearch-pilot-arg=--leader-interval-ms=1000`.
+    #[arg(
+        long = "elasticsearch-pilot-arg",
+        env = "NAVIGATOR_ELASTICSEARCH_PILOT_ARGS",
+        value_delimiter = ' ',
+        allow_hyphen_values = true
+    )]
+    pub elasticsearch_pilot_args: Vec<String>,
 
     /// A pilot report older than this counts as Unknown (e.g. `75s`, `2m`).
     #[arg(long, env = "NAVIGATOR_REPORT_FRESHNESS", default_value = "75s", value_parser = parse_duration)]
@@ -115,7 +145,22 @@ pub enum LogFormat {
 }
 
 impl Cli {
-    /// The planner's settings from the flags.
+    /// The Elasticsearch planner's settings from the flags.
+    pub fn elasticsearch_settings(&self) -> elasticsearch::settings::Settings {
+        elasticsearch::settings::Settings {
+            default_pilot_image: self.pilot_image.clone(),
+            default_elasticsearch_repository: self.elasticsearch_repository.clone(),
+            default_opensearch_repository: self.opensearch_repository.clone(),
+            pilot_extra_args: self.elasticsearch_pilot_args.clone(),
+            report_freshness: self.report_freshness,
+            termination_grace_period_seconds: i64::try_from(
+                self.termination_grace_period.as_secs(),
+            )
+            .unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The Cassandra planner's settings from the flags.
     pub fn settings(&self) -> Settings {
         Settings {
             default_pilot_image: self.pilot_image.clone(),
@@ -176,6 +221,10 @@ mod tests {
         let cli = Cli::try_parse_from(["navigator-controller"]).unwrap();
         let settings = cli.settings();
         assert_eq!(settings, Settings::default());
+        assert_eq!(
+            cli.elasticsearch_settings(),
+            elasticsearch::settings::Settings::default()
+        );
         assert!(cli.leader_elect);
         assert_eq!(cli.metrics_bind_address.to_string(), "0.0.0.0:8080");
         assert_eq!(cli.leader_election_lease_duration, Duration::from_secs(15));

@@ -6,26 +6,25 @@ use std::time::Instant;
 
 use kube::Client;
 use kube::runtime::reflector::Store;
-use navigator_api::v1beta1::CassandraCluster;
-use navigator_core::cassandra::settings::Settings;
 
 use crate::admission::Admission;
 use crate::events::Events;
 use crate::expectations::Written;
+use crate::kind::ClusterKind;
 use crate::metrics::Metrics;
 use crate::observe::ClusterKey;
 use crate::stores::Stores;
 
-/// What every reconcile shares.
-pub struct Context {
+/// What every reconcile of clusters of kind `C` shares.
+pub struct Context<C: ClusterKind> {
     /// The API client.
     pub client: Client,
     /// The planner's settings.
-    pub settings: Settings,
+    pub settings: C::Settings,
     /// The child caches.
     pub stores: Stores,
-    /// The CassandraCluster cache (the controller's own).
-    pub clusters: Store<CassandraCluster>,
+    /// The cluster cache (the controller's own).
+    pub clusters: Store<C>,
     /// Event publishing.
     pub events: Events,
     /// Metrics.

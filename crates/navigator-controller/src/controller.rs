@@ -1,8 +1,9 @@
-//! The kube-rs `Controller` over CassandraClusters: the clusters' own watch, the children it
-//! owns (StatefulSets, Services, ServiceAccounts, Roles, RoleBindings, PodDisruptionBudgets,
-//! by owner reference) and the objects mapped to a cluster by its cluster-name label (Pods,
-//! Pilots, PersistentVolumeClaims). Every child watch is label-selected and feeds the cache
-//! the planner's observations come from.
+//! The kube-rs `Controller` over the clusters of one kind (CassandraClusters or
+//! ElasticsearchClusters; the process runs one per kind): the clusters' own watch, the children
+//! it owns (StatefulSets, Services, ServiceAccounts, Roles, RoleBindings, PodDisruptionBudgets,
+//! ConfigMaps, by owner reference) and the objects mapped to a cluster by its cluster-name label
+//! (Pods, Pilots, PersistentVolumeClaims). Every child watch is selected by the kind's `app`
+//! label and feeds the cache the planner's observations come from.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,11 +14,10 @@ use futures::StreamExt as _;
 use kube::Client;
 use kube::runtime::controller::{Config, Controller};
 use kube::runtime::reflector::ObjectRef;
-use navigator_api::v1beta1::CassandraCluster;
-use navigator_core::cassandra::settings::Settings;
 
 use crate::admission::Admission;
 use crate::events::Events;
+use crate::kind::ClusterKind;
 use crate::metrics::Metrics;
 use crate::observe::ClusterKey;
 use crate::reconcile::{Context, error_policy, reconcile};
@@ -42,33 +42,36 @@ pub fn config() -> Config {
     Config::default().debounce(DEBOUNCE).concurrency(0)
 }
 
-/// The cluster an object belongs to by its labels, as a reconcile request.
-pub fn cluster_of(
+/// The cluster of kind `C` an object belongs to by its labels, as a reconcile request.
+pub fn cluster_of<C: ClusterKind>(
     metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> Option<ObjectRef<CassandraCluster>> {
-    ClusterKey::of_labelled(metadata).map(|k| ObjectRef::new(&k.name).within(&k.namespace))
+) -> Option<ObjectRef<C>> {
+    ClusterKey::of_labelled(C::CLUSTER_LABEL, metadata)
+        .map(|k| ObjectRef::new(&k.name).within(&k.namespace))
 }
 
 /// Runs the controller until `shutdown` completes (in-flight reconciles are left to finish
 /// or be dropped: every step is safe to repeat).
-pub async fn run(
+pub async fn run<C: ClusterKind>(
     client: Client,
     namespace: Option<String>,
-    settings: Settings,
+    settings: C::Settings,
     metrics: Arc<Metrics>,
     instance: String,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let ns = namespace.as_deref();
-    let (statefulsets, statefulset_events) = reflected(&client, ns);
-    let (service_accounts, service_account_events) = reflected(&client, ns);
-    let (roles, role_events) = reflected(&client, ns);
-    let (role_bindings, role_binding_events) = reflected(&client, ns);
-    let (services, service_events) = reflected(&client, ns);
-    let (pod_disruption_budgets, pdb_events) = reflected(&client, ns);
-    let (pods, pod_events) = reflected(&client, ns);
-    let (pilots, pilot_events) = reflected(&client, ns);
-    let (claims, claim_events) = reflected(&client, ns);
+    let app = C::APP;
+    let (statefulsets, statefulset_events) = reflected(&client, ns, app);
+    let (service_accounts, service_account_events) = reflected(&client, ns, app);
+    let (roles, role_events) = reflected(&client, ns, app);
+    let (role_bindings, role_binding_events) = reflected(&client, ns, app);
+    let (services, service_events) = reflected(&client, ns, app);
+    let (pod_disruption_budgets, pdb_events) = reflected(&client, ns, app);
+    let (config_maps, config_map_events) = reflected(&client, ns, app);
+    let (pods, pod_events) = reflected(&client, ns, app);
+    let (pilots, pilot_events) = reflected(&client, ns, app);
+    let (claims, claim_events) = reflected(&client, ns, app);
     let stores = Stores {
         statefulsets,
         pods,
@@ -79,8 +82,9 @@ pub async fn run(
         role_bindings,
         services,
         pod_disruption_budgets,
+        config_maps,
     };
-    let (clusters, cluster_events) = reflected_clusters(&client, ns);
+    let (clusters, cluster_events) = reflected_clusters::<C>(&client, ns);
     let admission = Arc::new(Admission::new(usize::from(CONCURRENCY)));
     let controller = Controller::for_stream(cluster_events, clusters)
         .with_config(config())
@@ -90,15 +94,16 @@ pub async fn run(
         .owns_stream(role_binding_events)
         .owns_stream(service_events)
         .owns_stream(pdb_events)
+        .owns_stream(config_map_events)
         .watches_stream(pod_events, |o: k8s_openapi::api::core::v1::Pod| {
-            cluster_of(&o.metadata)
+            cluster_of::<C>(&o.metadata)
         })
         .watches_stream(pilot_events, |o: navigator_api::v1beta1::Pilot| {
-            cluster_of(&o.metadata)
+            cluster_of::<C>(&o.metadata)
         })
         .watches_stream(
             claim_events,
-            |o: k8s_openapi::api::core::v1::PersistentVolumeClaim| cluster_of(&o.metadata),
+            |o: k8s_openapi::api::core::v1::PersistentVolumeClaim| cluster_of::<C>(&o.metadata),
         )
         .graceful_shutdown_on({
             // Reconciles still waiting for their turn are dropped at once on shutdown (the
@@ -121,7 +126,7 @@ pub async fn run(
                 .await
                 .is_ok()
             {
-                tracing::info!("caches filled");
+                tracing::info!(kind = %C::kind(&()), "caches filled");
                 metrics.set_ready(true);
             }
             std::future::pending::<()>().await;
@@ -139,7 +144,7 @@ pub async fn run(
         admission,
     });
     let run = controller
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile::<C>, error_policy::<C>, ctx)
         .for_each(|result| async move {
             match result {
                 Ok(_) => {}

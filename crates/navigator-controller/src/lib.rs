@@ -16,6 +16,7 @@ pub mod controller;
 pub mod events;
 pub mod execute;
 pub mod expectations;
+pub mod kind;
 pub mod logging;
 pub mod metrics;
 pub mod observe;

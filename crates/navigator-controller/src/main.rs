@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
+use navigator_api::v1beta1::{CassandraCluster, ElasticsearchCluster};
 use navigator_client::leader::{Elector, default_identity};
 use navigator_controller::cli::Cli;
 use navigator_controller::metrics::{self, Metrics};
@@ -77,14 +78,26 @@ async fn main() -> anyhow::Result<()> {
     }
     metrics.set_leader(true);
 
-    let run = controller::run(
-        client,
+    // One controller per kind of cluster, each with its own caches, on the same thread.
+    let cassandra = controller::run::<CassandraCluster>(
+        client.clone(),
         cli.namespace.clone(),
         cli.settings(),
+        Arc::clone(&metrics),
+        identity.clone(),
+        stopped(stop_rx.clone()),
+    );
+    let elasticsearch = controller::run::<ElasticsearchCluster>(
+        client,
+        cli.namespace.clone(),
+        cli.elasticsearch_settings(),
         Arc::clone(&metrics),
         identity,
         stopped(stop_rx.clone()),
     );
+    let run = async {
+        tokio::join!(cassandra, elasticsearch);
+    };
     let lost = async {
         match leading.as_mut() {
             Some((events, _)) => match events.recv().await {

@@ -45,7 +45,7 @@ pub struct Metrics {
     actions: Family<Labels, Counter>,
     reconcile_seconds: Histogram,
     status_writes: Counter,
-    clusters: Gauge,
+    clusters: Family<Labels, Gauge>,
     reconciles_in_flight: Gauge,
     leader: Gauge,
     ready: AtomicBool,
@@ -66,7 +66,7 @@ impl Metrics {
         let actions = Family::<Labels, Counter>::default();
         let reconcile_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         let status_writes = Counter::default();
-        let clusters = Gauge::default();
+        let clusters = Family::<Labels, Gauge>::default();
         let reconciles_in_flight = Gauge::default();
         let leader = Gauge::default();
         let r = registry.sub_registry_with_prefix("navigator_controller");
@@ -97,7 +97,7 @@ impl Metrics {
         );
         r.register(
             "clusters",
-            "CassandraClusters known to the controller (the work queue's size is not exposed by kube-rs)",
+            "Clusters known to the controller, by kind (the work queue's size is not exposed by kube-rs)",
             clusters.clone(),
         );
         r.register(
@@ -153,9 +153,11 @@ impl Metrics {
         self.status_writes.inc();
     }
 
-    /// The number of clusters known.
-    pub fn set_clusters(&self, n: usize) {
-        self.clusters.set(i64::try_from(n).unwrap_or(i64::MAX));
+    /// The number of clusters of `kind` (e.g. `CassandraCluster`) known.
+    pub fn set_clusters(&self, kind: &str, n: usize) {
+        self.clusters
+            .get_or_create(&vec![("kind".to_owned(), kind.to_owned())])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Whether this process leads.
@@ -260,14 +262,14 @@ mod tests {
         m.action("ScaleOut");
         m.reconcile_error("Execute");
         m.set_leader(true);
-        m.set_clusters(3);
+        m.set_clusters("CassandraCluster", 3);
         let text = m.encode();
         for want in [
             "navigator_controller_reconciles_total{result=\"action\"} 1",
             "navigator_controller_actions_total{action=\"ScaleOut\"} 1",
             "navigator_controller_reconcile_errors_total{kind=\"Execute\"} 1",
             "navigator_controller_leader 1",
-            "navigator_controller_clusters 3",
+            "navigator_controller_clusters{kind=\"CassandraCluster\"} 3",
             "navigator_controller_reconciles_in_flight 0",
             "navigator_controller_reconcile_duration_seconds_count 1",
         ] {

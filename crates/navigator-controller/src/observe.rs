@@ -5,19 +5,21 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::PartialObjectMeta;
-use navigator_api::pilot_contract::CASSANDRA_CLUSTER_NAME_LABEL;
 use navigator_api::v1beta1::Pilot;
-use navigator_core::cassandra::observe::{ChildKind, ChildRef, Observed};
 use navigator_core::hash::SPEC_HASH_ANNOTATION;
+use navigator_core::observe::{ChildKind, ChildRef, Observed};
 
-/// A cluster by namespace and name.
+/// A cluster by namespace and name (and the label its objects carry its name in).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClusterKey {
+    /// The cluster-name label of the cluster's kind (e.g.
+    /// `navigator.jetstack.io/cassandra-cluster-name`).
+    pub label: &'static str,
     /// The namespace.
     pub namespace: String,
     /// The name.
@@ -25,29 +27,25 @@ pub struct ClusterKey {
 }
 
 impl ClusterKey {
-    /// The key of the cluster `metadata` belongs to by its cluster-name label, if it has one.
-    pub fn of_labelled(metadata: &ObjectMeta) -> Option<ClusterKey> {
-        let name = metadata
-            .labels
-            .as_ref()?
-            .get(CASSANDRA_CLUSTER_NAME_LABEL)?;
+    /// The key of the cluster `metadata` belongs to by its cluster-name label `label`, if it
+    /// has one.
+    pub fn of_labelled(label: &'static str, metadata: &ObjectMeta) -> Option<ClusterKey> {
+        let name = metadata.labels.as_ref()?.get(label)?;
         if name.is_empty() {
             return None;
         }
         Some(ClusterKey {
+            label,
             namespace: metadata.namespace.clone().unwrap_or_default(),
             name: name.clone(),
         })
     }
 
     /// Whether `metadata` is in this cluster's namespace and carries its cluster-name label
-    /// (the same as `of_labelled(metadata) == Some(self)`, without copying: every reconcile
+    /// (the same as `of_labelled(self.label, metadata) == Some(self)`, without copying: every reconcile
     /// asks this of every cached object).
     pub fn owns(&self, metadata: &ObjectMeta) -> bool {
-        let label = metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(CASSANDRA_CLUSTER_NAME_LABEL));
+        let label = metadata.labels.as_ref().and_then(|l| l.get(self.label));
         matches!(label, Some(name) if !name.is_empty() && *name == self.name)
             && metadata.namespace.as_deref().unwrap_or_default() == self.namespace
     }
@@ -80,6 +78,8 @@ pub struct Snapshot {
     pub services: Vec<Arc<PartialObjectMeta<Service>>>,
     /// PodDisruptionBudgets.
     pub pod_disruption_budgets: Vec<Arc<PartialObjectMeta<PodDisruptionBudget>>>,
+    /// ConfigMaps.
+    pub config_maps: Vec<Arc<PartialObjectMeta<ConfigMap>>>,
 }
 
 /// The cluster's objects in `snapshot`, sorted by name so the planner sees a stable order.
@@ -117,6 +117,9 @@ pub fn observed(cluster: &ClusterKey, snapshot: &Snapshot) -> Observed {
     for o in &snapshot.pod_disruption_budgets {
         other(ChildKind::PodDisruptionBudget, &o.metadata);
     }
+    for o in &snapshot.config_maps {
+        other(ChildKind::ConfigMap, &o.metadata);
+    }
     observed
 }
 
@@ -140,6 +143,8 @@ mod tests {
 
     use kube::core::PartialObjectMetaExt as _;
     use pretty_assertions::assert_eq;
+
+    use navigator_api::pilot_contract::CASSANDRA_CLUSTER_NAME_LABEL;
 
     use super::*;
 
@@ -174,6 +179,7 @@ mod tests {
     #[test]
     fn only_objects_of_the_cluster_in_its_namespace_are_observed() {
         let key = ClusterKey {
+            label: CASSANDRA_CLUSTER_NAME_LABEL,
             namespace: "ns1".into(),
             name: "demo".into(),
         };
@@ -210,6 +216,7 @@ mod tests {
     #[test]
     fn other_children_carry_their_spec_hash() {
         let key = ClusterKey {
+            label: CASSANDRA_CLUSTER_NAME_LABEL,
             namespace: "ns1".into(),
             name: "demo".into(),
         };
@@ -256,21 +263,33 @@ mod tests {
     #[test]
     fn the_cluster_of_a_labelled_object_is_its_namespace_and_label() {
         assert_eq!(
-            ClusterKey::of_labelled(&meta("ns1", "x", Some("demo"))),
+            ClusterKey::of_labelled(
+                CASSANDRA_CLUSTER_NAME_LABEL,
+                &meta("ns1", "x", Some("demo"))
+            ),
             Some(ClusterKey {
+                label: CASSANDRA_CLUSTER_NAME_LABEL,
                 namespace: "ns1".into(),
                 name: "demo".into()
             })
         );
-        assert_eq!(ClusterKey::of_labelled(&meta("ns1", "x", None)), None);
-        assert_eq!(ClusterKey::of_labelled(&meta("ns1", "x", Some(""))), None);
+        assert_eq!(
+            ClusterKey::of_labelled(CASSANDRA_CLUSTER_NAME_LABEL, &meta("ns1", "x", None)),
+            None
+        );
+        assert_eq!(
+            ClusterKey::of_labelled(CASSANDRA_CLUSTER_NAME_LABEL, &meta("ns1", "x", Some(""))),
+            None
+        );
         let unnamed = ClusterKey {
+            label: CASSANDRA_CLUSTER_NAME_LABEL,
             namespace: "ns1".into(),
             name: String::new(),
         };
         assert!(!unnamed.owns(&meta("ns1", "x", Some(""))));
         assert!(!unnamed.owns(&meta("ns1", "x", None)));
         let no_namespace = ClusterKey {
+            label: CASSANDRA_CLUSTER_NAME_LABEL,
             namespace: String::new(),
             name: "demo".into(),
         };

@@ -6,14 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
+use kube::Api;
 use kube::runtime::controller::Action as Requeue;
 use kube::runtime::reflector::ObjectRef;
-use kube::{Api, Resource as _};
-use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus};
-use navigator_core::cassandra::observe::Observed;
-use navigator_core::cassandra::plan::{Action, WaitReason, plan, recheck_after};
-use navigator_core::cassandra::settings::Settings;
-use navigator_core::cassandra::status::status_with;
+use navigator_api::v1beta1::Condition;
+use navigator_core::observe::Observed;
+use navigator_core::plan::{Action, WaitReason};
 use tracing::Instrument as _;
 
 use crate::admission::AdmissionError;
@@ -21,6 +19,7 @@ pub use crate::context::Context;
 use crate::events::{self, Note};
 use crate::execute::{ExecuteError, execute};
 use crate::expectations::{self, Seen, caught_up};
+use crate::kind::ClusterKind;
 use crate::observe::{ClusterKey, observed};
 use crate::status_writer::{self, StatusError};
 use crate::stores::StoresError;
@@ -73,14 +72,14 @@ impl ReconcileError {
 /// first fresh pilot report would go stale (so status and the planner see it as Unknown in
 /// time), at the latest after [`WHEN_IDLE`]. Waits that only a spec change ends (pause, an
 /// invalid spec) are woken by the cluster's watch.
-pub fn requeue_after(
+pub fn requeue_after<C: ClusterKind>(
     action: &Action,
     observed: &Observed,
     now: Timestamp,
-    settings: &Settings,
+    settings: &C::Settings,
 ) -> Duration {
     match action {
-        Action::Idle => recheck_after(observed, now, settings)
+        Action::Idle => C::recheck_after(observed, now, settings)
             .unwrap_or(WHEN_IDLE)
             .min(WHEN_IDLE),
         Action::Wait(w) => match w.reason {
@@ -97,9 +96,8 @@ pub fn backoff(failures: u32) -> Duration {
     Duration::from_secs(1u64 << exp).min(Duration::from_secs(300))
 }
 
-fn progressing(status: &CassandraClusterStatus) -> Option<(&str, &str)> {
-    status
-        .conditions
+fn progressing(conditions: &[Condition]) -> Option<(&str, &str)> {
+    conditions
         .iter()
         .find(|c| c.type_ == "Progressing")
         .map(|c| (c.status.as_str(), c.reason.as_str()))
@@ -107,16 +105,16 @@ fn progressing(status: &CassandraClusterStatus) -> Option<(&str, &str)> {
 
 /// Whether the `Progressing` condition's status or reason changed (a new wait is worth an
 /// event; a wait that goes on is not).
-pub fn progressing_changed(old: &CassandraClusterStatus, new: &CassandraClusterStatus) -> bool {
+pub fn progressing_changed(old: &[Condition], new: &[Condition]) -> bool {
     progressing(old) != progressing(new)
 }
 
 /// Reconciles `cluster` (the kube-rs reconciler) once it is its turn ([`Context::admission`],
 /// first come, first served), from the cache's copy of the cluster at that moment. A cluster
 /// deleted meanwhile, or a shutdown before the turn came, ends it without doing anything.
-pub async fn reconcile(
-    cluster: Arc<CassandraCluster>,
-    ctx: Arc<Context>,
+pub async fn reconcile<C: ClusterKind>(
+    cluster: Arc<C>,
+    ctx: Arc<Context<C>>,
 ) -> Result<Requeue, ReconcileError> {
     let work_ctx = Arc::clone(&ctx);
     let admitted = ctx
@@ -136,19 +134,16 @@ pub async fn reconcile(
 }
 
 /// Reconciles `cluster` now.
-async fn reconcile_now(
-    cluster: Arc<CassandraCluster>,
-    ctx: Arc<Context>,
+async fn reconcile_now<C: ClusterKind>(
+    cluster: Arc<C>,
+    ctx: Arc<Context<C>>,
 ) -> Result<Requeue, ReconcileError> {
-    let key = ClusterKey {
-        namespace: cluster.metadata.namespace.clone().unwrap_or_default(),
-        name: cluster.metadata.name.clone().unwrap_or_default(),
-    };
+    let key = key_of(&*cluster);
     let span = tracing::info_span!("reconcile", namespace = %key.namespace, cluster = %key.name);
     async move {
         let mut timer = ctx.metrics.reconcile_started();
-        ctx.metrics.set_clusters(ctx.clusters.len());
-        let result = reconcile_inner(&cluster, &key, &ctx).await;
+        ctx.metrics.set_clusters(&C::kind(&()), ctx.clusters.len());
+        let result = reconcile_inner(&*cluster, &key, &ctx).await;
         match &result {
             Ok((kind, _)) => {
                 timer.set_result(kind);
@@ -167,12 +162,21 @@ async fn reconcile_now(
     .await
 }
 
-async fn reconcile_inner(
-    cluster: &CassandraCluster,
+/// The key of `cluster`: its kind's cluster-name label, namespace and name.
+pub fn key_of<C: ClusterKind>(cluster: &C) -> ClusterKey {
+    ClusterKey {
+        label: C::CLUSTER_LABEL,
+        namespace: cluster.meta().namespace.clone().unwrap_or_default(),
+        name: cluster.meta().name.clone().unwrap_or_default(),
+    }
+}
+
+async fn reconcile_inner<C: ClusterKind>(
+    cluster: &C,
     key: &ClusterKey,
-    ctx: &Context,
+    ctx: &Context<C>,
 ) -> Result<(&'static str, Requeue), ReconcileError> {
-    if cluster.metadata.deletion_timestamp.is_some() {
+    if cluster.meta().deletion_timestamp.is_some() {
         tracing::debug!("being deleted: its children go with it (owner references)");
         return Ok(("skipped", Requeue::await_change()));
     }
@@ -182,7 +186,7 @@ async fn reconcile_inner(
     }
     let observed: Observed = observed(key, &ctx.stores.snapshot_of(key));
     let now = Timestamp::now();
-    let action = plan(cluster, &observed, now, &ctx.settings);
+    let action = cluster.plan(&observed, now, &ctx.settings);
     let kind = events::action_kind(&action);
     let reference = cluster.object_ref(&());
     match &action {
@@ -228,14 +232,17 @@ async fn reconcile_inner(
         tracing::info!(reason = note.reason, "{}", note.message);
         ctx.events.publish(&reference, &note).await;
     }
-    let desired = status_with(cluster, &observed, &action, now, &ctx.settings);
-    let api: Api<CassandraCluster> = Api::namespaced(ctx.client.clone(), &key.namespace);
+    let desired = cluster.desired_status(&observed, &action, now, &ctx.settings);
+    let api: Api<C> = Api::namespaced(ctx.client.clone(), &key.namespace);
     match status_writer::write(&api, cluster, &desired).await {
         Ok(true) => {
             ctx.metrics.status_written();
             tracing::debug!("status written");
             if let Action::Wait(w) = &action
-                && progressing_changed(&cluster.status, &desired)
+                && progressing_changed(
+                    C::conditions(cluster.current_status()),
+                    C::conditions(&desired),
+                )
             {
                 let note = events::for_wait(w);
                 tracing::info!(reason = note.reason, "{}", note.message);
@@ -257,13 +264,13 @@ async fn reconcile_inner(
             return Err(e.into());
         }
     }
-    let after = requeue_after(&action, &observed, now, &ctx.settings);
+    let after = requeue_after::<C>(&action, &observed, now, &ctx.settings);
     Ok((result, Requeue::requeue(after)))
 }
 
 /// Whether the caches show the cluster's last write (or waited long enough for it); forgets
 /// the write once they do.
-fn caches_caught_up(key: &ClusterKey, ctx: &Context) -> bool {
+fn caches_caught_up<C: ClusterKind>(key: &ClusterKey, ctx: &Context<C>) -> bool {
     let Ok(mut expectations) = ctx.expectations.lock() else {
         return true;
     };
@@ -298,15 +305,12 @@ fn caches_caught_up(key: &ClusterKey, ctx: &Context) -> bool {
 }
 
 /// The kube-rs error policy: retry with a per-cluster exponential backoff.
-pub fn error_policy(
-    cluster: Arc<CassandraCluster>,
+pub fn error_policy<C: ClusterKind>(
+    cluster: Arc<C>,
     _error: &ReconcileError,
-    ctx: Arc<Context>,
+    ctx: Arc<Context<C>>,
 ) -> Requeue {
-    let key = ClusterKey {
-        namespace: cluster.metadata.namespace.clone().unwrap_or_default(),
-        name: cluster.metadata.name.clone().unwrap_or_default(),
-    };
+    let key = key_of(&*cluster);
     let failures = match ctx.failures.lock() {
         Ok(mut f) => {
             let n = f.entry(key).or_insert(0);
@@ -322,8 +326,9 @@ pub fn error_policy(
 mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
     use k8s_openapi::jiff::SignedDuration;
-    use navigator_api::v1beta1::{Condition, Pilot, PilotStatus};
-    use navigator_core::cassandra::plan::Wait;
+    use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus, Pilot, PilotStatus};
+    use navigator_core::cassandra::settings::Settings;
+    use navigator_core::plan::Wait;
 
     use super::*;
 
@@ -390,7 +395,7 @@ mod tests {
                 ..Observed::default()
             };
             assert_eq!(
-                requeue_after(&action, &observed, now, &settings),
+                requeue_after::<CassandraCluster>(&action, &observed, now, &settings),
                 want,
                 "{name}"
             );
@@ -425,18 +430,19 @@ mod tests {
         let ring = with_progressing("True", "WaitingForRing");
         let mut ring_other_message = ring.clone();
         ring_other_message.conditions[0].message = "other".into();
-        assert!(!progressing_changed(&ring, &ring_other_message));
+        let c = |s: &CassandraClusterStatus| s.conditions.clone();
+        assert!(!progressing_changed(&c(&ring), &c(&ring_other_message)));
         assert!(progressing_changed(
-            &ring,
-            &with_progressing("True", "WaitingForDecommission")
+            &c(&ring),
+            &c(&with_progressing("True", "WaitingForDecommission"))
         ));
         assert!(progressing_changed(
-            &CassandraClusterStatus::default(),
-            &ring
+            &c(&CassandraClusterStatus::default()),
+            &c(&ring)
         ));
         assert!(progressing_changed(
-            &ring,
-            &with_progressing("False", "WaitingForRing")
+            &c(&ring),
+            &c(&with_progressing("False", "WaitingForRing"))
         ));
     }
 }

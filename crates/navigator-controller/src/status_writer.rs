@@ -4,9 +4,11 @@
 
 use kube::Api;
 use kube::api::{Patch, PatchParams};
-use navigator_api::v1beta1::{CassandraCluster, CassandraClusterStatus};
 use navigator_client::merge_patch::merge_diff;
+use serde::Serialize;
 use serde_json::Value;
+
+use crate::kind::ClusterKind;
 
 /// The status could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -15,8 +17,10 @@ pub enum StatusError {
     #[error("serialising the status: {0}")]
     Serialize(#[from] serde_json::Error),
     /// The API refused the patch.
-    #[error("patching cassandraclusters/{name}/status: {source}")]
+    #[error("patching {plural}/{name}/status: {source}")]
     Patch {
+        /// The cluster's resource (plural).
+        plural: String,
         /// The cluster.
         name: String,
         /// The API error.
@@ -26,9 +30,9 @@ pub enum StatusError {
 }
 
 /// The body of the status patch turning `current` into `desired`, `None` when nothing changed.
-pub fn status_patch(
-    current: &CassandraClusterStatus,
-    desired: &CassandraClusterStatus,
+pub fn status_patch<S: PartialEq + Serialize>(
+    current: &S,
+    desired: &S,
 ) -> Result<Option<Value>, StatusError> {
     if current == desired {
         return Ok(None);
@@ -40,18 +44,22 @@ pub fn status_patch(
 
 /// Writes `desired` as the status of `cluster` (in `api`'s namespace) if it differs from the
 /// cluster's current status. Returns whether it wrote.
-pub async fn write(
-    api: &Api<CassandraCluster>,
-    cluster: &CassandraCluster,
-    desired: &CassandraClusterStatus,
+pub async fn write<C: ClusterKind>(
+    api: &Api<C>,
+    cluster: &C,
+    desired: &C::Status,
 ) -> Result<bool, StatusError> {
-    let Some(patch) = status_patch(&cluster.status, desired)? else {
+    let Some(patch) = status_patch(cluster.current_status(), desired)? else {
         return Ok(false);
     };
-    let name = cluster.metadata.name.clone().unwrap_or_default();
+    let name = cluster.meta().name.clone().unwrap_or_default();
     api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
-        .map_err(|source| StatusError::Patch { name, source })?;
+        .map_err(|source| StatusError::Patch {
+            plural: C::plural(&()).into_owned(),
+            name,
+            source,
+        })?;
     Ok(true)
 }
 
@@ -62,6 +70,8 @@ mod tests {
     use navigator_api::v1beta1::{Condition, NodePoolStatus};
     use pretty_assertions::assert_eq;
     use serde_json::json;
+
+    use navigator_api::v1beta1::CassandraClusterStatus;
 
     use super::*;
 

@@ -1,6 +1,7 @@
-//! The controller's caches: one label-selected watch (`app=cassandracluster`) per kind, in one
-//! namespace or all, each feeding a reflector store. Nothing unrelated to Cassandra clusters is
-//! cached. The watch streams also trigger reconciles (see `controller`).
+//! The controller's caches, per kind of cluster: one label-selected watch (`app=cassandracluster`
+//! or `app=elasticsearchcluster`) per child kind, in one namespace or all, each feeding a
+//! reflector store. Nothing unrelated to the clusters is cached. The watch streams also trigger
+//! reconciles (see `controller`).
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use futures::Stream;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::core::PartialObjectMeta;
@@ -17,11 +18,11 @@ use kube::runtime::{WatchStreamExt as _, watcher};
 
 use crate::strip::Strip;
 use kube::{Api, Client, Resource};
-use navigator_api::pilot_contract::CASSANDRA_APP_LABEL_VALUE;
-use navigator_api::v1beta1::{CassandraCluster, Pilot};
+use navigator_api::v1beta1::Pilot;
 use serde::de::DeserializeOwned;
 
 use crate::expectations::Kind;
+use crate::kind::ClusterKind;
 use crate::observe::{ClusterKey, Snapshot};
 
 /// The caches did not fill in time.
@@ -32,14 +33,15 @@ pub enum StoresError {
     NotReady(&'static str, Duration),
 }
 
-/// The label selector of every watch: `app=cassandracluster`.
-pub fn selector() -> String {
-    format!("app={CASSANDRA_APP_LABEL_VALUE}")
+/// The label selector of every child watch of a cluster kind whose `app` label is `app`,
+/// e.g. `app=cassandracluster`.
+pub fn selector(app: &str) -> String {
+    format!("app={app}")
 }
 
-/// The watch configuration of every kind.
-pub fn watch_config() -> watcher::Config {
-    watcher::Config::default().labels(&selector())
+/// The watch configuration of every child kind of a cluster kind whose `app` label is `app`.
+pub fn watch_config(app: &str) -> watcher::Config {
+    watcher::Config::default().labels(&selector(app))
 }
 
 /// An `Api` in `namespace`, or across all namespaces.
@@ -63,6 +65,7 @@ where
 pub fn reflected<K>(
     client: &Client,
     namespace: Option<&str>,
+    app: &str,
 ) -> (
     Store<K>,
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
@@ -78,7 +81,7 @@ where
         + 'static,
 {
     let (reader, writer) = reflector::store();
-    let stream = watcher(api::<K>(client, namespace), watch_config())
+    let stream = watcher(api::<K>(client, namespace), watch_config(app))
         .default_backoff()
         .modify(Strip::strip)
         .reflect(writer)
@@ -86,26 +89,23 @@ where
     (reader, stream)
 }
 
-/// The watch of every CassandraCluster (no label selector: clusters are the users' objects)
+/// The watch of every cluster of kind `C` (no label selector: clusters are the users' objects)
 /// reflected into a store, each stripped like the children ([`Strip`]: no managedFields, no
 /// last-applied annotation): the store, and the stream of applied clusters that drives the
 /// controller (`Controller::for_stream`). `Controller::new` would keep the clusters whole.
-pub fn reflected_clusters(
+pub fn reflected_clusters<C: ClusterKind>(
     client: &Client,
     namespace: Option<&str>,
 ) -> (
-    Store<CassandraCluster>,
-    impl Stream<Item = Result<CassandraCluster, watcher::Error>> + Send + 'static,
+    Store<C>,
+    impl Stream<Item = Result<C, watcher::Error>> + Send + 'static,
 ) {
     let (reader, writer) = reflector::store();
-    let stream = watcher(
-        api::<CassandraCluster>(client, namespace),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .modify(Strip::strip)
-    .reflect(writer)
-    .applied_objects();
+    let stream = watcher(api::<C>(client, namespace), watcher::Config::default())
+        .default_backoff()
+        .modify(Strip::strip)
+        .reflect(writer)
+        .applied_objects();
     (reader, stream)
 }
 
@@ -131,6 +131,8 @@ pub struct Stores {
     pub services: Store<PartialObjectMeta<Service>>,
     /// PodDisruptionBudgets.
     pub pod_disruption_budgets: Store<PartialObjectMeta<PodDisruptionBudget>>,
+    /// ConfigMaps.
+    pub config_maps: Store<PartialObjectMeta<ConfigMap>>,
 }
 
 impl Stores {
@@ -155,6 +157,7 @@ impl Stores {
             pod_disruption_budgets: self
                 .pod_disruption_budgets
                 .state_filter(|o| cluster.owns(&o.metadata)),
+            config_maps: self.config_maps.state_filter(|o| cluster.owns(&o.metadata)),
         }
     }
 
@@ -206,6 +209,7 @@ impl Stores {
         one(&self.role_bindings, "RoleBinding", timeout).await?;
         one(&self.services, "Service", timeout).await?;
         one(&self.pod_disruption_budgets, "PodDisruptionBudget", timeout).await?;
+        one(&self.config_maps, "ConfigMap", timeout).await?;
         Ok(())
     }
 }

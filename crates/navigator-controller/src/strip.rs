@@ -10,7 +10,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::PartialObjectMeta;
-use navigator_api::v1beta1::{CassandraCluster, Pilot};
+use navigator_api::v1beta1::{CassandraCluster, ElasticsearchCluster, Pilot};
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -64,6 +64,12 @@ impl Strip for Pilot {
 }
 
 impl Strip for CassandraCluster {
+    fn strip(&mut self) {
+        strip_meta(&mut self.metadata);
+    }
+}
+
+impl Strip for ElasticsearchCluster {
     fn strip(&mut self) {
         strip_meta(&mut self.metadata);
     }

@@ -33,7 +33,7 @@ impl Default for Settings {
             pilot_extra_args: Vec::new(),
             // The pilots heartbeat every 30 s: two missed heartbeats make a report Unknown.
             report_freshness: Duration::from_secs(75),
-            termination_grace_period_seconds: 120,
+            termination_grace_period_seconds: 180,
         }
     }
 }
