@@ -4,7 +4,9 @@
 //!
 //! 1. `children`: a CassandraCluster is created → all its children exist (ServiceAccount, Role,
 //!    RoleBinding, the nodes/seeds/client Services, PodDisruptionBudget, StatefulSet, the Pilot
-//!    of pod 0). Latency from the create call returning to the last child delivered by a watch;
+//!    of pod 0); with `--kind elasticsearch` an ElasticsearchCluster (OpenSearch, one pool of 3)
+//!    → ServiceAccount, Role, RoleBinding, the discovery and client Services, PodDisruptionBudget,
+//!    the pool's ConfigMap, StatefulSet and its 3 Pilots. Latency from the create call returning to the last child delivered by a watch;
 //!    warm-up clusters first, then `--clusters` one after another.
 //! 2. `steady-writes`: `--clusters` clusters whose state does not change; every write in their
 //!    namespace (and to the controller's Lease) seen by watches, attributed to its field
@@ -26,6 +28,8 @@
 //! cargo build --release -p navigator-controller -p navigator-apiserver -p devenv
 //! cargo run --release -p navigator-controller --example controller_bench -- children
 //! cargo run --release -p navigator-controller --example controller_bench -- steady-writes
+//! cargo run --release -p navigator-controller --example controller_bench -- children --kind elasticsearch
+//! cargo run --release -p navigator-controller --example controller_bench -- steady-writes --kind elasticsearch
 //! cargo run --release -p navigator-controller --example controller_bench -- rss-1000
 //! cargo build --release -p pilot-cassandra && flock /tmp/devenv.lock \
 //!   cargo run --release -p navigator-controller --example controller_bench -- time-to-ready
@@ -51,7 +55,7 @@ use futures::StreamExt as _;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
-    Event as CoreEvent, PersistentVolumeClaim, Pod, Service, ServiceAccount,
+    ConfigMap, Event as CoreEvent, PersistentVolumeClaim, Pod, Service, ServiceAccount,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -59,7 +63,7 @@ use kube::api::{ListParams, PostParams};
 use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher;
 use kube::{Api, Client};
-use navigator_api::v1beta1::{CassandraCluster, Pilot};
+use navigator_api::v1beta1::{CassandraCluster, ElasticsearchCluster, Pilot};
 use navigator_core::cassandra::children::{self, DesiredChild};
 use navigator_core::cassandra::names;
 use serde::de::DeserializeOwned;
@@ -73,6 +77,10 @@ use test_support::procfs;
 struct Args {
     /// What to measure.
     scenario: Scenario,
+    /// The kind of cluster of `children` and `steady-writes` (`rss-1000` and `time-to-ready`
+    /// are Cassandra's).
+    #[arg(long, value_enum, default_value_t = BenchKind::Cassandra)]
+    kind: BenchKind,
     /// Clusters: measured ones for `children` (default 30), at steady state for
     /// `steady-writes` (default 20), in all for `rss-1000` (default 1000).
     #[arg(long)]
@@ -129,6 +137,18 @@ enum Scenario {
     TimeToReady,
 }
 
+/// The kinds of cluster the bench can create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BenchKind {
+    /// A CassandraCluster (5.0.8, one pool of 3).
+    Cassandra,
+    /// An ElasticsearchCluster (OpenSearch 2.19.6, one master/data/ingest pool of 3).
+    Elasticsearch,
+}
+
+/// Nodes of every benchmark cluster's pool.
+const REPLICAS: i32 = 3;
+
 const NS: &str = "bench";
 const POOL: &str = "a";
 /// Set in the environment of the re-executed bench.
@@ -159,6 +179,12 @@ fn main() -> Result<()> {
         git_head(),
         procfs::loadavg()
     );
+    if args.kind != BenchKind::Cassandra
+        && matches!(args.scenario, Scenario::Rss1000 | Scenario::TimeToReady)
+    {
+        bail!("{:?} measures CassandraClusters only", args.scenario);
+    }
+    println!("cluster kind {:?}", args.kind);
     let controller_bin = absolute(&args.controller_bin)?;
     println!(
         "controller binary {} (modified {})",
@@ -729,11 +755,21 @@ async fn start_watches(client: &Client, ns: &str, all: bool) -> Result<Shared> {
         "Pilot",
         book.clone(),
     );
-    let mut kinds = 7;
+    watch(
+        Api::<ConfigMap>::namespaced(c.clone(), ns),
+        "ConfigMap",
+        book.clone(),
+    );
+    let mut kinds = 8;
     if all {
         watch(
             Api::<CassandraCluster>::namespaced(c.clone(), ns),
             "CassandraCluster",
+            book.clone(),
+        );
+        watch(
+            Api::<ElasticsearchCluster>::namespaced(c.clone(), ns),
+            "ElasticsearchCluster",
             book.clone(),
         );
         watch(Api::<Pod>::namespaced(c.clone(), ns), "Pod", book.clone());
@@ -752,7 +788,7 @@ async fn start_watches(client: &Client, ns: &str, all: bool) -> Result<Shared> {
             "Lease",
             book.clone(),
         );
-        kinds += 5;
+        kinds += 6;
     }
     let t = Instant::now();
     while book.lock().map(|b| b.synced).unwrap_or(0) < kinds {
@@ -764,9 +800,26 @@ async fn start_watches(client: &Client, ns: &str, all: bool) -> Result<Shared> {
     Ok(book)
 }
 
-/// The children of cluster `c` the controller creates first, as (kind, namespace/name).
-fn expected_children(c: &str) -> Vec<(&'static str, String)> {
+/// The children of cluster `c` of `kind` the controller creates first, as (kind,
+/// namespace/name).
+fn expected_children(kind: BenchKind, c: &str) -> Vec<(&'static str, String)> {
     let n = |name: String| format!("{NS}/{name}");
+    if kind == BenchKind::Elasticsearch {
+        use navigator_core::elasticsearch::names as es;
+        let mut v = vec![
+            ("ServiceAccount", n(es::service_account(c))),
+            ("Role", n(es::pilot_role(c))),
+            ("RoleBinding", n(es::pilot_role(c))),
+            ("Service", n(es::discovery_service(c))),
+            ("Service", n(es::client_service(c))),
+            ("PodDisruptionBudget", n(es::pod_disruption_budget(c))),
+            ("ConfigMap", n(es::pool_config(c, POOL))),
+            ("StatefulSet", n(es::statefulset(c, POOL))),
+        ];
+        // Every Pilot of the pool exists before its StatefulSet.
+        v.extend((0..REPLICAS).map(|i| ("Pilot", n(es::pod(c, POOL, i)))));
+        return v;
+    }
     vec![
         ("ServiceAccount", n(names::service_account(c))),
         ("Role", n(names::pilot_role(c))),
@@ -781,11 +834,11 @@ fn expected_children(c: &str) -> Vec<(&'static str, String)> {
 }
 
 /// When every child of `c` had been seen: the last sighting and its kind, or `None`.
-fn children_done(book: &Shared, c: &str) -> Option<(Instant, Instant, String)> {
+fn children_done(book: &Shared, kind: BenchKind, c: &str) -> Option<(Instant, Instant, String)> {
     let b = book.lock().ok()?;
     let mut first: Option<Instant> = None;
     let mut last: Option<(Instant, String)> = None;
-    for key in expected_children(c) {
+    for key in expected_children(kind, c) {
         let at = *b.first_seen.get(&key)?;
         first = Some(first.map_or(at, |f| f.min(at)));
         if last.as_ref().is_none_or(|(l, _)| at > *l) {
@@ -794,6 +847,28 @@ fn children_done(book: &Shared, c: &str) -> Option<(Instant, Instant, String)> {
     }
     let (l, what) = last?;
     Some((first?, l, what))
+}
+
+/// An ElasticsearchCluster: OpenSearch 2.19.6, one master/data/ingest pool of `replicas`,
+/// persistence, resources, the devenv pilot image.
+fn es_cluster(name: &str, ns: &str, replicas: i32) -> Result<ElasticsearchCluster> {
+    Ok(serde_json::from_value(json!({
+        "apiVersion": "navigator.jetstack.io/v1beta1", "kind": "ElasticsearchCluster",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "flavor": "opensearch",
+            "version": "2.19.6",
+            "pilotImage": {"repository": "navigator-pilot", "tag": "dev"},
+            "nodePools": [{
+                "name": POOL,
+                "replicas": replicas,
+                "roles": ["master", "data", "ingest"],
+                "persistence": {"size": "1Gi"},
+                "resources": {"requests": {"cpu": "100m", "memory": "1Gi"},
+                              "limits": {"memory": "1Gi"}}
+            }]
+        }
+    }))?)
 }
 
 /// A cluster like `examples/cassandra-cluster.yaml`: one pool of `replicas`, persistence,
@@ -831,6 +906,26 @@ impl Bench<'_> {
         Api::namespaced(self.client.clone(), NS)
     }
 
+    /// Creates cluster `name` of the bench's kind (3 nodes).
+    async fn create_cluster(&self, name: &str) -> Result<()> {
+        match self.args.kind {
+            BenchKind::Cassandra => {
+                self.clusters()
+                    .create(
+                        &PostParams::default(),
+                        &cluster(name, NS, "5.0.8", REPLICAS)?,
+                    )
+                    .await?;
+            }
+            BenchKind::Elasticsearch => {
+                Api::<ElasticsearchCluster>::namespaced(self.client.clone(), NS)
+                    .create(&PostParams::default(), &es_cluster(name, NS, REPLICAS)?)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn start_controller(&self, extra: &[&str], name: &str) -> Result<Controller> {
         let mut all: Vec<&str> = extra.to_vec();
         all.extend(self.args.controller_args.iter().map(String::as_str));
@@ -857,9 +952,10 @@ impl Bench<'_> {
         let t = Instant::now();
         let mut last_report = Instant::now();
         loop {
+            let kind = self.args.kind;
             let done = names
                 .iter()
-                .filter(|c| children_done(book, c).is_some())
+                .filter(|c| children_done(book, kind, c).is_some())
                 .count();
             if done == names.len() {
                 return Ok(());
@@ -868,11 +964,11 @@ impl Bench<'_> {
             if t.elapsed() > limit {
                 let missing: Vec<String> = names
                     .iter()
-                    .filter(|c| children_done(book, c).is_none())
+                    .filter(|c| children_done(book, kind, c).is_none())
                     .take(3)
                     .flat_map(|c| {
                         let b = book.lock().ok();
-                        expected_children(c)
+                        expected_children(kind, c)
                             .into_iter()
                             .filter(move |k| {
                                 b.as_ref().is_some_and(|b| !b.first_seen.contains_key(k))
@@ -905,7 +1001,6 @@ impl Bench<'_> {
         let book = start_watches(&self.client, NS, false).await?;
         let mut controller = self.start_controller(&[], "bench").await?;
         let before = controller.metrics();
-        let api = self.clusters();
         let mut latencies = Vec::new();
         let mut firsts = Vec::new();
         let mut creates = Vec::new();
@@ -921,8 +1016,7 @@ impl Bench<'_> {
             // A pause between clusters: the previous one's follow-up reconciles (status) are over.
             tokio::time::sleep(Duration::from_millis(500)).await;
             let sent = Instant::now();
-            api.create(&PostParams::default(), &cluster(&name, NS, "5.0.8", 3)?)
-                .await?;
+            self.create_cluster(&name).await?;
             let created = Instant::now();
             self.wait_children(
                 &book,
@@ -931,7 +1025,7 @@ impl Bench<'_> {
                 &mut controller,
             )
             .await?;
-            let Some((first, last, what)) = children_done(&book, &name) else {
+            let Some((first, last, what)) = children_done(&book, self.args.kind, &name) else {
                 bail!("children of {name} vanished");
             };
             let latency = secs(last.saturating_duration_since(created));
@@ -945,7 +1039,7 @@ impl Bench<'_> {
             if i == self.args.warmup {
                 // The first measured cluster's timeline, child by child.
                 let b = book.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-                let mut line: Vec<(f64, String)> = expected_children(&name)
+                let mut line: Vec<(f64, String)> = expected_children(self.args.kind, &name)
                     .into_iter()
                     .filter_map(|k| {
                         let at = b.first_seen.get(&k)?;
@@ -996,11 +1090,9 @@ impl Bench<'_> {
         let n = self.args.clusters.unwrap_or(20);
         let book = start_watches(&self.client, NS, true).await?;
         let mut controller = self.start_controller(&[], "bench").await?;
-        let api = self.clusters();
         let names: Vec<String> = (0..n).map(|i| format!("s-{i:03}")).collect();
         for name in &names {
-            api.create(&PostParams::default(), &cluster(name, NS, "5.0.8", 3)?)
-                .await?;
+            self.create_cluster(name).await?;
         }
         self.wait_children(&book, &names, Duration::from_secs(300), &mut controller)
             .await?;
@@ -1127,7 +1219,7 @@ impl Bench<'_> {
         let mut last = t0;
         let mut per_cluster = Vec::new();
         for name in &names {
-            if let Some((_, l, _)) = children_done(&book, name) {
+            if let Some((_, l, _)) = children_done(&book, BenchKind::Cassandra, name) {
                 last = last.max(l);
                 per_cluster.push(secs(l.saturating_duration_since(created[name])));
             }
