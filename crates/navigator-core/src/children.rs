@@ -26,6 +26,14 @@ pub enum ChildrenError {
     /// The cluster has no `metadata.name`.
     #[error("the cluster has no metadata.name")]
     NoName,
+    /// `spec.flavor` names no flavour Navigator runs (ElasticsearchCluster; validation rejects
+    /// it, so this is a cluster written around validation).
+    #[error("spec.flavor {0:?} is neither elasticsearch nor opensearch")]
+    UnknownFlavor(String),
+    /// No node pool is master-eligible with at least one replica, so no node can form the
+    /// cluster (ElasticsearchCluster; validation requires a master).
+    #[error("no master-eligible node pool has a replica: the initial master cannot be named")]
+    NoMasterEligibleNode,
 }
 
 /// One desired child other than a StatefulSet or Pilot.

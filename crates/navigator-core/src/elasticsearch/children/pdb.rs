@@ -1,0 +1,57 @@
+//! The PodDisruptionBudget of the database pods.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use navigator_api::pilot_contract::HAS_PILOT_LABEL;
+use navigator_api::v1beta1::PodDisruptionBudgetConfig;
+
+use super::{Owner, hashed};
+use crate::elasticsearch::names;
+
+/// The selector of the PodDisruptionBudget: the cluster's labels plus `has-pilot` (the
+/// database pods, every pool).
+pub(super) fn pdb_selector(cluster: &str) -> BTreeMap<String, String> {
+    let mut selector = names::cluster_labels(cluster);
+    selector.insert(HAS_PILOT_LABEL.to_owned(), String::new());
+    selector
+}
+
+/// The PodDisruptionBudget `es-<cluster>` over the cluster's pods: `minAvailable` or
+/// `maxUnavailable` as the spec gives them (`minAvailable` when both are set, which
+/// validation rejects), `maxUnavailable: 1` when it gives neither.
+pub(super) fn pod_disruption_budget(
+    owner: &Owner,
+    config: Option<&PodDisruptionBudgetConfig>,
+) -> PodDisruptionBudget {
+    let min_available = config.and_then(|c| c.min_available.clone());
+    let max_unavailable = match (
+        &min_available,
+        config.and_then(|c| c.max_unavailable.clone()),
+    ) {
+        (Some(_), _) => None,
+        (None, Some(max)) => Some(max),
+        (None, None) => Some(IntOrString::Int(1)),
+    };
+    hashed(
+        PodDisruptionBudget {
+            metadata: owner.meta(
+                names::pod_disruption_budget(&owner.name),
+                names::cluster_labels(&owner.name),
+            ),
+            spec: Some(PodDisruptionBudgetSpec {
+                selector: Some(LabelSelector {
+                    match_labels: Some(pdb_selector(&owner.name)),
+                    ..LabelSelector::default()
+                }),
+                min_available,
+                max_unavailable,
+                ..PodDisruptionBudgetSpec::default()
+            }),
+            status: None,
+        },
+        |o| &mut o.metadata,
+    )
+}

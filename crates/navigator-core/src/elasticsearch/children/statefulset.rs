@@ -1,0 +1,393 @@
+//! The StatefulSet of one node pool: the pods run the pilot (copied in by an init container)
+//! as the database container's command, the pilot configuring, starting and supervising
+//! Elasticsearch or OpenSearch. The pool's identity and the cluster's masters come from the
+//! pool's ConfigMap (`envFrom`); the pod template holds only what a restart must apply.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    RollingUpdateStatefulSetStrategy, StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy,
+    StatefulSetSpec, StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::core::v1::{
+    Affinity, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource,
+    EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceFieldSelector, Volume, VolumeMount, VolumeResourceRequirements,
+    WeightedPodAffinityTerm,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use navigator_api::pilot_contract::{
+    ELASTICSEARCH_VERSION_ANNOTATION, ENV_POD_NAME, ENV_POD_NAMESPACE, LIVENESS_PATH,
+    LIVENESS_PORT, PILOT_BINARY_PATH, READINESS_PATH, READINESS_PORT,
+};
+use navigator_api::v1beta1::{ElasticsearchCluster, ElasticsearchClusterNodePool, ImageSpec};
+
+use super::flavor::{Flavor, flavor};
+use super::{
+    ChildrenError, HTTP_PORT, HTTP_PORT_NAME, Owner, TRANSPORT_PORT, TRANSPORT_PORT_NAME, hashed,
+};
+use crate::elasticsearch::names;
+use crate::elasticsearch::settings::Settings;
+
+/// The pilot-copying init container's name.
+pub(super) const INSTALL_PILOT_CONTAINER: &str = "install-pilot";
+/// Where the pilot image keeps the Elasticsearch pilot binary.
+const PILOT_IMAGE_BINARY: &str = "/usr/local/bin/pilot-elasticsearch";
+/// The volume shared by the init container and the database container; it also holds the
+/// pilot's writable home (`--config-dir`), so it is mounted read-write.
+const SHARED_VOLUME: &str = "shared";
+/// Where the shared volume is mounted.
+const SHARED_MOUNT: &str = "/shared";
+/// The pilot's writable home: links into the image, the rendered configuration, plugins.
+pub(super) const CONFIG_DIR: &str = "/shared/config";
+/// Where the data volume is mounted.
+const DATA_MOUNT: &str = "/var/lib/navigator";
+/// The node's data directory on the data volume.
+pub(super) const DATA_DIR: &str = "/var/lib/navigator/data";
+/// The default image pull policy.
+const DEFAULT_PULL_POLICY: &str = "IfNotPresent";
+
+/// `repository:tag` of `image` (the tag defaulting to `default_tag`), or `None` when it names
+/// no repository.
+fn image_name(image: &ImageSpec, default_tag: &str) -> Option<String> {
+    if image.repository.is_empty() {
+        return None;
+    }
+    let tag = if image.tag.is_empty() {
+        default_tag
+    } else {
+        &image.tag
+    };
+    Some(if tag.is_empty() {
+        image.repository.clone()
+    } else {
+        format!("{}:{tag}", image.repository)
+    })
+}
+
+fn pull_policy(image: Option<&ImageSpec>) -> String {
+    image
+        .map(|i| i.pull_policy.clone())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| DEFAULT_PULL_POLICY.to_owned())
+}
+
+fn env_field(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.to_owned(),
+                ..ObjectFieldSelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
+fn container_port(name: &str, port: i32) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.to_owned()),
+        container_port: port,
+        protocol: Some("TCP".to_owned()),
+        ..ContainerPort::default()
+    }
+}
+
+fn http_probe(path: &str, port: u16, period: i32, timeout: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::Int(i32::from(port)),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(timeout),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
+}
+
+fn anti_affinity_term(cluster: &str, topology_key: &str, weight: i32) -> WeightedPodAffinityTerm {
+    WeightedPodAffinityTerm {
+        weight,
+        pod_affinity_term: PodAffinityTerm {
+            label_selector: Some(LabelSelector {
+                match_labels: Some(names::cluster_labels(cluster)),
+                ..LabelSelector::default()
+            }),
+            topology_key: topology_key.to_owned(),
+            ..PodAffinityTerm::default()
+        },
+    }
+}
+
+/// The pilot's command line after [`PILOT_BINARY_PATH`]: flavour, version, the image's home,
+/// the writable home and data directory, one `--plugin` per `spec.plugins` entry, then the
+/// controller's extra arguments. The pool's identity and masters come from its ConfigMap.
+pub(super) fn pilot_args(
+    cluster: &ElasticsearchCluster,
+    flavor: Flavor,
+    version: &str,
+    settings: &Settings,
+) -> Vec<String> {
+    let mut args = vec![
+        format!("--flavor={}", flavor.as_str()),
+        format!("--version={version}"),
+        format!("--home={}", flavor.home()),
+        format!("--config-dir={CONFIG_DIR}"),
+        format!("--data-dir={DATA_DIR}"),
+    ];
+    args.extend(cluster.spec.plugins.iter().map(|p| format!("--plugin={p}")));
+    args.extend(settings.pilot_extra_args.iter().cloned());
+    args
+}
+
+/// The pod template of `pool`'s pods.
+fn pod_template(
+    cluster: &ElasticsearchCluster,
+    owner: &Owner,
+    pool: &ElasticsearchClusterNodePool,
+    flavor: Flavor,
+    version: &str,
+    settings: &Settings,
+) -> PodTemplateSpec {
+    let c = &owner.name;
+    let spec = &cluster.spec;
+    let pilot_image =
+        image_name(&spec.pilot_image, "").unwrap_or_else(|| settings.default_pilot_image.clone());
+    let database_image = spec
+        .image
+        .as_ref()
+        .and_then(|i| image_name(i, version))
+        .unwrap_or_else(|| format!("{}:{version}", flavor.default_repository(settings)));
+    let container_name = flavor.container_name();
+
+    let install_pilot = Container {
+        name: INSTALL_PILOT_CONTAINER.to_owned(),
+        image: Some(pilot_image),
+        image_pull_policy: Some(pull_policy(Some(&spec.pilot_image))),
+        command: Some(vec![
+            "cp".to_owned(),
+            PILOT_IMAGE_BINARY.to_owned(),
+            PILOT_BINARY_PATH.to_owned(),
+        ]),
+        volume_mounts: Some(vec![VolumeMount {
+            name: SHARED_VOLUME.to_owned(),
+            mount_path: SHARED_MOUNT.to_owned(),
+            ..VolumeMount::default()
+        }]),
+        ..Container::default()
+    };
+
+    let database = Container {
+        name: container_name.to_owned(),
+        image: Some(database_image),
+        image_pull_policy: Some(pull_policy(spec.image.as_ref())),
+        command: Some(vec![PILOT_BINARY_PATH.to_owned()]),
+        args: Some(pilot_args(cluster, flavor, version, settings)),
+        env_from: Some(vec![EnvFromSource {
+            config_map_ref: Some(ConfigMapEnvSource {
+                name: names::pool_config(c, &pool.name),
+                optional: None,
+            }),
+            ..EnvFromSource::default()
+        }]),
+        env: Some(vec![
+            env_field(ENV_POD_NAME, "metadata.name"),
+            env_field(ENV_POD_NAMESPACE, "metadata.namespace"),
+            env_field("POD_IP", "status.podIP"),
+            // Bytes; the divisor is explicit so every runtime agrees on the unit.
+            EnvVar {
+                name: "MEMORY_LIMIT".to_owned(),
+                value_from: Some(EnvVarSource {
+                    resource_field_ref: Some(ResourceFieldSelector {
+                        container_name: Some(container_name.to_owned()),
+                        resource: "limits.memory".to_owned(),
+                        divisor: Some(Quantity("1".to_owned())),
+                    }),
+                    ..EnvVarSource::default()
+                }),
+                ..EnvVar::default()
+            },
+        ]),
+        resources: pool.resources.clone(),
+        ports: Some(vec![
+            container_port(HTTP_PORT_NAME, HTTP_PORT),
+            container_port(TRANSPORT_PORT_NAME, TRANSPORT_PORT),
+            container_port("pilot-live", i32::from(LIVENESS_PORT)),
+            container_port("pilot-ready", i32::from(READINESS_PORT)),
+        ]),
+        // The pilot answers from its last observation of the node; a first start (plugins,
+        // a JVM warming up) may take minutes.
+        startup_probe: Some(http_probe(LIVENESS_PATH, LIVENESS_PORT, 2, 1, 90)),
+        liveness_probe: Some(http_probe(LIVENESS_PATH, LIVENESS_PORT, 5, 3, 3)),
+        readiness_probe: Some(http_probe(READINESS_PATH, READINESS_PORT, 2, 2, 2)),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: SHARED_VOLUME.to_owned(),
+                mount_path: SHARED_MOUNT.to_owned(),
+                ..VolumeMount::default()
+            },
+            VolumeMount {
+                name: names::DATA_VOLUME.to_owned(),
+                mount_path: DATA_MOUNT.to_owned(),
+                ..VolumeMount::default()
+            },
+        ]),
+        ..Container::default()
+    };
+
+    let mut volumes = vec![Volume {
+        name: SHARED_VOLUME.to_owned(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    }];
+    if pool.persistence.is_none() {
+        volumes.push(Volume {
+            name: names::DATA_VOLUME.to_owned(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        });
+    }
+
+    let security_context = spec
+        .security_context
+        .run_as_user
+        .map(|uid| PodSecurityContext {
+            run_as_user: Some(uid),
+            fs_group: Some(uid),
+            ..PodSecurityContext::default()
+        });
+
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(names::pod_labels(c, &pool.name, &pool.roles)),
+            annotations: Some(BTreeMap::from([(
+                ELASTICSEARCH_VERSION_ANNOTATION.to_owned(),
+                version.to_owned(),
+            )])),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(PodSpec {
+            service_account_name: Some(names::service_account(c)),
+            termination_grace_period_seconds: Some(settings.termination_grace_period_seconds),
+            volumes: Some(volumes),
+            init_containers: Some(vec![install_pilot]),
+            containers: vec![database],
+            node_selector: pool.node_selector.clone().filter(|s| !s.is_empty()),
+            scheduler_name: Some(pool.scheduler_name.clone()).filter(|s| !s.is_empty()),
+            security_context,
+            // Preferred, so a test cluster on one node still schedules.
+            affinity: Some(Affinity {
+                pod_anti_affinity: Some(PodAntiAffinity {
+                    preferred_during_scheduling_ignored_during_execution: Some(vec![
+                        anti_affinity_term(c, "kubernetes.io/hostname", 100),
+                        anti_affinity_term(c, "topology.kubernetes.io/zone", 50),
+                    ]),
+                    ..PodAntiAffinity::default()
+                }),
+                ..Affinity::default()
+            }),
+            ..PodSpec::default()
+        }),
+    }
+}
+
+/// The data volume claim template of a pool with persistence.
+fn claim_template(
+    owner: &Owner,
+    pool: &ElasticsearchClusterNodePool,
+) -> Option<PersistentVolumeClaim> {
+    let persistence = pool.persistence.as_ref()?;
+    Some(PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(names::DATA_VOLUME.to_owned()),
+            labels: Some(names::pool_labels(&owner.name, &pool.name)),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_owned(),
+                    persistence.size.clone(),
+                )])),
+                ..VolumeResourceRequirements::default()
+            }),
+            storage_class_name: persistence.storage_class.clone(),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        status: None,
+    })
+}
+
+/// See [`super::statefulset`].
+pub(super) fn statefulset(
+    cluster: &ElasticsearchCluster,
+    pool: &ElasticsearchClusterNodePool,
+    replicas: i32,
+    partition: i32,
+    settings: &Settings,
+) -> Result<StatefulSet, ChildrenError> {
+    let owner = Owner::of(cluster)?;
+    let version = cluster
+        .spec
+        .version
+        .as_ref()
+        .ok_or(ChildrenError::NoVersion)?
+        .to_string();
+    let flavor = flavor(cluster)?;
+    let c = &owner.name;
+    // Built with replicas and partition 0: the hash covers everything else.
+    let unscaled = StatefulSet {
+        metadata: owner.meta(
+            names::statefulset(c, &pool.name),
+            names::pool_labels(c, &pool.name),
+        ),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(0),
+            service_name: Some(names::discovery_service(c)),
+            pod_management_policy: Some("OrderedReady".to_owned()),
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".to_owned()),
+                rolling_update: Some(RollingUpdateStatefulSetStrategy {
+                    partition: Some(0),
+                    ..RollingUpdateStatefulSetStrategy::default()
+                }),
+            }),
+            // A decommissioned node's volume must never rejoin with stale data: scaling down
+            // deletes the claim; deleting the cluster keeps the data.
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Retain".to_owned()),
+                    when_scaled: Some("Delete".to_owned()),
+                },
+            ),
+            selector: LabelSelector {
+                match_labels: Some(names::pod_labels(c, &pool.name, &pool.roles)),
+                ..LabelSelector::default()
+            },
+            template: pod_template(cluster, &owner, pool, flavor, &version, settings),
+            volume_claim_templates: claim_template(&owner, pool).map(|t| vec![t]),
+            ..StatefulSetSpec::default()
+        }),
+        status: None,
+    };
+    let mut sts = hashed(unscaled, |o| &mut o.metadata);
+    if let Some(spec) = sts.spec.as_mut() {
+        spec.replicas = Some(replicas);
+        if let Some(rolling) = spec
+            .update_strategy
+            .as_mut()
+            .and_then(|s| s.rolling_update.as_mut())
+        {
+            rolling.partition = Some(partition);
+        }
+    }
+    Ok(sts)
+}
