@@ -23,6 +23,10 @@ use crate::observe::ClusterKey;
 use crate::reconcile::{Context, error_policy, reconcile};
 use crate::stores::{Stores, reflected, reflected_clusters};
 
+/// The kinds of cluster the process runs (one controller each): it is ready once the caches
+/// of all of them are filled.
+pub const KINDS: usize = 2;
+
 /// How long triggers are collected before a reconcile (pilot heartbeats of one cluster
 /// arrive close together). Creating a cluster's children takes three passes, each behind the
 /// debounce: at 250 ms they took 0.95 s (p50) to appear.
@@ -127,7 +131,7 @@ pub async fn run<C: ClusterKind>(
                 .is_ok()
             {
                 tracing::info!(kind = %C::kind(&()), "caches filled");
-                metrics.set_ready(true);
+                metrics.kind_caches_filled(KINDS);
             }
             std::future::pending::<()>().await;
         }

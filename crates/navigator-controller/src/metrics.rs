@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::extract::State;
@@ -49,6 +49,7 @@ pub struct Metrics {
     reconciles_in_flight: Gauge,
     leader: Gauge,
     ready: AtomicBool,
+    kinds_filled: AtomicUsize,
 }
 
 impl Default for Metrics {
@@ -121,6 +122,7 @@ impl Metrics {
             reconciles_in_flight,
             leader,
             ready: AtomicBool::new(false),
+            kinds_filled: AtomicUsize::new(0),
         }
     }
 
@@ -168,6 +170,15 @@ impl Metrics {
     /// Whether `/readyz` answers OK: the caches are filled (or this process follows).
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    /// The caches of one kind of cluster are filled; once those of `kinds` kinds are, the
+    /// process is ready.
+    pub fn kind_caches_filled(&self, kinds: usize) {
+        let filled = self.kinds_filled.fetch_add(1, Ordering::Relaxed) + 1;
+        if filled >= kinds {
+            self.set_ready(true);
+        }
     }
 
     /// The figures in the Prometheus text format.
