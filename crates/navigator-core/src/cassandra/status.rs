@@ -262,6 +262,8 @@ fn degraded(
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use navigator_api::v1beta1::Condition;
     use pretty_assertions::assert_eq;
 
     use super::*;
