@@ -1,13 +1,42 @@
-//! The status of an ElasticsearchCluster from the observations and the planned action.
+//! The status of an ElasticsearchCluster from the observations and the planned action:
+//! per-pool pod counts, the cluster's health as the leader pilot reports it, conditions
+//! `Available`, `Progressing`, `Degraded`, and `observedGeneration`. Conditions keep their
+//! `lastTransitionTime` while their status holds.
 //!
-//! SKELETON: the signature is fixed; the body is being written.
+//! The status is a function of its inputs: `now` only enters through report freshness and as
+//! the transition time of a condition whose status changed, so the controller can compare the
+//! result with the current status and write only on change.
+//!
+//! - `nodePools`: for every pool of the spec, its Ready pods (`readyReplicas`), existing pods
+//!   (`replicas`) and pods on the StatefulSet's `updateRevision` (`updatedReplicas`).
+//! - `health`: `clusterHealth` of the leader pilot's report (the Pilot reporting it with the
+//!   latest heartbeat) when that report is fresh; unset otherwise.
+//! - `Progressing`: [`crate::status::progressing`] of the action (`True` while the planner acts
+//!   or waits, with the action's name or the wait's reason; `False` with `Converged` when idle,
+//!   `ClusterPaused`, `InvalidSpec`).
+//! - `Available`: `True` (`NodesReady`) when every pool of the spec has at least one Ready pod,
+//!   else `False` (`NoReadyNodes`, `NoNodePools`).
+//! - `Degraded`, the first that holds: `True` with `DecommissionBlocked` while a drain is
+//!   refused (the planner waits on it, or a Pilot asked to leave reports `Failed` in a fresh
+//!   report); `True` with `ClusterRed` when the fresh leader report says `Red`; `True` with
+//!   `NodesUnhealthy` when a pod below its StatefulSet's replicas is missing or not Ready, or
+//!   its Pilot's report is missing or stale, and no operation explains it (the pod or Pilot the
+//!   planner waits on in an upgrade, a drain or a deletion; a node that never joined the
+//!   cluster yet — its Pilot reports no node id; a node whose Pilot is asked to leave); else
+//!   `False` (`AsExpected`).
+
+use std::collections::BTreeMap;
 
 use k8s_openapi::jiff::Timestamp;
-use navigator_api::v1beta1::{ElasticsearchCluster, ElasticsearchClusterStatus};
+use navigator_api::v1beta1::{ElasticsearchCluster, ElasticsearchClusterStatus, NodePoolStatus};
 
+use super::plan::facts::{self, DecommissionPhase, Health, PoolObjects};
+use super::plan::gates::health_facts;
 use super::settings::Settings;
 use crate::observe::Observed;
-use crate::plan::Action;
+use crate::plan::{Action, WaitReason};
+use crate::status::progressing;
+pub use crate::status::{AVAILABLE, DEGRADED, PROGRESSING};
 
 /// The status to write for `cluster` after planning `action` at `now`.
 pub fn status(
@@ -17,6 +46,179 @@ pub fn status(
     now: Timestamp,
     settings: &Settings,
 ) -> ElasticsearchClusterStatus {
-    let _ = (cluster, observed, action, now, settings);
-    todo!("being written")
+    let name = cluster.metadata.name.as_deref().unwrap_or_default();
+    let generation = cluster.metadata.generation;
+    let mut node_pools = BTreeMap::new();
+    let mut unready_pools = Vec::new();
+    for pool in &cluster.spec.node_pools {
+        let objects = PoolObjects::of(name, &pool.name, observed);
+        let pods: Vec<_> = objects.pods().collect();
+        let ready = pods.iter().filter(|(_, p)| facts::pod_ready(p)).count();
+        let updated = objects
+            .statefulset
+            .and_then(facts::update_revision)
+            .map_or(0, |rev| {
+                pods.iter()
+                    .filter(|(_, p)| facts::pod_revision(p) == Some(rev))
+                    .count()
+            });
+        if ready == 0 {
+            unready_pools.push(pool.name.clone());
+        }
+        node_pools.insert(
+            pool.name.clone(),
+            NodePoolStatus {
+                ready_replicas: count(ready),
+                replicas: Some(count(pods.len())),
+                updated_replicas: Some(count(updated)),
+            },
+        );
+    }
+
+    let leader = facts::fresh_leader(observed, now, settings).ok();
+    let health = leader.as_ref().map(|l| {
+        l.health
+            .map_or_else(|| l.health_text.to_owned(), |h| h.as_str().to_owned())
+    });
+
+    let (p_status, p_reason, p_message) = progressing(action);
+    let (a_status, a_reason, a_message) = if cluster.spec.node_pools.is_empty() {
+        (
+            "False",
+            "NoNodePools",
+            "the spec has no node pools".to_owned(),
+        )
+    } else if unready_pools.is_empty() {
+        (
+            "True",
+            "NodesReady",
+            "every node pool has a Ready node".to_owned(),
+        )
+    } else {
+        (
+            "False",
+            "NoReadyNodes",
+            format!("no Ready node in pool {}", unready_pools.join(", ")),
+        )
+    };
+    let (d_status, d_reason, d_message) = degraded(cluster, observed, action, now, settings);
+
+    let previous = &cluster.status.conditions;
+    let make = |type_: &str, status: &str, reason: &str, message: String| {
+        crate::status::condition(previous, generation, now, type_, status, reason, message)
+    };
+    ElasticsearchClusterStatus {
+        conditions: vec![
+            make(AVAILABLE, a_status, a_reason, a_message),
+            make(PROGRESSING, p_status, p_reason, p_message),
+            make(DEGRADED, d_status, d_reason, d_message),
+        ],
+        observed_generation: generation,
+        node_pools,
+        health,
+    }
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The `Degraded` condition's status, reason and message.
+fn degraded(
+    cluster: &ElasticsearchCluster,
+    observed: &Observed,
+    action: &Action,
+    now: Timestamp,
+    settings: &Settings,
+) -> (&'static str, &'static str, String) {
+    if let Action::Wait(w) = action
+        && w.reason == WaitReason::DecommissionBlocked
+    {
+        return ("True", "DecommissionBlocked", w.message.clone());
+    }
+    let name = cluster.metadata.name.as_deref().unwrap_or_default();
+    let pools = facts::pools(cluster, observed);
+    let mut blocked: Vec<String> = Vec::new();
+    for pool in &pools {
+        let objects = PoolObjects::of(name, pool.name(), observed);
+        for k in 0..objects.replicas() {
+            let Some(pilot) = objects.pilot(k) else {
+                continue;
+            };
+            let (phase, message) = facts::decommission_phase(pilot);
+            if facts::decommission_requested(pilot)
+                && phase == DecommissionPhase::Failed
+                && facts::fresh(pilot, now, settings)
+            {
+                blocked.push(format!(
+                    "pilot {} {}: {message}",
+                    objects.pod_name(k),
+                    phase.text()
+                ));
+            }
+        }
+    }
+    if !blocked.is_empty() {
+        return ("True", "DecommissionBlocked", blocked.join("; "));
+    }
+    if let Ok(leader) = facts::fresh_leader(observed, now, settings)
+        && leader.health == Some(Health::Red)
+    {
+        return (
+            "True",
+            "ClusterRed",
+            format!(
+                "the leader pilot {} reports {}",
+                leader.name,
+                health_facts(&leader)
+            ),
+        );
+    }
+    // The pod (= Pilot) name an operation in flight explains.
+    let explained = match action {
+        Action::Wait(w)
+            if matches!(
+                w.reason,
+                WaitReason::WaitingForUpgrade
+                    | WaitReason::WaitingForDrain
+                    | WaitReason::WaitingForPodDeletion
+            ) =>
+        {
+            w.object.split_once('/').map(|(_, n)| n.to_owned())
+        }
+        _ => None,
+    };
+    let mut problems = Vec::new();
+    for pool in &pools {
+        let objects = PoolObjects::of(name, pool.name(), observed);
+        for k in 0..objects.replicas() {
+            let pod_name = objects.pod_name(k);
+            if explained.as_deref() == Some(pod_name.as_str()) {
+                continue;
+            }
+            let pilot = objects.pilot(k);
+            // A node that never joined the cluster (no node id yet) is new, not broken; a node
+            // asked to leave is on its way out.
+            let new = pilot.is_none_or(|p| facts::es(p).and_then(|e| e.node_id.as_ref()).is_none());
+            let leaving = pilot.is_some_and(facts::decommission_requested);
+            if new || leaving {
+                continue;
+            }
+            match objects.pod(k) {
+                None => problems.push(format!("pod {pod_name} is missing")),
+                Some(p) if !facts::pod_ready(p) => {
+                    problems.push(format!("pod {pod_name} is not Ready"));
+                }
+                Some(_) => {}
+            }
+            if let Some(Err(stale)) = pilot.map(|p| facts::report_freshness(p, now, settings)) {
+                problems.push(format!("pilot {pod_name} {stale}"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        ("False", "AsExpected", String::new())
+    } else {
+        ("True", "NodesUnhealthy", problems.join("; "))
+    }
 }
