@@ -19,10 +19,16 @@
 //!    (navigator-core's builders, the controller's settings, owner references removed, the
 //!    seeds Service selecting pod 0 by name) applied by hand as one OrderedReady StatefulSet:
 //!    create → 3 pods Ready and every Pilot reporting 3 live peers; runs alternate the order.
+//! 5. `drain` (`controller_bench/drain.rs`): on one ElasticsearchCluster (OpenSearch 2.19.6, one
+//!    master/data/ingest pool of 3) with an index of `--documents` (6 shards, 1 replica), the
+//!    time until pod 2 holds no shard copy: replicas 3 → 2 through the controller vs
+//!    `cluster.routing.allocation.exclude._ip` set by hand; the cluster green and balanced
+//!    before every run, a warm-up of each side, `--runs` pairs in alternating order.
 //!
 //! Scenarios 1–3 start devenv with `--nodes 0` (no pod runner, no pod network: pods stay
 //! Pending), so they need neither the machine's devenv lock nor root's network; they must not
-//! hold the lock. `time-to-ready` needs the pod network: run it under `flock /tmp/devenv.lock`.
+//! hold the lock. `time-to-ready` and `drain` need the pod network: run them under
+//! `flock /tmp/devenv.lock`.
 //!
 //! ```sh
 //! cargo build --release -p navigator-controller -p navigator-apiserver -p devenv
@@ -33,6 +39,10 @@
 //! cargo run --release -p navigator-controller --example controller_bench -- rss-1000
 //! cargo build --release -p pilot-cassandra && flock /tmp/devenv.lock \
 //!   cargo run --release -p navigator-controller --example controller_bench -- time-to-ready
+//! cargo build --release -p navigator-controller -p navigator-apiserver -p devenv -p pilot-elasticsearch \
+//!   && cargo build --release -p navigator-controller --example controller_bench \
+//!   && flock /tmp/devenv.lock \
+//!   cargo run --release -p navigator-controller --example controller_bench -- drain
 //! ```
 //!
 //! `test_support::devenv::Env` has no option for `--nodes`; for scenarios 1–3 the bench runs
@@ -71,6 +81,9 @@ use serde_json::json;
 use test_support::devenv::{Env, EnvOptions};
 use test_support::procfs;
 
+#[path = "controller_bench/drain.rs"]
+mod drain;
+
 /// Benchmark of navigator-controller against devenv.
 #[derive(Debug, Parser)]
 #[command(name = "controller_bench")]
@@ -78,7 +91,7 @@ struct Args {
     /// What to measure.
     scenario: Scenario,
     /// The kind of cluster of `children` and `steady-writes` (`rss-1000` and `time-to-ready`
-    /// are Cassandra's).
+    /// are Cassandra's, `drain` Elasticsearch's).
     #[arg(long, value_enum, default_value_t = BenchKind::Cassandra)]
     kind: BenchKind,
     /// Clusters: measured ones for `children` (default 30), at steady state for
@@ -103,9 +116,13 @@ struct Args {
     /// `rss-1000`: creates per second at most (0: as fast as `--concurrency` allows).
     #[arg(long, default_value_t = 0.0)]
     create_rate: f64,
-    /// `time-to-ready`: runs per side (controller, hand-written), in alternating order.
-    #[arg(long, default_value_t = 2)]
-    runs: usize,
+    /// `time-to-ready` (default 2), `drain` (default 3): runs per side (controller, by hand),
+    /// in alternating order.
+    #[arg(long)]
+    runs: Option<usize>,
+    /// `drain`: documents of ≈1 KB in the index (6 shards, 1 replica).
+    #[arg(long, default_value_t = 60_000)]
+    documents: u64,
     /// Cassandra version of `time-to-ready` (an image devenv's image map has).
     #[arg(long, default_value = "5.0.8")]
     cassandra_version: String,
@@ -135,6 +152,16 @@ enum Scenario {
     Rss1000,
     /// 3-node time-to-ready, controller vs hand-written StatefulSet (needs the devenv lock).
     TimeToReady,
+    /// One data node's drain, controller scale-in vs an exclusion by hand (needs the devenv
+    /// lock).
+    Drain,
+}
+
+impl Scenario {
+    /// Needs pods that run (the pod network, the devenv lock).
+    fn needs_pods(self) -> bool {
+        matches!(self, Scenario::TimeToReady | Scenario::Drain)
+    }
 }
 
 /// The kinds of cluster the bench can create.
@@ -184,7 +211,11 @@ fn main() -> Result<()> {
     {
         bail!("{:?} measures CassandraClusters only", args.scenario);
     }
-    println!("cluster kind {:?}", args.kind);
+    if args.scenario == Scenario::Drain {
+        println!("cluster kind Elasticsearch (OpenSearch 2.19.6)");
+    } else {
+        println!("cluster kind {:?}", args.kind);
+    }
     let controller_bin = absolute(&args.controller_bin)?;
     println!(
         "controller binary {} (modified {})",
@@ -196,7 +227,11 @@ fn main() -> Result<()> {
         test_support::devenv::require_prerequisites();
         test_support::devenv::require_release_pilot();
     }
-    let grace = (args.scenario == Scenario::TimeToReady).then_some(120);
+    if args.scenario == Scenario::Drain {
+        test_support::devenv::require_prerequisites();
+        test_support::devenv::require_release_binary("pilot-elasticsearch");
+    }
+    let grace = args.scenario.needs_pods().then_some(120);
     let mut options = EnvOptions::new("controller-bench");
     if let Some(g) = grace {
         options = options.grace_cap_seconds(g);
@@ -219,6 +254,7 @@ fn main() -> Result<()> {
             Scenario::SteadyWrites => bench.steady_writes().await,
             Scenario::Rss1000 => bench.rss_1000().await,
             Scenario::TimeToReady => bench.time_to_ready().await,
+            Scenario::Drain => bench.drain().await,
         }
     });
     drop(bench);
@@ -228,13 +264,13 @@ fn main() -> Result<()> {
 }
 
 /// Runs this program again with the harness's binaries in its environment (`$DEVENV`: the
-/// `--nodes=0` wrapper unless `time-to-ready`; `$NAVIGATOR_APISERVER`).
+/// `--nodes=0` wrapper unless the scenario runs pods; `$NAVIGATOR_APISERVER`).
 fn reexec(args: &Args) -> Result<()> {
     let devenv = absolute(&args.devenv_bin)?;
     let apiserver = absolute(&args.apiserver_bin)?;
     let dir = std::env::temp_dir().join(format!("controller-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let devenv_for_env = if args.scenario == Scenario::TimeToReady {
+    let devenv_for_env = if args.scenario.needs_pods() {
         devenv.clone()
     } else {
         let wrapper = dir.join("devenv-nodes-0");
@@ -1371,7 +1407,7 @@ impl Bench<'_> {
     async fn time_to_ready(&self) -> Result<()> {
         let version = self.args.cassandra_version.clone();
         let mut results: Vec<(&str, usize, f64, String)> = Vec::new();
-        for run in 0..self.args.runs {
+        for run in 0..self.args.runs.unwrap_or(2) {
             let order: [&str; 2] = if run % 2 == 0 {
                 ["controller", "hand"]
             } else {
