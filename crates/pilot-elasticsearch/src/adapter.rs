@@ -19,6 +19,7 @@ use navigator_pilot::{
     StartCommand,
 };
 
+use crate::allocation::{self, PauseStep};
 use crate::bootstrap::{self, Bootstrap, BootstrapFacts, PeerState};
 use crate::config::{self, NodeConfig};
 use crate::drain::{self, NodeView};
@@ -97,6 +98,7 @@ pub struct ElasticsearchAdapter {
     leading: Arc<AtomicBool>,
     ready: Arc<AtomicBool>,
     elector: Arc<Mutex<Option<Elector>>>,
+    stopping: Arc<AtomicBool>,
     leader_started: AtomicBool,
     dialect: Mutex<Option<Dialect>>,
 }
@@ -115,6 +117,7 @@ impl ElasticsearchAdapter {
             leading: Arc::new(AtomicBool::new(false)),
             ready: Arc::new(AtomicBool::new(false)),
             elector: Arc::new(Mutex::new(None)),
+            stopping: Arc::new(AtomicBool::new(false)),
             leader_started: AtomicBool::new(false),
             dialect: Mutex::new(None),
         }
@@ -280,6 +283,7 @@ impl ElasticsearchAdapter {
             interval: Duration::from_millis(self.options.leader_interval_ms),
             kubeconfig: self.kubeconfig.clone(),
             dialect,
+            allocation_pause_timeout: self.options.allocation_pause_timeout(),
         };
         tokio::spawn(leader::run(
             config,
@@ -288,6 +292,7 @@ impl ElasticsearchAdapter {
                 leading: self.leading.clone(),
                 ready: self.ready.clone(),
                 elector: self.elector.clone(),
+                stopping: self.stopping.clone(),
             },
         ));
     }
@@ -357,6 +362,65 @@ impl ElasticsearchAdapter {
         }
     }
 
+    /// Before a data node that is coming back stops: pauses replica allocation (persistent
+    /// `cluster.routing.allocation.enable: primaries`, unless someone else set the value) and
+    /// flushes, each best effort within its bound, logged. The leader resumes allocation once
+    /// every node is back ([`crate::allocation`]).
+    pub async fn pause_for_restart(&self) {
+        if !self.ready.load(Ordering::SeqCst) {
+            tracing::info!(
+                "not pausing replica allocation: the node has not joined a cluster (or left it)"
+            );
+            return;
+        }
+        let rest = self.rest.with_timeout(PAUSE_BOUND);
+        let pause = async {
+            let settings = rest.get(replies::SETTINGS).await?;
+            let current = replies::setting(&settings, allocation::ENABLE);
+            let step = allocation::pause_step(&current);
+            if step == PauseStep::Pause {
+                rest.put(replies::PUT_SETTINGS, &allocation::pause_body())
+                    .await?;
+            }
+            Ok::<_, RestError>(step)
+        };
+        match tokio::time::timeout(PAUSE_BOUND, pause).await {
+            Ok(Ok(PauseStep::Pause)) => tracing::info!(
+                "replica allocation paused for the restart ({} = {})",
+                allocation::ENABLE,
+                allocation::PAUSED
+            ),
+            Ok(Ok(PauseStep::AlreadyPaused)) => tracing::info!(
+                "replica allocation already paused ({} = {})",
+                allocation::ENABLE,
+                allocation::PAUSED
+            ),
+            Ok(Ok(PauseStep::LeaveAlone(value))) => tracing::info!(
+                %value,
+                "not pausing replica allocation: {} was set by someone else",
+                allocation::ENABLE
+            ),
+            Ok(Err(e)) => tracing::warn!(error = %e, "pausing replica allocation failed"),
+            Err(_) => {
+                tracing::warn!(bound = ?PAUSE_BOUND, "pausing replica allocation timed out")
+            }
+        }
+        let started = std::time::Instant::now();
+        match self
+            .rest
+            .with_timeout(FLUSH_BOUND)
+            .post(replies::FLUSH, None)
+            .await
+        {
+            Ok(reply) => tracing::info!(
+                took = ?started.elapsed(),
+                shards = %reply.get("_shards").cloned().unwrap_or_default(),
+                "flushed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "flush before the stop failed"),
+        }
+    }
+
     async fn node_view(
         &self,
         ctx: &PilotContext,
@@ -392,6 +456,11 @@ impl ElasticsearchAdapter {
         }))
     }
 }
+
+/// How long pausing replica allocation at shutdown may take (read and write the setting).
+pub const PAUSE_BOUND: Duration = Duration::from_secs(5);
+/// How long the flush at shutdown may take.
+pub const FLUSH_BOUND: Duration = Duration::from_secs(10);
 
 /// Runs futures concurrently and collects their outputs in order.
 async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
@@ -521,23 +590,41 @@ impl DatabaseAdapter for ElasticsearchAdapter {
         }
     }
 
-    async fn shutdown(&self, _ctx: &PilotContext) -> Result<(), AdapterError> {
-        // The node stops cleanly on the SIGTERM that follows. A leader gives its Lease up, so
-        // another pilot takes over at its next round instead of after the Lease's duration.
+    async fn shutdown(&self, ctx: &PilotContext) -> Result<(), AdapterError> {
+        // The node stops cleanly on the SIGTERM that follows. The pilot stops competing for
+        // the Lease and gives it up if it holds it, so another pilot takes over at its next
+        // round instead of after the Lease's duration. Then a data node that is coming back
+        // pauses replica allocation and flushes.
+        self.stopping.store(true, Ordering::SeqCst);
+        let was_leading = self.leading.swap(false, Ordering::SeqCst);
         let elector = self
             .elector
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone();
-        if let Some(elector) = elector
-            && self.leading.swap(false, Ordering::SeqCst)
-        {
+        if let Some(elector) = elector {
+            // `release` changes the Lease only when this pilot holds it (a round under way
+            // may just have taken it).
             let bound = Duration::from_secs(2);
             match tokio::time::timeout(bound, elector.release()).await {
-                Ok(Ok(())) => tracing::info!("leader Lease released"),
+                Ok(Ok(())) if was_leading => tracing::info!("leader Lease released"),
+                Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "releasing the leader Lease"),
                 Err(_) => tracing::warn!(?bound, "releasing the leader Lease timed out"),
             }
+        }
+        let requested = ctx
+            .pilot
+            .as_ref()
+            .and_then(|p| p.spec.requested_state.as_deref());
+        if allocation::pauses_for_restart(&self.options.roles, requested) {
+            self.pause_for_restart().await;
+        } else {
+            tracing::info!(
+                roles = ?self.options.roles,
+                requested = ?requested,
+                "not pausing replica allocation: not a data node, or leaving (Drained/Decommissioned)"
+            );
         }
         Ok(())
     }

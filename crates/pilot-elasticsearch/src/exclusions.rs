@@ -85,6 +85,13 @@ mod tests {
             ("e", Some("drained")),
         ];
         assert_eq!(desired(pilots), set(&["c", "d"]));
+        // A withdrawn request (back to Running, or unset) drops the name.
+        let withdrawn = [("c", Some("Drained")), ("d", Some("Running"))];
+        assert_eq!(desired(withdrawn), set(&["c"]));
+        assert_eq!(
+            change(&layers(Some("c,d"), None), &desired(withdrawn)),
+            Some(json!({"persistent": {EXCLUDE_NAME: "c"}}))
+        );
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! The leader among a cluster's pilots (Lease `es-<cluster>-pilot-leader`, through
 //! `navigator_client::leader`): it owns the allocation exclusions and the voting
-//! configuration exclusions, and (through the adapter's observations) reports cluster health.
-//! Thin I/O around the pure decisions in [`crate::exclusions`] and [`crate::voting`].
+//! configuration exclusions, resumes replica allocation paused for a data node's restart, and
+//! (through the adapter's observations) reports cluster health. Thin I/O around the pure
+//! decisions in [`crate::exclusions`], [`crate::allocation`] and [`crate::voting`].
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
@@ -17,6 +18,7 @@ use navigator_api::v1beta1::Pilot;
 use navigator_client::leader::{Attempt, Elector};
 use navigator_pilot::RequestedState;
 
+use crate::allocation::{self, PauseClock, Resume};
 use crate::exclusions;
 use crate::flavor::Dialect;
 use crate::replies::{self, EXCLUDE_NAME};
@@ -53,6 +55,18 @@ pub struct LeaderConfig {
     pub kubeconfig: Option<PathBuf>,
     /// The dialect (voting exclusions or not).
     pub dialect: Dialect,
+    /// How long replica allocation may stay paused for a restart (`primaries`) before the
+    /// leader resumes it even though an expected node has not come back.
+    pub allocation_pause_timeout: Duration,
+}
+
+/// What the leader remembers between rounds.
+#[derive(Clone, Debug, Default)]
+pub struct LeaderState {
+    /// Since when it has seen replica allocation paused.
+    pub pause: PauseClock,
+    /// The last "waiting for" message about the pause (logged when it changes).
+    last_wait: String,
 }
 
 /// What the leader loop shares with the adapter.
@@ -65,6 +79,8 @@ pub struct Flags {
     pub ready: Arc<AtomicBool>,
     /// The elector, once built (the adapter releases the Lease at shutdown).
     pub elector: Arc<Mutex<Option<Elector>>>,
+    /// Set by the adapter when the pilot stops: it no longer competes or reconciles.
+    pub stopping: Arc<AtomicBool>,
 }
 
 /// Runs forever: while the local node is in a cluster, competes for the Lease, and while
@@ -74,6 +90,7 @@ pub async fn run(config: LeaderConfig, rest: RestClient, flags: Flags) {
         leading,
         ready,
         elector: shared_elector,
+        stopping,
     } = flags;
     let client = loop {
         match navigator_client::client(config.kubeconfig.as_deref()).await {
@@ -99,8 +116,14 @@ pub async fn run(config: LeaderConfig, rest: RestClient, flags: Flags) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_error = String::new();
     let mut last_election_error = String::new();
+    let mut state = LeaderState::default();
     loop {
         tick.tick().await;
+        if stopping.load(Ordering::SeqCst) {
+            // The adapter's shutdown releases the Lease; never take it again.
+            leading.store(false, Ordering::SeqCst);
+            continue;
+        }
         let now_leading = if !ready.load(Ordering::SeqCst) {
             // Not in a cluster: let the Lease expire (or stay with another pilot).
             false
@@ -128,9 +151,10 @@ pub async fn run(config: LeaderConfig, rest: RestClient, flags: Flags) {
             tracing::info!(lease = %config.lease_name, leading = now_leading, "leadership changed");
         }
         if !now_leading {
+            state = LeaderState::default();
             continue;
         }
-        match reconcile(&config, &pilots, &rest).await {
+        match reconcile(&config, &pilots, &rest, &mut state).await {
             Ok(()) => last_error.clear(),
             Err(e) => {
                 let text = e.to_string();
@@ -143,39 +167,115 @@ pub async fn run(config: LeaderConfig, rest: RestClient, flags: Flags) {
     }
 }
 
-/// One round: the allocation exclusion, then the voting configuration exclusions.
+/// One round: the allocation exclusion, replica allocation paused for a restart, then the
+/// voting configuration exclusions.
 pub async fn reconcile(
     config: &LeaderConfig,
     pilots: &Api<Pilot>,
     rest: &RestClient,
+    state: &mut LeaderState,
 ) -> Result<(), LeaderError> {
+    // The settings before the Pilots: a stopping pilot has its status say `Ready=False`
+    // before it pauses allocation, so a pause seen here comes with that status below.
+    let settings = rest.get(replies::SETTINGS).await?;
     let selector = format!("{ELASTICSEARCH_CLUSTER_NAME_LABEL}={}", config.cluster);
     let list = pilots
         .list(&ListParams::default().labels(&selector))
         .await?;
-    let requests: Vec<(String, Option<String>)> = list
+    let requests: Vec<(String, Option<String>, bool)> = list
         .items
         .iter()
-        .filter_map(|p| Some((p.metadata.name.clone()?, p.spec.requested_state.clone())))
+        .filter_map(|p| {
+            Some((
+                p.metadata.name.clone()?,
+                p.spec.requested_state.clone(),
+                allocation::pilot_ready(p),
+            ))
+        })
         .collect();
-    let desired = exclusions::desired(requests.iter().map(|(n, r)| (n.as_str(), r.as_deref())));
-    let settings = rest.get(replies::SETTINGS).await?;
+    let desired = exclusions::desired(requests.iter().map(|(n, r, _)| (n.as_str(), r.as_deref())));
     let current = replies::setting(&settings, EXCLUDE_NAME);
     if let Some(body) = exclusions::change(&current, &desired) {
         tracing::info!(from = ?current.effective(), to = ?desired, "leader: setting {EXCLUDE_NAME}");
         rest.put(replies::PUT_SETTINGS, &body).await?;
     }
+
+    let enable = replies::setting(&settings, allocation::ENABLE);
+    let paused_for = state
+        .pause
+        .observe(allocation::paused(&enable), Instant::now());
+    let mut nodes = None;
+    if allocation::paused(&enable) {
+        let in_cluster = replies::nodes(&rest.get(replies::NODES).await?);
+        let names: BTreeSet<String> = in_cluster.iter().map(|n| n.name.clone()).collect();
+        let members = allocation::members(
+            requests
+                .iter()
+                .map(|(n, r, ready)| (n.as_str(), r.as_deref(), *ready)),
+        );
+        let bound = config.allocation_pause_timeout;
+        match allocation::decide(&enable, &members, &names, paused_for, bound) {
+            Resume::NotPaused => {}
+            Resume::Wait(missing) => {
+                let text = missing
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if text != state.last_wait {
+                    tracing::info!(
+                        waiting_for = %text,
+                        paused_for = ?paused_for,
+                        "leader: replica allocation paused ({} = {}) until every node is back",
+                        allocation::ENABLE,
+                        allocation::PAUSED
+                    );
+                    state.last_wait = text;
+                }
+            }
+            Resume::AllJoined => {
+                tracing::info!(
+                    paused_for = ?paused_for,
+                    "leader: every node is back in the cluster: resuming replica allocation ({} = null)",
+                    allocation::ENABLE
+                );
+                rest.put(replies::PUT_SETTINGS, &allocation::resume_body())
+                    .await?;
+                state.pause.reset();
+                state.last_wait.clear();
+            }
+            Resume::TimedOut(missing) => {
+                tracing::warn!(
+                    missing = ?missing.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    ?bound,
+                    "leader: replica allocation paused for longer than the bound: resuming it ({} = null) without these nodes",
+                    allocation::ENABLE
+                );
+                rest.put(replies::PUT_SETTINGS, &allocation::resume_body())
+                    .await?;
+                state.pause.reset();
+                state.last_wait.clear();
+            }
+        }
+        nodes = Some(in_cluster);
+    } else {
+        state.last_wait.clear();
+    }
+
     if !config.dialect.has_voting_exclusions() {
         return Ok(());
     }
     let decommissioning: BTreeSet<String> = requests
         .iter()
-        .filter(|(_, r)| {
+        .filter(|(_, r, _)| {
             r.as_deref().and_then(|r| r.parse().ok()) == Some(RequestedState::Decommissioned)
         })
-        .map(|(n, _)| n.clone())
+        .map(|(n, _, _)| n.clone())
         .collect();
-    let nodes = replies::nodes(&rest.get(replies::NODES).await?);
+    let nodes = match nodes {
+        Some(n) => n,
+        None => replies::nodes(&rest.get(replies::NODES).await?),
+    };
     let want = voting::desired(&decommissioning, &nodes);
     let current = replies::voting_exclusions(&rest.get(replies::VOTING_EXCLUSIONS).await?);
     let long = rest.with_timeout(Duration::from_secs(40));

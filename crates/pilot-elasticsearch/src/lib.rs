@@ -5,8 +5,9 @@
 //! - Pure decisions, table-tested: [`flavor`] (the dialect per flavour and major), [`config`]
 //!   (the node's `<flavor>.yml`), [`bootstrap`] (form a new cluster or join one), [`heap`],
 //!   [`exclusions`] (the leader's `cluster.routing.allocation.exclude._name`), [`voting`] (the
-//!   leader's voting configuration exclusions), [`drain`] (a node's progress towards its
-//!   requested state), [`replies`] (REST paths and reply parsers), [`roles`].
+//!   leader's voting configuration exclusions), [`allocation`] (replica allocation paused
+//!   around a data node's restart, resumed by the leader), [`drain`] (a node's progress towards
+//!   its requested state), [`replies`] (REST paths and reply parsers), [`roles`].
 //! - Thin I/O: [`home`] (the writable home built from the read-only image, plugin bookkeeping),
 //!   [`rest`] (HTTP/JSON client of a node), [`leader`] (the Lease election and the leader's
 //!   reconcile), [`adapter`] (the runtime's `DatabaseAdapter`), [`options`] (the CLI).
@@ -24,6 +25,7 @@
 //! get/list/watch `pilots`, patch `pilots/status`, and get/create/update `leases`.
 
 pub mod adapter;
+pub mod allocation;
 pub mod bootstrap;
 pub mod config;
 pub mod drain;

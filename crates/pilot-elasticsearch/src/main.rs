@@ -15,9 +15,12 @@ use pilot_elasticsearch::{ElasticsearchAdapter, ElasticsearchOptions};
 /// <home>/bin/<flavor> with <FLAVOR>_HOME, <FLAVOR>_PATH_CONF and the heap in
 /// <FLAVOR>_JAVA_OPTS; data in --data-dir (path.data). It serves liveness on :12000 and
 /// readiness (joined a cluster with an elected master, HTTP answering) on :12001, reports the
-/// node's facts in its Pilot's status, and performs Drained and Decommissioned. One pilot per
-/// cluster leads (Lease es-<cluster-name>-pilot-leader): it reports cluster health and owns
-/// the allocation and voting exclusions.
+/// node's facts in its Pilot's status, and performs Drained and Decommissioned. On SIGTERM a
+/// data node that is coming back (its Pilot requests neither Drained nor Decommissioned)
+/// pauses replica allocation (cluster.routing.allocation.enable: primaries) and flushes
+/// before its node stops. One pilot per cluster leads (Lease es-<cluster-name>-pilot-leader):
+/// it reports cluster health, owns the allocation and voting exclusions, and resumes replica
+/// allocation once every node is back (or after --allocation-pause-timeout-seconds).
 #[derive(Debug, Parser)]
 #[command(name = "pilot-elasticsearch", disable_version_flag = true)]
 struct Cli {

@@ -126,6 +126,17 @@ pub struct ElasticsearchOptions {
     /// milliseconds.
     #[arg(long, default_value_t = 2000)]
     pub leader_interval_ms: u64,
+
+    /// The longest the leader leaves replica allocation paused for a data node's restart
+    /// (`cluster.routing.allocation.enable: primaries`, set by the stopping node), in seconds:
+    /// it resumes allocation as soon as every Pilot not requesting Decommissioned is Ready with
+    /// its node in the cluster, and after this long even if one is not back.
+    #[arg(
+        long,
+        env = "ELASTICSEARCH_ALLOCATION_PAUSE_TIMEOUT_SECONDS",
+        default_value_t = 300
+    )]
+    pub allocation_pause_timeout_seconds: u64,
 }
 
 impl ElasticsearchOptions {
@@ -137,6 +148,11 @@ impl ElasticsearchOptions {
     /// The peer probe timeout.
     pub fn peer_probe_timeout(&self) -> Duration {
         Duration::from_millis(self.peer_probe_timeout_ms)
+    }
+
+    /// The longest pause of replica allocation for a restart.
+    pub fn allocation_pause_timeout(&self) -> Duration {
+        Duration::from_secs(self.allocation_pause_timeout_seconds)
     }
 
     /// The leader Lease's name: `es-<cluster>-pilot-leader`.

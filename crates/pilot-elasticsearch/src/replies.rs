@@ -25,6 +25,8 @@ pub const NODES: &str = "/_nodes/_all/transport?filter_path=nodes.*.name,nodes.*
 /// Clears every voting configuration exclusion without waiting for the nodes to leave.
 pub const CLEAR_VOTING_EXCLUSIONS: &str =
     "/_cluster/voting_config_exclusions?wait_for_removal=false";
+/// Flushes every index (before a restart: faster recovery).
+pub const FLUSH: &str = "/_flush";
 /// The allocation exclusion by node name.
 pub const EXCLUDE_NAME: &str = "cluster.routing.allocation.exclude._name";
 

@@ -90,6 +90,29 @@ mod tests {
     }
 
     #[test]
+    fn a_withdrawn_decommission_removes_the_exclusion_while_the_node_is_still_there() {
+        // m2 was excluded while it was requested Decommissioned; the request went back to
+        // Running (or unset) and m2 is still in the cluster: its exclusion is cleared.
+        let nodes = [
+            node("m0", &["cluster_manager", "data"]),
+            node("m1", &["cluster_manager", "data"]),
+            node("m2", &["cluster_manager", "data"]),
+        ];
+        let want = desired(&set(&[]), &nodes);
+        assert_eq!(want, set(&[]));
+        assert_eq!(
+            action(&[excl("m2")], &want),
+            VotingAction::ClearThenAdd(vec![])
+        );
+        // With another master-eligible node still leaving, only m2's goes.
+        let want = desired(&set(&["m1"]), &nodes);
+        assert_eq!(
+            action(&[excl("m1"), excl("m2")], &want),
+            VotingAction::ClearThenAdd(vec!["m1".to_owned()])
+        );
+    }
+
+    #[test]
     fn actions() {
         let s = |v: &[&str]| v.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
         let cases = [

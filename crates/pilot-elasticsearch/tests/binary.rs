@@ -55,6 +55,9 @@ fn help_documents_the_flags() {
         "ELASTICSEARCH_CLUSTER_NAME",
         "PILOT_DATA_DIR",
         "es-<cluster-name>-pilot-leader",
+        "--allocation-pause-timeout-seconds",
+        "ELASTICSEARCH_ALLOCATION_PAUSE_TIMEOUT_SECONDS",
+        "cluster.routing.allocation.enable: primaries",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }

@@ -21,7 +21,9 @@
 //! documents with 1 replica; one node `Drained` (0 shards, green, 1,000 documents), back to
 //! `Running` (exclusion removed, the Pilot says so), two nodes `Drained` at once (both excluded
 //! and kept so); an index with 0 replicas keeps its documents when its node is drained; a
-//! deleted pod rejoins on its volume without initial cluster-manager nodes (one cluster UUID);
+//! deleted pod rejoins on its volume without initial cluster-manager nodes (one cluster UUID;
+//! `cluster.routing.allocation.enable` is `primaries` from just after the delete and all the
+//! while the node is out of the cluster, removed by the leader once it is back, then green);
 //! `Decommissioned` on a master-eligible node (voting exclusion — a decommissioned cluster
 //! manager abdicates —, pod removed with a cluster manager at every poll, exclusions cleaned). `elasticsearch_7_10_pilot_drain` (Elasticsearch 7.10.2): forms, Pilots report, one
 //! node drained with 1,000 documents kept. Both print TIMING lines: the pilot's RSS and the time
@@ -367,6 +369,25 @@ fn excluded_names(ip: &str) -> Result<BTreeSet<String>, String> {
         }
     }
     Ok(names)
+}
+
+/// `cluster.routing.allocation.enable` in effect (transient over persistent); `None` when unset.
+fn allocation_enable(ip: &str) -> Result<Option<String>, String> {
+    let s = rest("GET", ip, "/_cluster/settings?flat_settings=true", None)?;
+    Ok(["transient", "persistent"]
+        .iter()
+        .find_map(|scope| s[*scope]["cluster.routing.allocation.enable"].as_str())
+        .map(str::to_owned))
+}
+
+/// The names of the nodes in the cluster (`_cat/nodes`).
+fn node_names(ip: &str) -> Result<BTreeSet<String>, String> {
+    let v = rest("GET", ip, "/_cat/nodes?format=json&h=name", None)?;
+    let rows = v.as_array().ok_or_else(|| format!("not a list: {v}"))?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(str::to_owned))
+        .collect())
 }
 
 /// The node names in the cluster's voting configuration exclusions.
@@ -873,12 +894,58 @@ fn opensearch_2_19_pilot_story() {
     wait_excluded(&env, ns, &ip, &[], Duration::from_secs(60));
     wait_green(&env, ns, &ip, 3, Duration::from_secs(180));
 
-    // --- a deleted pod rejoins on its volume without initial cluster-manager nodes ---
+    // --- a deleted pod rejoins on its volume without initial cluster-manager nodes; replica
+    //     allocation is paused while it is away and resumed once it is back ---
     let n0 = pod_name(0);
     let uuid_before = rest_ok("GET", &ip, "/", None)["cluster_uuid"].clone();
     let old_uid = pod(&env, ns, &n0).unwrap()["metadata"]["uid"].clone();
+    let ip1 = pod_ip(&env, ns, &pod_name(1)).unwrap();
+    assert_eq!(
+        allocation_enable(&ip1).unwrap(),
+        None,
+        "allocation paused before the delete"
+    );
     let t = Instant::now();
-    env.k(&["delete", "pod", &n0, "-n", ns, "--wait=true"]);
+    env.k(&["delete", "pod", &n0, "-n", ns, "--wait=false"]);
+    // Its pilot pauses replica allocation before the node stops...
+    eventually(
+        &format!("cluster.routing.allocation.enable = primaries once {n0} is deleted"),
+        Duration::from_secs(60),
+        logs,
+        || {
+            let v = allocation_enable(&ip1)?;
+            (v.as_deref() == Some("primaries"))
+                .then_some(())
+                .ok_or_else(|| format!("{v:?}"))
+        },
+    );
+    println!(
+        "TIMING {n0} deleted → allocation paused {:.2}s",
+        t.elapsed().as_secs_f64()
+    );
+    // ... and it stays paused while the node is away (checked at every poll).
+    let mut not_paused = Vec::new();
+    eventually(
+        &format!("{n0} out of the cluster"),
+        Duration::from_secs(120),
+        logs,
+        || {
+            let v = allocation_enable(&ip1)?;
+            if v.as_deref() != Some("primaries") {
+                not_paused.push(v);
+            }
+            let nodes = node_names(&ip1)?;
+            (!nodes.contains(&n0))
+                .then_some(())
+                .ok_or_else(|| format!("{nodes:?}"))
+        },
+    );
+    let away = Instant::now();
+    let v = allocation_enable(&ip1).unwrap();
+    assert!(
+        not_paused.is_empty() && v.as_deref() == Some("primaries"),
+        "allocation not paused while {n0} left: {not_paused:?}, now {v:?}"
+    );
     eventually(
         &format!("a new {n0} Ready"),
         Duration::from_secs(300),
@@ -890,14 +957,29 @@ fn opensearch_2_19_pilot_story() {
                 .ok_or_else(|| format!("{}", p["status"]))
         },
     );
+    let ready = Instant::now();
     println!(
-        "TIMING {n0} deleted → new pod Ready {:.1}s",
-        t.elapsed().as_secs_f64()
+        "TIMING {n0} deleted → new pod Ready {:.1}s (out of the cluster → Ready {:.1}s)",
+        t.elapsed().as_secs_f64(),
+        ready.duration_since(away).as_secs_f64()
     );
     let ips: Vec<String> = (0..3)
         .map(|i| pod_ip(&env, ns, &pod_name(i)).unwrap())
         .collect();
     let ip = ips[1].clone();
+    eventually(
+        "cluster.routing.allocation.enable removed by the leader once every node is back",
+        Duration::from_secs(60),
+        logs,
+        || {
+            let v = allocation_enable(&ip)?;
+            v.is_none().then_some(()).ok_or_else(|| format!("{v:?}"))
+        },
+    );
+    println!(
+        "TIMING new {n0} Ready → allocation resumed {:.2}s",
+        ready.elapsed().as_secs_f64()
+    );
     wait_green(&env, ns, &ip, 3, Duration::from_secs(180));
     for (i, node_ip) in ips.iter().enumerate() {
         let root = rest_ok("GET", node_ip, "/", None);

@@ -12,7 +12,11 @@
 //! reconcile from the Pilots' requests (label-selected: another cluster's Pilot is ignored):
 //! draining a node of an index with 0 replicas (every primary moves, no document lost), two
 //! nodes drained at once (both excluded), `Decommissioned` with the voting configuration
-//! exclusion, the reversal to `Running` (both exclusions removed), and a decommissioned
+//! exclusion, the reversal to `Running` (both exclusions removed); replica allocation paused
+//! around a restart (the adapter's shutdown sets `cluster.routing.allocation.enable:
+//! primaries`, the leader keeps it while the node is stopping, away, and back but not yet
+//! `Ready`, and resumes it once it is; someone else's value left alone; a node that never
+//! comes back: resumed after the bound), and a decommissioned
 //! master-eligible node going away (the other keeps its master, the voting exclusion is
 //! cleaned up after), liveness after the process is gone.
 
@@ -23,14 +27,15 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use kube::Api;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use navigator_api::pilot_contract::ELASTICSEARCH_CLUSTER_NAME_LABEL;
 use navigator_api::v1beta1::{Pilot, PilotClusterReference};
 use navigator_pilot::{
     DatabaseAdapter, Identity, NodeFacts, Observation, PilotContext, Progress, RequestedState,
 };
+use pilot_elasticsearch::allocation;
 use pilot_elasticsearch::flavor::{Dialect, Flavor};
-use pilot_elasticsearch::leader::{self, LeaderConfig};
+use pilot_elasticsearch::leader::{self, LeaderConfig, LeaderState};
 use pilot_elasticsearch::replies::{self, EXCLUDE_NAME};
 use pilot_elasticsearch::rest::RestClient;
 use pilot_elasticsearch::{ElasticsearchAdapter, ElasticsearchOptions};
@@ -79,6 +84,51 @@ async fn exclusion(rest: &RestClient) -> Option<String> {
     replies::setting(&settings, EXCLUDE_NAME)
         .effective()
         .map(str::to_owned)
+}
+
+/// The Pilot's `Ready` condition, as its pilot's runtime writes it (`False` from SIGTERM on).
+async fn set_ready(api: &Api<Pilot>, name: &str, ready: bool) {
+    let status = if ready { "True" } else { "False" };
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"conditions": [
+            {"type": "Started", "status": "True", "reason": "ProcessRunning"},
+            {"type": "Ready", "status": status, "reason": "Test"}
+        ]}})),
+    )
+    .await
+    .expect("patch the Pilot's status");
+}
+
+/// The persistent `cluster.routing.allocation.enable`.
+async fn allocation_enable(rest: &RestClient) -> Option<String> {
+    let settings = rest.get(replies::SETTINGS).await.expect("settings");
+    replies::setting(&settings, allocation::ENABLE).persistent
+}
+
+async fn put_allocation_enable(rest: &RestClient, value: Option<&str>) {
+    rest.put(
+        replies::PUT_SETTINGS,
+        &json!({"persistent": {allocation::ENABLE: value}}),
+    )
+    .await
+    .expect("set cluster.routing.allocation.enable");
+}
+
+async fn wait_nodes(rest: &RestClient, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let nodes = replies::nodes(&rest.get(replies::NODES).await.expect("nodes"));
+        if nodes.len() == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not {n} nodes in the cluster: {nodes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 async fn voting(rest: &RestClient) -> Vec<String> {
@@ -415,9 +465,11 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
         interval: Duration::from_secs(2),
         kubeconfig: None,
         dialect: Dialect::new(flavor, spec.version).expect("dialect"),
+        allocation_pause_timeout: Duration::from_secs(300),
     };
+    let state = tokio::sync::Mutex::new(LeaderState::default());
     let reconcile = || async {
-        leader::reconcile(&config, &pilots, &rest)
+        leader::reconcile(&config, &pilots, &rest, &mut *state.lock().await)
             .await
             .expect("the leader's reconcile");
     };
@@ -504,6 +556,121 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
         "real-1 is not excluded from allocation: shards may be allocated to it"
     );
 
+    // Replica allocation paused around real-1's restart. Both Pilots Ready (their runtimes'
+    // status); an index with 1 replica, a copy on each node.
+    set_ready(&pilots, "real-0", true).await;
+    set_ready(&pilots, "real-1", true).await;
+    reconcile().await;
+    assert_eq!(allocation_enable(&rest).await, None, "nothing paused");
+    rest.put(
+        "/r",
+        &json!({"settings": {"number_of_shards": 2, "number_of_replicas": 1}}),
+    )
+    .await
+    .expect("create index r");
+    for i in 0..20 {
+        rest.put(&format!("/r/_doc/{i}"), &json!({"n": i}))
+            .await
+            .expect("index a document");
+    }
+    rest.get("/_cluster/health/r?wait_for_status=green&timeout=60s")
+        .await
+        .expect("r green");
+    // SIGTERM: the runtime writes Ready=False, then the adapter's shutdown pauses and flushes
+    // (the Pilot requests nothing: a restart, not a departure).
+    set_ready(&pilots, "real-1", false).await;
+    let mut stopping = n1.ctx.clone();
+    stopping.pilot = Some(pilots.get("real-1").await.expect("Pilot real-1"));
+    let t = Instant::now();
+    n1.adapter.shutdown(&stopping).await.expect("shutdown");
+    println!(
+        "TIMING shutdown (pause + flush) {:.2}s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        allocation_enable(&rest).await.as_deref(),
+        Some(allocation::PAUSED)
+    );
+    // The leader waits: real-1 is still in the cluster but stopping, then away.
+    reconcile().await;
+    assert_eq!(
+        allocation_enable(&rest).await.as_deref(),
+        Some(allocation::PAUSED)
+    );
+    n1.stop().await;
+    wait_nodes(&rest, 1).await;
+    reconcile().await;
+    assert_eq!(
+        allocation_enable(&rest).await.as_deref(),
+        Some(allocation::PAUSED)
+    );
+    // Back on its data: in the cluster, but until its Pilot says Ready the pause stays.
+    let t = Instant::now();
+    n1.start().await;
+    n1.wait_ready().await;
+    println!(
+        "TIMING real-1 restarted on its data → ready {:.2}s",
+        t.elapsed().as_secs_f64()
+    );
+    wait_nodes(&rest, 2).await;
+    reconcile().await;
+    assert_eq!(
+        allocation_enable(&rest).await.as_deref(),
+        Some(allocation::PAUSED)
+    );
+    set_ready(&pilots, "real-1", true).await;
+    reconcile().await;
+    assert_eq!(allocation_enable(&rest).await, None, "resumed");
+    rest.get("/_cluster/health?wait_for_status=green&timeout=60s")
+        .await
+        .expect("green after the restart");
+    rest.post("/r/_refresh", None).await.expect("refresh");
+    assert_eq!(rest.get("/r/_count").await.expect("count")["count"], 20);
+    // Its replica could not leave a node of two: gone before the decommission below.
+    rest.delete("/r").await.expect("delete index r");
+    assert_eq!(rest.get("/t/_count").await.expect("count")["count"], 100);
+
+    // Someone else's value is left alone, by the leader and by a stopping pilot.
+    put_allocation_enable(&rest, Some("new_primaries")).await;
+    reconcile().await;
+    assert_eq!(
+        allocation_enable(&rest).await.as_deref(),
+        Some("new_primaries")
+    );
+    n0.adapter.pause_for_restart().await;
+    assert_eq!(
+        allocation_enable(&rest).await.as_deref(),
+        Some("new_primaries")
+    );
+    put_allocation_enable(&rest, None).await;
+
+    // A node that never comes back (a Pilot without a node): the pause is resumed after the
+    // bound, not before.
+    create_pilot(&pilots, "gone-0", "real").await;
+    put_allocation_enable(&rest, Some(allocation::PAUSED)).await;
+    reconcile().await;
+    assert_eq!(
+        allocation_enable(&rest).await.as_deref(),
+        Some(allocation::PAUSED)
+    );
+    let short = LeaderConfig {
+        allocation_pause_timeout: Duration::from_secs(1),
+        ..config.clone()
+    };
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    leader::reconcile(&short, &pilots, &rest, &mut *state.lock().await)
+        .await
+        .expect("the leader's reconcile");
+    assert_eq!(
+        allocation_enable(&rest).await,
+        None,
+        "resumed after the bound"
+    );
+    pilots
+        .delete("gone-0", &DeleteParams::default())
+        .await
+        .expect("delete Pilot gone-0");
+
     // Decommissioned again, then the node goes away: the cluster keeps its master (the voting
     // configuration no longer needs real-1), the node is not alive, and the leader removes the
     // voting exclusion once the node has left.
@@ -515,18 +682,7 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     let obs = n1.adapter.observe(&n1.ctx).await;
     assert!(!obs.alive && !obs.ready, "{obs:?}");
     assert!(!obs.detail.is_empty());
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let nodes = replies::nodes(&rest.get(replies::NODES).await.expect("nodes"));
-        if nodes.len() == 1 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "real-1 still in the cluster: {nodes:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    wait_nodes(&rest, 1).await;
     assert!(
         n0.adapter.observe(&n0.ctx).await.ready,
         "real-0 keeps a master"
