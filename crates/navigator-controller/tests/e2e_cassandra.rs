@@ -46,9 +46,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -56,6 +54,7 @@ use test_support::cassandra::{
     ContinuousWriter, cql, cql_at, listed_as_peer, ring_member_problems, unexpected_peers,
     verify_acked,
 };
+use test_support::controller::Controller;
 use test_support::devenv::{
     self, Env, EnvOptions, GROUP, condition, container_status, eventually, pids_in_pod, pod_ready,
     signal, tail,
@@ -95,120 +94,16 @@ fn pilot_resource() -> String {
     format!("pilots.{GROUP}")
 }
 
-// ------------------------------------------------------------------------------------------------
-// The controller process
-
-/// `navigator-controller` on the host as the cluster admin (no leader election: the test is
-/// the only one running it, and a SIGKILLed leader's Lease would only delay the restart). Its
-/// log is appended across restarts. Killed on drop.
-struct Controller {
-    binary: PathBuf,
-    kubeconfig: PathBuf,
-    log: PathBuf,
-    child: Option<Child>,
-    starts: u32,
-}
-
-impl Controller {
-    fn start(env: &Env) -> Self {
-        let mut c = Controller {
-            binary: devenv::sibling_binary(
-                "navigator-controller",
-                "NAVIGATOR_CONTROLLER",
-                "cargo build -p navigator-controller --bin navigator-controller",
-            ),
-            kubeconfig: env.admin(),
-            log: env.work_dir().join("navigator-controller.log"),
-            child: None,
-            starts: 0,
-        };
-        c.spawn();
-        c
-    }
-
-    fn spawn(&mut self) {
-        let port = test_support::ports::free_port().expect("a free port for the metrics");
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        self.starts += 1;
-        use std::io::Write as _;
-        writeln!(log, "=== e2e: start #{} ===", self.starts).unwrap();
-        self.child = Some(
-            Command::new(&self.binary)
-                .arg("--kubeconfig")
-                .arg(&self.kubeconfig)
-                .arg("--pilot-image=navigator-pilot:dev")
-                // Test rings: gossip settles in seconds on one bridge.
-                .arg("--pilot-arg=--ring-delay-ms=5000")
-                // A small node drains in seconds; a stopped JVM never does (step 4).
-                .arg("--pilot-arg=--shutdown-timeout=30s")
-                .arg("--termination-grace-period=60s")
-                .arg("--leader-elect=false")
-                .arg(format!("--metrics-bind-address=127.0.0.1:{port}"))
-                .env("RUST_LOG", "info")
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("start navigator-controller"),
-        );
-    }
-
-    /// SIGKILL (no clean-up at all) after a random 0–3 s (so that repeated runs hit different
-    /// moments), then a new process.
-    fn crash_and_restart(&mut self, when: &str) {
-        let jitter = Duration::from_millis(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| u64::from(d.subsec_nanos()) % 3_000),
-        );
-        std::thread::sleep(jitter);
-        let t = Instant::now();
-        self.assert_running();
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-        println!("CONTROLLER SIGKILLed ({when}, +{jitter:?}); restarting");
-        std::thread::sleep(Duration::from_secs(2));
-        self.spawn();
-        println!(
-            "TIMING controller crash + restart {:.1}s",
-            t.elapsed().as_secs_f64()
-        );
-    }
-
-    fn assert_running(&mut self) {
-        if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-            panic!(
-                "navigator-controller exited by itself with {status}:\n{}",
-                self.log_tail(80)
-            );
-        }
-    }
-
-    fn log_tail(&self, n: usize) -> String {
-        tail(&std::fs::read_to_string(&self.log).unwrap_or_default(), n)
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!(
-                "--- navigator-controller log (last 150 lines) ---\n{}",
-                self.log_tail(150)
-            );
-        }
-    }
-}
+/// The controller's flags for this story (beside the kubeconfig, metrics port and no leader
+/// election that [`Controller`] always passes).
+const CONTROLLER_ARGS: [&str; 4] = [
+    "--pilot-image=navigator-pilot:dev",
+    // Test rings: gossip settles in seconds on one bridge.
+    "--pilot-arg=--ring-delay-ms=5000",
+    // A small node drains in seconds; a stopped JVM never does (step 4).
+    "--pilot-arg=--shutdown-timeout=30s",
+    "--termination-grace-period=60s",
+];
 
 // ------------------------------------------------------------------------------------------------
 // Observing the story
@@ -565,10 +460,10 @@ fn cassandra_cluster_story() {
     // Cassandra drains on SIGTERM: allow it more than the runner's default 30 s.
     let mut env = Env::up(EnvOptions::new("controller-e2e").grace_cap_seconds(120));
     env.start_navigator();
-    let mut controller = Controller::start(&env);
+    let mut controller = Controller::start(&env, &CONTROLLER_ARGS);
     let story = Story {
         env: &env,
-        controller_log: controller.log.clone(),
+        controller_log: controller.log_path().to_owned(),
     };
     let env = &env;
 

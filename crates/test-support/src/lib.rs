@@ -4,6 +4,9 @@
 //! [`devenv`]: a devenv environment for end-to-end tests (`devenv up` in a temporary state
 //! directory, kubectl, navigator-apiserver aggregated, pod logs, processes in pods).
 //! [`cassandra`]: CQL through the Python cassandra-driver and checks of Pilots' ring facts.
+//! [`controller`]: `navigator-controller` as a host process against devenv (SIGKILL, restart).
+//! [`elasticsearch`]: Elasticsearch/OpenSearch's REST API from the host (health, shards,
+//! exclusions, documents) and a continuous indexer whose acknowledged documents are read back.
 //! [`procfs`]: memory and thread figures of a process from `/proc/<pid>/status`.
 //! [`paths`]: prerequisites on the machine (binaries, images), or a failure saying what to run.
 //! [`pilot_pods`]: the pilots' RBAC and pod template pieces in devenv, Pilots and pods there.
@@ -12,7 +15,9 @@
 //! output.
 
 pub mod cassandra;
+pub mod controller;
 pub mod devenv;
+pub mod elasticsearch;
 pub mod paths;
 pub mod pilot_pods;
 #[cfg(feature = "pilots")]
