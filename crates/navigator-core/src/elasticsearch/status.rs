@@ -222,3 +222,248 @@ fn degraded(
         ("True", "NodesUnhealthy", problems.join("; "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use navigator_api::v1beta1::Condition;
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::elasticsearch::plan::fixtures::*;
+    use crate::plan::Wait;
+
+    fn condition<'a>(s: &'a ElasticsearchClusterStatus, type_: &str) -> &'a Condition {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+            .expect("condition")
+    }
+
+    fn triple(c: &Condition) -> (&str, &str, &str) {
+        (c.status.as_str(), c.reason.as_str(), c.message.as_str())
+    }
+
+    fn later() -> Timestamp {
+        Timestamp::from_second(1_800_000_030).expect("time")
+    }
+
+    fn of(c: &ElasticsearchCluster, o: &Observed) -> ElasticsearchClusterStatus {
+        status(c, o, &run(c, o), now(), &settings())
+    }
+
+    #[test]
+    fn converged_cluster() {
+        let mut c = cluster(&[("m", 3, MASTER), ("d", 2, DATA)]);
+        c.metadata.generation = Some(4);
+        let o = healthy(&c);
+        let s = of(&c, &o);
+        assert_eq!(s.observed_generation, Some(4));
+        assert_eq!(s.health.as_deref(), Some("Green"));
+        assert_eq!(
+            s.node_pools["d"],
+            NodePoolStatus {
+                ready_replicas: 2,
+                replicas: Some(2),
+                updated_replicas: Some(2)
+            }
+        );
+        let p = condition(&s, PROGRESSING);
+        assert_eq!(
+            (p.status.as_str(), p.reason.as_str()),
+            ("False", "Converged")
+        );
+        assert_eq!(p.observed_generation, Some(4));
+        assert_eq!(p.last_transition_time, Some(Time(now())));
+        assert_eq!(
+            triple(condition(&s, AVAILABLE)),
+            ("True", "NodesReady", "every node pool has a Ready node")
+        );
+        assert_eq!(triple(condition(&s, DEGRADED)), ("False", "AsExpected", ""));
+    }
+
+    #[test]
+    fn health_is_the_fresh_leader_report() {
+        let c = cluster(&[("m", 3, MASTER_DATA)]);
+        let mut o = healthy(&c);
+        leader_mut(&mut o).cluster_health = Some("yellow".into());
+        assert_eq!(of(&c, &o).health.as_deref(), Some("Yellow"));
+        pilot_mut(&mut o, "es-demo-m-0").status.last_heartbeat_time = Some(ago(300));
+        assert_eq!(of(&c, &o).health, None);
+        // Another pilot took over the lead since.
+        lead(pilot_mut(&mut o, "es-demo-m-1"));
+        assert_eq!(of(&c, &o).health.as_deref(), Some("Green"));
+    }
+
+    #[test]
+    fn pools_count_ready_existing_and_updated_pods() {
+        let old = cluster(&[("m", 3, MASTER)]);
+        let mut o = healthy(&old);
+        let c = cluster_at(&[("m", 3, MASTER)], "8.15.1");
+        *sts_mut(&mut o, "m") = sts(&c, "m", 3, 2, REV2, REV1);
+        let roles = old.spec.node_pools[0].roles.clone();
+        *pod_mut(&mut o, "es-demo-m-2") = {
+            let mut p = pod("m", &roles, 2, REV2);
+            unready(&mut p);
+            p
+        };
+        o.pods
+            .retain(|p| p.metadata.name.as_deref() != Some("es-demo-m-1"));
+        let s = of(&c, &o);
+        assert_eq!(
+            s.node_pools["m"],
+            NodePoolStatus {
+                ready_replicas: 1,
+                replicas: Some(2),
+                updated_replicas: Some(1)
+            }
+        );
+        // The restarting pod is the upgrade's: no degradation for it; the missing one is.
+        let d = condition(&s, DEGRADED);
+        assert_eq!(
+            triple(d),
+            ("True", "NodesUnhealthy", "pod es-demo-m-1 is missing")
+        );
+        assert_eq!(condition(&s, PROGRESSING).reason, "WaitingForUpgrade");
+    }
+
+    #[test]
+    fn available_needs_a_ready_pod_in_every_pool() {
+        let c = cluster(&[("m", 1, MASTER), ("d", 2, DATA)]);
+        let mut o = healthy(&c);
+        for k in 0..2 {
+            unready(pod_mut(&mut o, &pod_name("d", k)));
+        }
+        let s = of(&c, &o);
+        assert_eq!(
+            triple(condition(&s, AVAILABLE)),
+            ("False", "NoReadyNodes", "no Ready node in pool d")
+        );
+        assert_eq!(
+            triple(condition(&s, DEGRADED)),
+            (
+                "True",
+                "NodesUnhealthy",
+                "pod es-demo-d-0 is not Ready; pod es-demo-d-1 is not Ready"
+            )
+        );
+        let mut empty = c.clone();
+        empty.spec.node_pools.clear();
+        let s = status(
+            &empty,
+            &Observed::default(),
+            &Action::Idle,
+            now(),
+            &settings(),
+        );
+        assert_eq!(condition(&s, AVAILABLE).reason, "NoNodePools");
+    }
+
+    #[test]
+    fn degraded_reasons() {
+        let c = cluster(&[("m", 3, MASTER), ("d", 3, DATA)]);
+
+        // A node that never joined (no node id yet) is new, not broken.
+        let mut o = healthy(&c);
+        unready(pod_mut(&mut o, "es-demo-d-2"));
+        es_mut(pilot_mut(&mut o, "es-demo-d-2")).node_id = None;
+        assert_eq!(condition(&of(&c, &o), DEGRADED).status, "False");
+
+        // A stale report is.
+        let mut o = healthy(&c);
+        pilot_mut(&mut o, "es-demo-d-1").status.last_heartbeat_time = Some(ago(100));
+        let d = condition(&of(&c, &o), DEGRADED).clone();
+        assert_eq!(
+            (d.status.as_str(), d.reason.as_str()),
+            ("True", "NodesUnhealthy")
+        );
+        assert!(
+            d.message.starts_with("pilot es-demo-d-1 last reported at"),
+            "{d:?}"
+        );
+
+        // Red, from the leader.
+        let mut o = healthy(&c);
+        leader_mut(&mut o).cluster_health = Some("Red".into());
+        leader_mut(&mut o).unassigned_shards = Some(2);
+        assert_eq!(
+            triple(condition(&of(&c, &o), DEGRADED)),
+            (
+                "True",
+                "ClusterRed",
+                "the leader pilot es-demo-m-0 reports health Red, 0 relocating, 0 initializing, 2 unassigned shards"
+            )
+        );
+
+        // A refused drain, while other nodes are still asked (no wait on it yet).
+        let mut scaled = c.clone();
+        set_replicas(&mut scaled, "d", 1);
+        let mut o = healthy(&c);
+        draining(pilot_mut(&mut o, "es-demo-d-2"), "Failed", 3);
+        unready(pod_mut(&mut o, "es-demo-d-2"));
+        let s = of(&scaled, &o);
+        assert_eq!(
+            condition(&s, PROGRESSING).reason,
+            "Decommissioning",
+            "the next node is asked meanwhile"
+        );
+        assert_eq!(
+            triple(condition(&s, DEGRADED)),
+            (
+                "True",
+                "DecommissionBlocked",
+                "pilot es-demo-d-2 reports the drain Failed: moving shards"
+            )
+        );
+        // A node draining is not unhealthy.
+        draining(pilot_mut(&mut o, "es-demo-d-2"), "InProgress", 3);
+        draining(pilot_mut(&mut o, "es-demo-d-1"), "InProgress", 3);
+        let s = of(&scaled, &o);
+        assert_eq!(condition(&s, PROGRESSING).reason, "WaitingForDrain");
+        assert_eq!(condition(&s, DEGRADED).status, "False");
+    }
+
+    #[test]
+    fn transition_times_are_kept_while_the_status_holds() {
+        let mut c = cluster(&[("m", 3, MASTER_DATA)]);
+        let o = healthy(&c);
+        let first = status(&c, &o, &Action::Idle, now(), &settings());
+        c.status = first.clone();
+        assert_eq!(status(&c, &o, &Action::Idle, later(), &settings()), first);
+        let wait = Action::Wait(Wait {
+            reason: WaitReason::WaitingForClusterHealth,
+            object: "pilot/es-demo-m-0".into(),
+            message: "the cluster is not green".into(),
+        });
+        let second = status(&c, &o, &wait, later(), &settings());
+        let p = condition(&second, PROGRESSING);
+        assert_eq!(
+            triple(p),
+            (
+                "True",
+                "WaitingForClusterHealth",
+                "the cluster is not green"
+            )
+        );
+        assert_eq!(p.last_transition_time, Some(Time(later())));
+        assert_eq!(
+            condition(&second, AVAILABLE).last_transition_time,
+            Some(Time(now()))
+        );
+    }
+
+    #[test]
+    fn paused_is_not_progressing_and_still_observed() {
+        let mut c = cluster(&[("m", 3, MASTER_DATA)]);
+        c.spec.paused = true;
+        let o = healthy(&c);
+        let s = of(&c, &o);
+        let p = condition(&s, PROGRESSING);
+        assert_eq!(
+            (p.status.as_str(), p.reason.as_str()),
+            ("False", "ClusterPaused")
+        );
+        assert_eq!(s.node_pools["m"].ready_replicas, 3);
+        assert_eq!(s.health.as_deref(), Some("Green"));
+    }
+}
