@@ -17,8 +17,8 @@
 //! - `Available`: `True` (`NodesReady`) when every pool of the spec has at least one Ready pod,
 //!   else `False` (`NoReadyNodes`, `NoNodePools`).
 //! - `Degraded`, the first that holds: `True` with `DecommissionBlocked` while a drain is
-//!   refused (the planner waits on it, or a Pilot asked to leave reports `Failed` in a fresh
-//!   report); `True` with `ClusterRed` when the fresh leader report says `Red`; `True` with
+//!   refused (the planner waits on it, or the Pilot of a node the scale-in removes reports
+//!   `Failed` in a fresh report); `True` with `ClusterRed` when the fresh leader report says `Red`; `True` with
 //!   `NodesUnhealthy` when a pod below its StatefulSet's replicas is missing or not Ready, or
 //!   its Pilot's report is missing or stale, and no operation explains it (the pod or Pilot the
 //!   planner waits on in an upgrade, a drain or a deletion; a node that never joined the
@@ -141,7 +141,8 @@ fn degraded(
     let mut blocked: Vec<String> = Vec::new();
     for pool in &pools {
         let objects = PoolObjects::of(name, pool.name(), observed);
-        for k in 0..objects.replicas() {
+        // Condemned nodes only: a request below the desired replicas is being cancelled.
+        for k in pool.desired()..objects.replicas() {
             let Some(pilot) = objects.pilot(k) else {
                 continue;
             };
