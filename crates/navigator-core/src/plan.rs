@@ -101,8 +101,10 @@ pub enum Action {
         /// The StatefulSet to apply.
         statefulset: StatefulSet,
     },
-    /// Delete the StatefulSet of a pool that left the spec, once its nodes were decommissioned,
-    /// scaled away and their Pilots deleted.
+    /// Delete the StatefulSet of a pool that left the spec, once every node it still runs
+    /// reported its decommission `Complete` (Elasticsearch: drained and out of the voting
+    /// configuration; its pods go with the StatefulSet, their Pilots are deleted after) or it
+    /// has no node left.
     DeleteNodePool {
         /// The pool.
         pool: String,

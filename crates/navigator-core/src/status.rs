@@ -110,7 +110,7 @@ pub fn progressing(action: &Action) -> (&'static str, &'static str, String) {
         Action::DeleteNodePool { pool, statefulset } => t(
             "DeletingNodePool",
             format!(
-                "pool {pool} left the spec and its nodes are gone: deleting StatefulSet {statefulset}"
+                "pool {pool} left the spec and its nodes drained or left: deleting StatefulSet {statefulset}"
             ),
         ),
         Action::DeleteChildren(children) => t(
