@@ -36,11 +36,12 @@
 //!    - one at `k < d` (a reversal, or a request the planner never made) → `CancelDecommission`
 //!      (highest first): an Elasticsearch drain is reversible whatever its phase — the node
 //!      is still in the cluster, and the leader pilot lifts its exclusions.
-//!    - master-eligible pool (one master at a time): a condemned Pilot asked to leave that has
-//!      not reported `Complete` in a fresh report → a `Failed` one in a fresh report →
-//!      `Wait(DecommissionBlocked)` with the pilot's message, else `Wait(WaitingForDrain)`;
-//!      when every one asked is drained and `r - 1` is among them → `ScaleIn` from `r` to
-//!      `r - 1`; a removed pool whose every node is drained → `DeleteNodePool` (rule 12).
+//!    - master-eligible pool (one master at a time): while a condemned Pilot asked to leave
+//!      has not reported `Complete` in a fresh report → `Wait(DecommissionBlocked)` with the
+//!      pilot's message when it reports `Failed` in a fresh report, else
+//!      `Wait(WaitingForDrain)`; once every one asked is drained and `r - 1` is among them →
+//!      `ScaleIn` from `r` to `r - 1`; a removed pool whose every node is drained →
+//!      `DeleteNodePool` (rule 12).
 //!    - data/ingest pool, once every condemned Pilot was asked (rule 11 asks them one per
 //!      pass): every one `Complete` in a fresh report → `ScaleIn` from `r` to `d` at once (a
 //!      removed pool: `DeleteNodePool`); any `Failed` in a fresh report →
