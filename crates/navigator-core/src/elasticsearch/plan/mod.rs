@@ -59,7 +59,9 @@
 //!
 //!    Then pool by pool (spec order, then removed pools), a pool only touched when every
 //!    earlier pool needs nothing:
-//! 8. The StatefulSet's spec-hash ≠ the desired one → `UpdatePodTemplate` with the partition at
+//! 8. The StatefulSet being deleted (by someone else) → `Wait(WaitingForStatefulSet)` (rule 4
+//!    waits for its pods; rule 7 creates it again once it is gone). Its spec-hash ≠ the
+//!    desired one → `UpdatePodTemplate` with the partition at
 //!    `r` (nothing restarts). The StatefulSet not observed by its controller yet, or without
 //!    an `updateRevision` → `Wait(WaitingForStatefulSet)`.
 //! 9. Rolling update, while pods below `r` run another revision than `status.updateRevision`

@@ -276,6 +276,17 @@ fn advance_pool(ctx: &Ctx<'_>, pools: &[Pool], pool: &Pool) -> Option<Result<Act
     let r = objects.replicas();
     let d = pool.desired();
 
+    if sts.metadata.deletion_timestamp.is_some() {
+        // Deleted by someone else: it is created again once gone (rule 7).
+        let name = sts.metadata.name.as_deref().unwrap_or_default();
+        return (!pool.removed).then(|| {
+            Ok(wait(
+                WaitReason::WaitingForStatefulSet,
+                format!("statefulset/{name}"),
+                format!("statefulset {name} is being deleted"),
+            ))
+        });
+    }
     // A removed pool's template cannot be built (its spec is gone): only rule 11 applies.
     if !pool.removed {
         if let Some(step) = template_and_roll(ctx, pools, pool, &objects, sts, r) {

@@ -1154,3 +1154,123 @@ fn a_removed_pool_with_unknown_roles_counts_as_master_eligible() {
     // m's one master stays, so x's node (perhaps a master) may go: 2 - 1 ≥ 1.
     assert_eq!(run(&c, &o), request(&pod_name("x", 0)));
 }
+
+#[test]
+fn a_statefulset_deleted_by_someone_else_is_waited_for() {
+    let c = m3d3();
+    let mut o = healthy(&c);
+    sts_mut(&mut o, "d").metadata.deletion_timestamp = Some(ago(1));
+    // Its pods go first (the Pilots of desired nodes stay), then the StatefulSet.
+    assert_wait(
+        &run(&c, &o),
+        WaitReason::WaitingForPodDeletion,
+        "pod/es-demo-d-0",
+        "has not gone yet",
+    );
+    o.pods.retain(|p| {
+        names::ordinal_of(NAME, "d", p.metadata.name.as_deref().unwrap_or_default()).is_none()
+    });
+    assert_wait(
+        &run(&c, &o),
+        WaitReason::WaitingForStatefulSet,
+        "statefulset/es-demo-d",
+        "being deleted",
+    );
+    o.statefulsets
+        .retain(|s| s.metadata.name.as_deref() != Some("es-demo-d"));
+    assert_eq!(
+        run(&c, &o),
+        Action::CreateNodePool {
+            pool: "d".into(),
+            statefulset: built(&c, "d", 3, 0),
+        }
+    );
+}
+
+#[test]
+fn a_removed_pool_is_found_by_its_pilots_and_pods_alone() {
+    let before = cluster(&[("m", 1, MASTER), ("old", 2, DATA)]);
+    let mut o = healthy(&before);
+    let c = cluster(&[("m", 1, MASTER)]);
+    record_children(&c, &mut o);
+    o.statefulsets
+        .retain(|s| s.metadata.name.as_deref() != Some("es-demo-old"));
+    o.others.retain(|r, _| r.name != "es-demo-old-config");
+    assert_wait(
+        &run(&c, &o),
+        WaitReason::WaitingForPodDeletion,
+        "pod/es-demo-old-0",
+        "pool old (no longer in the spec) has not gone yet",
+    );
+    o.pods.retain(|p| {
+        names::ordinal_of(NAME, "old", p.metadata.name.as_deref().unwrap_or_default()).is_none()
+    });
+    assert_eq!(
+        run(&c, &o),
+        Action::DeletePilot {
+            pilot: pod_name("old", 0)
+        }
+    );
+    remove(&mut o, &pod_name("old", 0));
+    assert_eq!(
+        run(&c, &o),
+        Action::DeletePilot {
+            pilot: pod_name("old", 1)
+        }
+    );
+    remove(&mut o, &pod_name("old", 1));
+    assert_eq!(run(&c, &o), Action::Idle);
+}
+
+#[test]
+fn a_removed_pool_scaled_to_zero_by_hand_is_deleted_and_one_being_deleted_waited_for() {
+    let before = cluster(&[("m", 1, MASTER), ("old", 2, DATA)]);
+    let mut o = healthy(&before);
+    let c = cluster(&[("m", 1, MASTER)]);
+    record_children(&c, &mut o);
+    *sts_mut(&mut o, "old") = sts(&before, "old", 0, 0, REV1, REV1);
+    for k in 0..2 {
+        remove(&mut o, &pod_name("old", k));
+    }
+    assert_eq!(
+        run(&c, &o),
+        Action::DeleteNodePool {
+            pool: "old".into(),
+            statefulset: "es-demo-old".into(),
+        }
+    );
+    sts_mut(&mut o, "old").metadata.deletion_timestamp = Some(ago(1));
+    assert_wait(
+        &run(&c, &o),
+        WaitReason::WaitingForPodDeletion,
+        "statefulset/es-demo-old",
+        "being deleted",
+    );
+}
+
+#[test]
+fn story_a_refused_drain_proceeds_when_the_pilot_retries() {
+    let (c, mut o) = data_scale_in();
+    for k in [1, 2] {
+        draining(pilot_mut(&mut o, &pod_name("d", k)), "InProgress", 2);
+    }
+    draining(pilot_mut(&mut o, &pod_name("d", 1)), "Failed", 2);
+    assert_wait(
+        &run(&c, &o),
+        WaitReason::DecommissionBlocked,
+        "pilot/es-demo-d-1",
+        "set replicas back to 3 to cancel",
+    );
+    // The pilot's retry: InProgress again, then both done.
+    draining(pilot_mut(&mut o, &pod_name("d", 1)), "InProgress", 1);
+    assert_wait(
+        &run(&c, &o),
+        WaitReason::WaitingForDrain,
+        "pilot/es-demo-d-2",
+        "pilot es-demo-d-1 reports the drain InProgress (1 shards on the node)",
+    );
+    for k in [1, 2] {
+        draining(pilot_mut(&mut o, &pod_name("d", k)), "Complete", 0);
+    }
+    assert_eq!(short(&run(&c, &o)), "ScaleIn d 3->1");
+}
