@@ -407,6 +407,46 @@ proptest! {
         );
     }
 
+    /// Requests and cancellations name the right ordinals: a request only a node the scale-in
+    /// removes (`d ≤ k < r`) not asked yet, a cancellation only a node that stays (`k < d`)
+    /// that was asked; a Pilot is deleted only above the replicas, with its pod gone.
+    #[test]
+    fn steps_name_the_right_nodes((c, o) in world(false)) {
+        let pools = facts::pools(&c, &o);
+        let locate = |name: &str| {
+            pools
+                .iter()
+                .find_map(|p| names::ordinal_of(NAME, p.name(), name).map(|k| (p.clone(), k)))
+                .expect("a pool's node")
+        };
+        let asked = |name: &str| {
+            pilot_of(&o, name)
+                .is_some_and(|p| p.spec.requested_state.as_deref() == Some("Decommissioned"))
+        };
+        match plan(&c, &o, now(), &settings()) {
+            Action::RequestDecommission { pilot } => {
+                let (pool, k) = locate(&pilot);
+                prop_assert!(k >= pool.desired() && k < replicas_of(&o, pool.name()), "{}", pilot);
+                prop_assert!(!asked(&pilot));
+            }
+            Action::CancelDecommission { pilot } => {
+                let (pool, k) = locate(&pilot);
+                prop_assert!(k < pool.desired(), "{}", pilot);
+                prop_assert!(asked(&pilot));
+            }
+            Action::DeletePilot { pilot } => {
+                let (pool, k) = locate(&pilot);
+                let sts_alive = o.statefulsets.iter().any(|s| {
+                    s.metadata.name.as_deref() == Some(names::statefulset(NAME, pool.name()).as_str())
+                        && s.metadata.deletion_timestamp.is_none()
+                });
+                prop_assert!(!sts_alive || k >= replicas_of(&o, pool.name()), "{}", pilot);
+                prop_assert!(o.pods.iter().all(|p| p.metadata.name.as_deref() != Some(pilot.as_str())));
+            }
+            _ => {}
+        }
+    }
+
     /// The same inputs give the same action and the same status.
     #[test]
     fn deterministic((c, o) in world(false)) {
