@@ -873,6 +873,9 @@ fn opensearch_cluster_story() {
     let mut max_down = 0;
     let mut violations: Vec<String> = Vec::new();
     let mut order: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // `cluster.routing.allocation.enable` as it changed (the pilots pause replica allocation
+    // around a data node's restart).
+    let mut allocation: Vec<(f64, Value)> = Vec::new();
     loop {
         let at = upgrade.elapsed().as_secs_f64();
         if upgrade.elapsed() > Duration::from_secs(1500) {
@@ -916,6 +919,19 @@ fn opensearch_cluster_story() {
                 );
             }
         }
+        if let Ok(v) = rest_within(
+            "GET",
+            &ip,
+            "/_cluster/settings?flat_settings=true",
+            None,
+            Duration::from_secs(5),
+        ) {
+            let enable = v["persistent"]["cluster.routing.allocation.enable"].clone();
+            if allocation.last().map(|(_, e)| e) != Some(&enable) {
+                println!("TIMING upgrade: cluster.routing.allocation.enable {enable} {at:.1}s");
+                allocation.push((at, enable));
+            }
+        }
         max_down = max_down.max(down.len());
         if down.len() > 1 {
             violations.push(format!("{at:.1}s: {down:?} not Ready at once"));
@@ -938,6 +954,25 @@ fn opensearch_cluster_story() {
     story.wait_pool(MASTERS, 3, NEW, Duration::from_secs(300));
     story.wait_pool(DATA, 1, NEW, Duration::from_secs(300));
     story.wait_green(&ip, 4, Duration::from_secs(300));
+    story.wait(
+        "replica allocation resumed after the upgrade (cluster.routing.allocation.enable unset)",
+        Duration::from_secs(120),
+        || {
+            let v = rest_within(
+                "GET",
+                &ip,
+                "/_cluster/settings?flat_settings=true",
+                None,
+                Duration::from_secs(5),
+            )?;
+            let enable = &v["persistent"]["cluster.routing.allocation.enable"];
+            enable
+                .is_null()
+                .then_some(())
+                .ok_or_else(|| format!("{enable}"))
+        },
+    );
+    println!("upgrade: allocation.enable over time {allocation:?}");
     let report = indexer.stop();
     println!(
         "indexer: {} attempts, {} acknowledged, {} failed; failures: {:?}",
@@ -1011,26 +1046,37 @@ fn opensearch_cluster_story() {
     let d2_uid = story.pod(&d2).unwrap()["metadata"]["uid"].clone();
     story.set_replicas(1, 2);
     let t_rev = Instant::now();
-    let op = story.wait(
-        &format!("Pilot {d2} asked to decommission, its drain InProgress"),
+    // Mid-drain: asked, InProgress, excluded, and shards still on the node (moving at 1 kB/s).
+    let (op, on_it) = story.wait(
+        &format!("Pilot {d2}'s drain InProgress with {d2} excluded and still holding shards"),
         Duration::from_secs(300),
         || {
             let p = story.pilot(&d2)?;
             let op = &p["status"]["operation"];
+            let excluded = excluded_names(&ip)?.contains(&d2);
+            let rows = shards(&ip, None)?;
+            let on_it: Vec<String> = rows
+                .iter()
+                .filter(|r| r.node == d2)
+                .map(|r| format!("{}/{}{} {}", r.index, r.shard, r.prirep, r.state))
+                .collect();
             (p["spec"]["requestedState"] == "Decommissioned"
                 && op["state"] == "Decommissioned"
-                && op["phase"] == "InProgress")
-                .then(|| op.clone())
-                .ok_or_else(|| format!("spec {} operation {op}", p["spec"]))
+                && op["phase"] == "InProgress"
+                && excluded
+                && !on_it.is_empty())
+            .then(|| (op.clone(), on_it.clone()))
+            .ok_or_else(|| {
+                format!(
+                    "spec {} operation {op}; excluded {excluded}; on it {on_it:?}",
+                    p["spec"]
+                )
+            })
         },
     );
     println!(
-        "TIMING reversal: {d2}'s drain InProgress {:.1}s after the scale-in ({held} shards on it): {op}",
+        "TIMING reversal: {d2} excluded, its drain InProgress {:.1}s after the scale-in ({held} shards on it before, {on_it:?} now): {op}",
         t_rev.elapsed().as_secs_f64()
-    );
-    assert!(
-        excluded_names(&ip).unwrap().contains(&d2),
-        "{d2} draining but not excluded"
     );
     story.set_replicas(1, 3);
     let t_back = Instant::now();
@@ -1118,6 +1164,21 @@ fn opensearch_cluster_story() {
         7,
         "data 3 → 2 with the controller SIGKILLed during the drain",
     );
+    // Recovery throttled so that the drain lasts about 20 s: long enough to crash the
+    // controller while it runs.
+    let d2_bytes = es::store_bytes_on(&ip, &data(2)).unwrap();
+    let rate = (d2_bytes / 20).max(1024);
+    set_persistent_setting(
+        &ip,
+        "indices.recovery.max_bytes_per_sec",
+        json!(format!("{rate}b")),
+    )
+    .unwrap();
+    println!(
+        "{} holds {} shards, {d2_bytes} bytes: recovery throttled to {rate} B/s",
+        data(2),
+        es::shards_on(&ip, &data(2)).unwrap()
+    );
     let mut crashes = 0;
     let mut killed_at: Option<(Instant, Duration)> = None;
     let mut due_at: Option<(Instant, Duration)> = None;
@@ -1143,15 +1204,15 @@ fn opensearch_cluster_story() {
         }
         let point = match crashes {
             0 => l.requested.is_some().then_some("decommission requested"),
-            1 => matches!(
-                l.operation["phase"].as_str(),
-                Some("InProgress" | "Complete")
-            )
-            .then_some("draining or drained"),
-            2 => story
-                .sts(DATA)
-                .is_ok_and(|s| s["spec"]["replicas"] == 2)
-                .then_some("StatefulSet lowered"),
+            1 => (l.excluded.is_some()
+                && matches!(
+                    l.operation["phase"].as_str(),
+                    Some("InProgress" | "Complete")
+                ))
+            .then_some("excluded, draining or drained"),
+            2 => (l.operation["phase"] == "Complete"
+                || story.sts(DATA).is_ok_and(|s| s["spec"]["replicas"] == 2))
+            .then_some("drained or StatefulSet lowered"),
             _ => None,
         };
         if let Some(point) = point {
@@ -1171,6 +1232,7 @@ fn opensearch_cluster_story() {
     if !controller.is_started() {
         controller.spawn();
     }
+    set_persistent_setting(&ip, "indices.recovery.max_bytes_per_sec", Value::Null).unwrap();
     println!("controller crashes during the drain: {crashes}");
     assert!(
         crashes >= 2,

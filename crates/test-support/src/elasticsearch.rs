@@ -227,6 +227,22 @@ pub fn shards_on(host: &str, name: &str) -> Result<usize, String> {
         .count())
 }
 
+/// The bytes of the shard copies on node `name` (`_cat/shards` `store`).
+pub fn store_bytes_on(host: &str, name: &str) -> Result<u64, String> {
+    let v = rest(
+        "GET",
+        host,
+        "/_cat/shards?format=json&bytes=b&h=node,store",
+        None,
+    )?;
+    Ok(v.as_array()
+        .ok_or_else(|| format!("not a list: {v}"))?
+        .iter()
+        .filter(|r| r["node"].as_str().and_then(|n| n.split_whitespace().next()) == Some(name))
+        .filter_map(|r| r["store"].as_str().and_then(|b| b.parse::<u64>().ok()))
+        .sum())
+}
+
 /// The node names in `cluster.routing.allocation.exclude._name` (persistent or transient).
 pub fn excluded_names(host: &str) -> Result<BTreeSet<String>, String> {
     let s = rest("GET", host, "/_cluster/settings?flat_settings=true", None)?;
