@@ -6,7 +6,8 @@
 //! memory limit, 1Gi persistence) is created through the controller; an index of `--documents`
 //! documents of ≈1 KB (6 shards, 1 replica: 12 copies, 4 per node) is bulk-indexed and flushed.
 //! Before every run the cluster is green with 3 nodes, nothing relocating, initializing or
-//! unassigned, no allocation exclusion, every node holding 4 ± 1 copies (for 3 polls 1 s apart).
+//! unassigned, no allocation exclusion, allocation not paused, every node holding 4 ± 1 copies
+//! (3 polls in a row, 1 s apart).
 //! The node that leaves is always pod 2 (`es-drain-a-2`); the stopwatch reads `_cat/shards` from
 //! pod 0 every 100 ms (a thread of its own, the same for both sides) and stops at the first
 //! answer with no copy on it (a relocating copy counts for its source).
@@ -31,6 +32,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
@@ -188,9 +190,14 @@ impl Bench<'_> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), NS);
         let (copies_before, store_before) = blocking(|| copies_on(asked, &node))?;
         let manager = blocking(|| cluster_manager(asked)).unwrap_or_else(|e| format!("? ({e})"));
+        let leader = Api::<Lease>::namespaced(self.client.clone(), NS)
+            .get_opt(&es::leader_lease(CLUSTER))
+            .await?
+            .and_then(|l| l.spec?.holder_identity)
+            .unwrap_or_else(|| "none".to_owned());
         let load = procfs::loadavg();
         println!(
-            "\n{} {pair} {}: {node} holds {copies_before} copies, {store_before} bytes; cluster manager {manager}; load {load}",
+            "\n{} {pair} {}: {node} holds {copies_before} copies, {store_before} bytes; cluster manager {manager}; leader pilot {leader}; load {load}",
             if pair == 0 { "warm-up" } else { "run" },
             side.label()
         );
@@ -744,15 +751,20 @@ fn store_by_node(ip: &str) -> Result<String> {
 /// The values of `cluster.routing.allocation.exclude.<attr>` (persistent and transient).
 fn excluded(ip: &str, attr: &str) -> Result<Vec<String>> {
     let s = rest(ip, "GET", "/_cluster/settings?flat_settings=true", None)?;
+    Ok(excluded_in(&s, attr))
+}
+
+/// The values of `cluster.routing.allocation.exclude.<attr>` in `_cluster/settings`' reply.
+fn excluded_in(settings: &Value, attr: &str) -> Vec<String> {
     let key = format!("cluster.routing.allocation.exclude.{attr}");
-    Ok(["persistent", "transient"]
+    ["persistent", "transient"]
         .iter()
-        .filter_map(|scope| s[*scope][&key].as_str())
+        .filter_map(|scope| settings[*scope][&key].as_str())
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
-        .collect())
+        .collect()
 }
 
 /// Sets (or clears, with `None`) the persistent `exclude._ip`.
@@ -810,10 +822,18 @@ fn settled(ip: &str, balanced: bool) -> Result<Value> {
             h["unassigned_shards"]
         );
     }
-    let names = excluded(ip, "_name")?;
-    let ips = excluded(ip, "_ip")?;
+    let settings = rest(ip, "GET", "/_cluster/settings?flat_settings=true", None)?;
+    let names = excluded_in(&settings, "_name");
+    let ips = excluded_in(&settings, "_ip");
     if !names.is_empty() || !ips.is_empty() {
         bail!("exclusions: _name {names:?} _ip {ips:?}");
+    }
+    // A paused allocation (a stopping node's `primaries`) would hold the rebalance back.
+    for scope in ["persistent", "transient"] {
+        let enable = &settings[scope]["cluster.routing.allocation.enable"];
+        if !enable.is_null() && enable != "all" {
+            bail!("{scope} cluster.routing.allocation.enable {enable}");
+        }
     }
     if balanced {
         let rows = shard_rows(ip)?;
@@ -841,7 +861,7 @@ fn count(ip: &str) -> Result<u64> {
 }
 
 /// Creates [`INDEX`] and bulk-indexes `documents` documents of ≈1 KB (words of a fixed
-/// pseudo-random sequence), then refreshes and flushes it (the copies are files on disk, the
+/// pseudo-random sequence, not indexed), then flushes it (the copies are files on disk, the
 /// translog empty) and checks the count.
 fn index_documents(ip: &str, documents: u64) -> Result<()> {
     rest(
@@ -849,8 +869,15 @@ fn index_documents(ip: &str, documents: u64) -> Result<()> {
         "PUT",
         &format!("/{INDEX}?wait_for_active_shards=all"),
         Some(
-            &json!({"settings": {"index": {"number_of_shards": SHARDS,
-                                           "number_of_replicas": 1}}})
+            &json!({
+                "settings": {"index": {"number_of_shards": SHARDS, "number_of_replicas": 1}},
+                // The text is kept in `_source` only: the store is the documents, not an
+                // inverted index of random words.
+                "mappings": {"properties": {
+                    "n": {"type": "long"},
+                    "text": {"type": "keyword", "index": false, "doc_values": false}
+                }}
+            })
             .to_string(),
         ),
     )?;
