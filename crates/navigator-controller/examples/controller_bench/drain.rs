@@ -227,10 +227,13 @@ impl Bench<'_> {
                 let since = |at: Instant| Some(at.saturating_duration_since(t0));
                 let mut pilot_seen = false;
                 loop {
-                    let now = Instant::now();
+                    // Each observation is timed when its reply arrived; a failed read is
+                    // skipped (the next tick reads again).
                     if run.pilot_gone.is_none() {
-                        match pilots.get_opt(&node).await? {
-                            Some(p) => {
+                        let reply = pilots.get_opt(&node).await;
+                        let now = Instant::now();
+                        match reply {
+                            Ok(Some(p)) => {
                                 pilot_seen = true;
                                 if run.requested.is_none()
                                     && p.spec.requested_state.as_deref() == Some("Decommissioned")
@@ -245,20 +248,27 @@ impl Bench<'_> {
                                     run.complete = since(now);
                                 }
                             }
-                            None if pilot_seen && run.pod_gone.is_some() => {
+                            Ok(None) if pilot_seen && run.pod_gone.is_some() => {
                                 run.pilot_gone = since(now);
                             }
-                            None => {}
+                            Ok(None) => {}
+                            Err(e) => println!("  reading pilot {node}: {e}"),
                         }
                     }
-                    if run.excluded.is_none()
-                        && blocking(|| excluded(asked, "_name"))
-                            .is_ok_and(|names| names.contains(&node))
-                    {
-                        run.excluded = since(now);
+                    if run.excluded.is_none() {
+                        let names = blocking(|| excluded(asked, "_name"));
+                        if names.is_ok_and(|names| names.contains(&node)) {
+                            run.excluded = since(Instant::now());
+                        }
                     }
-                    if run.pod_gone.is_none() && pods.get_opt(&node).await?.is_none() {
-                        run.pod_gone = since(now);
+                    if run.pod_gone.is_none() {
+                        let reply = pods.get_opt(&node).await;
+                        let now = Instant::now();
+                        match reply {
+                            Ok(None) => run.pod_gone = since(now),
+                            Ok(Some(_)) => {}
+                            Err(e) => println!("  reading pod {node}: {e}"),
+                        }
                     }
                     // The Pilot goes after the pod (a minute at most is waited for it).
                     let pilot_done = run.pilot_gone.is_some()
