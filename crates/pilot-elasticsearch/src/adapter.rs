@@ -1,11 +1,12 @@
 //! The runtime's `DatabaseAdapter` for Elasticsearch and OpenSearch: the I/O glue around the
 //! pure decisions (configuration, bootstrap, drain progress) and the REST client.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use kube::Api;
@@ -32,6 +33,7 @@ use crate::options::ElasticsearchOptions;
 use crate::replies::{self, EXCLUDE_NAME};
 use crate::rest::{RestClient, RestError};
 use crate::roles::Role;
+use crate::stuck::{self, Due, Examination, Remaining, Step};
 use navigator_client::leader::Elector;
 
 /// The image as the pilot resolved it.
@@ -101,6 +103,7 @@ pub struct ElasticsearchAdapter {
     stopping: Arc<AtomicBool>,
     leader_started: AtomicBool,
     dialect: Mutex<Option<Dialect>>,
+    examination: Mutex<Examination>,
 }
 
 impl ElasticsearchAdapter {
@@ -120,6 +123,7 @@ impl ElasticsearchAdapter {
             stopping: Arc::new(AtomicBool::new(false)),
             leader_started: AtomicBool::new(false),
             dialect: Mutex::new(None),
+            examination: Mutex::new(Examination::default()),
         }
     }
 
@@ -131,6 +135,12 @@ impl ElasticsearchAdapter {
     /// Whether this pilot currently leads its cluster's pilots.
     pub fn is_leading(&self) -> bool {
         self.leading.load(Ordering::SeqCst)
+    }
+
+    fn examination(&self) -> std::sync::MutexGuard<'_, Examination> {
+        self.examination
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn dialect(&self) -> Option<Dialect> {
@@ -425,7 +435,7 @@ impl ElasticsearchAdapter {
         &self,
         ctx: &PilotContext,
         last: &Observation,
-    ) -> Result<Option<NodeView>, RestError> {
+    ) -> Result<Option<(NodeView, BTreeSet<String>)>, RestError> {
         if !last.ready {
             return Ok(None);
         }
@@ -435,9 +445,9 @@ impl ElasticsearchAdapter {
         };
         let name = ctx.identity.pod_name.clone();
         let settings = self.rest.get(replies::SETTINGS).await?;
-        let excluded =
-            exclusions::parse_names(replies::setting(&settings, EXCLUDE_NAME).effective())
-                .contains(&name);
+        let leaving =
+            exclusions::parse_names(replies::setting(&settings, EXCLUDE_NAME).effective());
+        let excluded = leaving.contains(&name);
         let voting_dialect = self.dialect().is_some_and(|d| d.has_voting_exclusions());
         let needs_voting_exclusion = voting_dialect && self.options.roles.contains(&Role::Master);
         let voting_excluded = if voting_dialect {
@@ -447,13 +457,94 @@ impl ElasticsearchAdapter {
         } else {
             false
         };
-        Ok(Some(NodeView {
-            name,
-            shards,
-            excluded,
-            needs_voting_exclusion,
-            voting_excluded,
-        }))
+        Ok(Some((
+            NodeView {
+                name,
+                shards,
+                excluded,
+                needs_voting_exclusion,
+                voting_excluded,
+                remaining: None,
+            },
+            leaving,
+        )))
+    }
+
+    /// What the copies left on the draining node mean ([`crate::stuck`]): a pass only when
+    /// the node's shard count held since the last observation and the last pass is
+    /// [`stuck::EXAMINE_INTERVAL`] old; between passes the last result stands.
+    async fn remaining(&self, view: &NodeView, leaving: &BTreeSet<String>) -> Remaining {
+        let Some(shards) = view.shards else {
+            return Remaining::Moving(None);
+        };
+        let now = Instant::now();
+        if let Due::Later(result) = self.examination().due(shards, now) {
+            return result;
+        }
+        let result = match self.examine(&view.name, leaving, now).await {
+            Ok(r) => r,
+            Err(e) => Remaining::Moving(Some(format!("examining the shard copies left: {e}"))),
+        };
+        if let Remaining::Blocked(blocked) = &result
+            && self.examination().last() != Some(&result)
+        {
+            tracing::info!(
+                copies = ?blocked.iter().map(|b| b.copy.to_string()).collect::<Vec<_>>(),
+                "shard copies that can neither move nor be left behind: the drain waits (logged again when this changes)"
+            );
+        }
+        self.examination().passed(result, now)
+    }
+
+    /// One pass: nothing relocating or initialising in the cluster (`_cluster/health`), then
+    /// the copies (`_cat/shards`) and at most [`stuck::EXPLAIN_LIMIT`] allocation explains of
+    /// the copies on the node.
+    async fn examine(
+        &self,
+        node: &str,
+        leaving: &BTreeSet<String>,
+        now: Instant,
+    ) -> Result<Remaining, RestError> {
+        if let Some(h) = replies::health(&self.rest.get(replies::HEALTH).await?)
+            && (h.relocating > 0 || h.initializing > 0)
+        {
+            self.examination().forget_verdicts();
+            return Ok(Remaining::Moving(Some(format!(
+                "{} shards relocating and {} initializing in the cluster",
+                h.relocating, h.initializing
+            ))));
+        }
+        let copies = replies::shard_copies(&self.rest.get(replies::SHARDS).await?);
+        let mut verdicts = self.examination().verdicts(now);
+        let mut budget = stuck::EXPLAIN_LIMIT;
+        loop {
+            let keys = match stuck::step(node, &copies, leaving, &verdicts, budget) {
+                Step::Done(result) => return Ok(result),
+                Step::Explain(keys) => keys,
+            };
+            budget = budget.saturating_sub(keys.len());
+            for key in keys {
+                let body = replies::explain_body(&key.index, key.shard, key.primary, node);
+                let reply = self
+                    .rest
+                    .post(replies::ALLOCATION_EXPLAIN, Some(&body))
+                    .await?;
+                let Some(explain) = replies::explain(&reply) else {
+                    return Ok(Remaining::Moving(Some(format!(
+                        "{key}: no decision in the allocation explain"
+                    ))));
+                };
+                tracing::debug!(copy = %key, ?explain, "allocation explain");
+                let can_move = !stuck::cannot_move(&explain);
+                self.examination()
+                    .verdict(key.clone(), explain.clone(), now);
+                verdicts.insert(key, explain);
+                if can_move {
+                    // The next step says so; no need to ask about the rest.
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -585,7 +676,18 @@ impl DatabaseAdapter for ElasticsearchAdapter {
         last: &Observation,
     ) -> Progress {
         match self.node_view(ctx, last).await {
-            Ok(view) => drain::progress(requested, view.as_ref()),
+            Ok(Some((mut view, leaving))) => {
+                if drain::examines(requested, &view) {
+                    view.remaining = Some(self.remaining(&view, &leaving).await);
+                } else {
+                    self.examination().reset();
+                }
+                drain::progress(requested, Some(&view))
+            }
+            Ok(None) => {
+                self.examination().reset();
+                drain::progress(requested, None)
+            }
             Err(e) => Progress::Pending(format!("reading the node's exclusions: {e}")),
         }
     }

@@ -1,7 +1,11 @@
 //! Where this node is with its requested state, pure: the leader writes the exclusions, each
-//! pilot watches its own node reach the state.
+//! pilot watches its own node reach the state. A drain is complete when the node holds no
+//! shard copy, or when every copy left is one the cluster cannot move that has a started copy
+//! on a node that stays ([`crate::stuck`]).
 
 use navigator_pilot::{Progress, RequestedState};
+
+use crate::stuck::{self, Remaining};
 
 /// What the pilot knows about its node for the requested state.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +21,20 @@ pub struct NodeView {
     pub needs_voting_exclusion: bool,
     /// The node's name is in the voting configuration exclusions.
     pub voting_excluded: bool,
+    /// What the copies left on the node mean, when examined ([`examines`]).
+    pub remaining: Option<Remaining>,
+}
+
+/// Whether the copies left on the node are to be examined for `requested`: a drain whose
+/// node is excluded (and out of the voting configuration when it needs to be) and still holds
+/// shards.
+pub fn examines(requested: RequestedState, v: &NodeView) -> bool {
+    let draining = matches!(
+        requested,
+        RequestedState::Drained | RequestedState::Decommissioned
+    );
+    let voting = requested == RequestedState::Decommissioned && v.needs_voting_exclusion;
+    draining && v.excluded && (!voting || v.voting_excluded) && v.shards.is_some_and(|n| n > 0)
 }
 
 /// The progress towards `requested`; `None` for `view` when the node has not joined a cluster
@@ -58,14 +76,27 @@ pub fn progress(requested: RequestedState, view: Option<&NodeView>) -> Progress 
                     "excluded from allocation, {shards}; waiting for the leader to exclude {name} from the voting configuration"
                 ));
             }
-            match v.shards {
-                Some(0) if voting => Progress::Complete(format!(
-                    "{name} holds no shards and is excluded from allocation and from the voting configuration"
+            let excluded = if voting {
+                "excluded from allocation and from the voting configuration"
+            } else {
+                "excluded from allocation"
+            };
+            match (v.shards, &v.remaining) {
+                (Some(0), _) => {
+                    Progress::Complete(format!("{name} holds no shards and is {excluded}"))
+                }
+                (_, Some(Remaining::Stay(staying))) => Progress::Complete(format!(
+                    "{name} is drained and {excluded}; {}",
+                    stuck::stay_message(staying)
                 )),
-                Some(0) => Progress::Complete(format!(
-                    "{name} holds no shards and is excluded from allocation"
+                (_, Some(Remaining::Blocked(blocked))) => Progress::InProgress(format!(
+                    "excluded from allocation, {shards}: {}",
+                    stuck::blocked_message(name, blocked)
                 )),
-                _ => Progress::InProgress(format!(
+                (_, Some(Remaining::Moving(Some(detail)))) => Progress::InProgress(format!(
+                    "excluded from allocation, {shards}: moving them to other nodes ({detail})"
+                )),
+                (_, Some(Remaining::Moving(None)) | None) => Progress::InProgress(format!(
                     "excluded from allocation, {shards}: moving them to other nodes"
                 )),
             }
@@ -85,6 +116,7 @@ mod tests {
             excluded,
             needs_voting_exclusion: master,
             voting_excluded: voting,
+            remaining: None,
         }
     }
 
@@ -173,6 +205,109 @@ mod tests {
         ];
         for (requested, v, want) in cases {
             assert_eq!(progress(requested, v.as_ref()), want, "{requested} {v:?}");
+        }
+    }
+
+    #[test]
+    fn progress_with_copies_left() {
+        use crate::stuck::{Blocked, CopyKey, Staying};
+        use RequestedState::*;
+        let with = |shards: i64, master: bool, voting: bool, r: Option<Remaining>| NodeView {
+            remaining: r,
+            ..view(Some(shards), true, master, voting)
+        };
+        let key = |index: &str, primary: bool| CopyKey {
+            index: index.into(),
+            shard: 0,
+            primary,
+        };
+        let stay = Remaining::Stay(vec![
+            Staying {
+                copy: key("r", true),
+                elsewhere: vec!["es-0".into()],
+            },
+            Staying {
+                copy: key("q", false),
+                elsewhere: vec!["es-0".into()],
+            },
+        ]);
+        let blocked = Remaining::Blocked(vec![Blocked {
+            copy: key("s", true),
+            leaving: vec![],
+            why: "on es-0: [filter] no".into(),
+        }]);
+        let cases = [
+            (
+                Drained,
+                with(2, false, false, Some(stay.clone())),
+                Progress::Complete(
+                    "es-1 is drained and excluded from allocation; 2 shard copies stay: no other node may hold them ([r][0] primary, [q][0] replica), each has a started copy on es-0".into(),
+                ),
+            ),
+            (
+                Decommissioned,
+                with(2, true, true, Some(stay.clone())),
+                Progress::Complete(
+                    "es-1 is drained and excluded from allocation and from the voting configuration; 2 shard copies stay: no other node may hold them ([r][0] primary, [q][0] replica), each has a started copy on es-0".into(),
+                ),
+            ),
+            (
+                // Not before the voting exclusion, whatever was examined.
+                Decommissioned,
+                with(2, true, false, Some(stay.clone())),
+                Progress::InProgress(
+                    "excluded from allocation, 2 shards on es-1; waiting for the leader to exclude es-1 from the voting configuration".into(),
+                ),
+            ),
+            (
+                Drained,
+                with(1, false, false, Some(blocked)),
+                Progress::InProgress(
+                    "excluded from allocation, 1 shards on es-1: [s][0] primary cannot leave es-1: it is the only started copy of its shard, and the cluster cannot move it (on es-0: [filter] no)".into(),
+                ),
+            ),
+            (
+                Drained,
+                with(3, false, false, Some(Remaining::Moving(Some("2 shard copies relocating or initializing in the cluster".into())))),
+                Progress::InProgress(
+                    "excluded from allocation, 3 shards on es-1: moving them to other nodes (2 shard copies relocating or initializing in the cluster)".into(),
+                ),
+            ),
+            (
+                Drained,
+                with(3, false, false, Some(Remaining::Moving(None))),
+                Progress::InProgress(
+                    "excluded from allocation, 3 shards on es-1: moving them to other nodes".into(),
+                ),
+            ),
+            (
+                // A stale examination never hides an empty node.
+                Drained,
+                with(0, false, false, Some(Remaining::Moving(None))),
+                Progress::Complete("es-1 holds no shards and is excluded from allocation".into()),
+            ),
+        ];
+        for (requested, v, want) in cases {
+            assert_eq!(progress(requested, Some(&v)), want, "{requested} {v:?}");
+        }
+    }
+
+    #[test]
+    fn examines_only_a_drain_under_way() {
+        use RequestedState::*;
+        let cases = [
+            (Drained, view(Some(2), true, false, false), true),
+            (Drained, view(Some(0), true, false, false), false),
+            (Drained, view(None, true, false, false), false),
+            (Drained, view(Some(2), false, false, false), false),
+            (Decommissioned, view(Some(2), true, true, false), false),
+            (Decommissioned, view(Some(2), true, true, true), true),
+            (Decommissioned, view(Some(2), true, false, false), true),
+            (Drained, view(Some(2), true, true, false), true),
+            (Running, view(Some(2), true, false, false), false),
+        ];
+        for (requested, v, want) in cases {
+            assert_eq!(examines(requested, &v), want, "{requested} {v:?}");
         }
     }
 }

@@ -7,7 +7,8 @@
 //!   [`exclusions`] (the leader's `cluster.routing.allocation.exclude._name`), [`voting`] (the
 //!   leader's voting configuration exclusions), [`allocation`] (replica allocation paused
 //!   around a data node's restart, resumed by the leader), [`drain`] (a node's progress towards
-//!   its requested state), [`replies`] (REST paths and reply parsers), [`roles`].
+//!   its requested state), [`stuck`] (shard copies that can never leave a drained node: when
+//!   they may stay behind), [`replies`] (REST paths and reply parsers), [`roles`].
 //! - Thin I/O: [`home`] (the writable home built from the read-only image, plugin bookkeeping),
 //!   [`rest`] (HTTP/JSON client of a node), [`leader`] (the Lease election and the leader's
 //!   reconcile), [`adapter`] (the runtime's `DatabaseAdapter`), [`options`] (the CLI).
@@ -38,6 +39,7 @@ pub mod options;
 pub mod replies;
 pub mod rest;
 pub mod roles;
+pub mod stuck;
 pub mod voting;
 
 pub use adapter::ElasticsearchAdapter;

@@ -35,6 +35,18 @@ pub fn allocation_path(name: &str) -> String {
     format!("/_cat/allocation/{name}?format=json&h=shards,node&master_timeout=2s")
 }
 
+/// Every shard copy of the cluster: index, shard, primary or replica, state, node name
+/// (`_cat/shards`, needs a master).
+pub const SHARDS: &str =
+    "/_cat/shards?format=json&h=index,shard,prirep,state,node&master_timeout=2s";
+/// Why a shard copy is where it is (`POST` with [`explain_body`], needs a master).
+pub const ALLOCATION_EXPLAIN: &str = "/_cluster/allocation/explain";
+
+/// The body of an allocation explain for the copy of shard `shard` of `index` on `node`.
+pub fn explain_body(index: &str, shard: u32, primary: bool, node: &str) -> Value {
+    serde_json::json!({"index": index, "shard": shard, "primary": primary, "current_node": node})
+}
+
 /// Adds voting configuration exclusions for `names` (Elasticsearch 7.8+ and OpenSearch take
 /// `node_names`; Elasticsearch 7.0-7.7 the names in the path). Waits up to 30 s for the
 /// voting configuration to exclude them.
@@ -139,6 +151,128 @@ pub fn allocation_shards(v: &Value, name: &str) -> Option<i64> {
         .iter()
         .find(|row| row.get("node").and_then(Value::as_str) == Some(name))
         .and_then(|row| number(row.get("shards")?))
+}
+
+/// One shard copy of a `_cat/shards?format=json` reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardCopy {
+    /// `index`.
+    pub index: String,
+    /// `shard`.
+    pub shard: u32,
+    /// `prirep` is `p`.
+    pub primary: bool,
+    /// `state`: `STARTED`, `RELOCATING`, `INITIALIZING` or `UNASSIGNED`.
+    pub state: String,
+    /// `node`: the node's name (a relocating copy: `<from> -> <address> <id> <to>`); `None`
+    /// while unassigned.
+    pub node: Option<String>,
+}
+
+/// Parses `_cat/shards?format=json`; rows it cannot read are left out.
+pub fn shard_copies(v: &Value) -> Vec<ShardCopy> {
+    let Some(rows) = v.as_array() else {
+        return Vec::new();
+    };
+    rows.iter()
+        .filter_map(|row| {
+            Some(ShardCopy {
+                index: row.get("index")?.as_str()?.to_owned(),
+                shard: u32::try_from(number(row.get("shard")?)?).ok()?,
+                primary: row.get("prirep")?.as_str()? == "p",
+                state: row.get("state")?.as_str()?.to_owned(),
+                node: row.get("node").and_then(Value::as_str).map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+/// One node's decision in an allocation explain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeDecision {
+    /// `node_name`.
+    pub node: String,
+    /// `node_decision`: `yes`, `no`, `throttled`, `worse_balance`, ...
+    pub decision: String,
+    /// The deciders that said `NO` or `THROTTLE`: `[<decider>] <explanation>`.
+    pub reasons: Vec<String>,
+}
+
+/// An allocation explain of an assigned copy (`_cluster/allocation/explain` with
+/// `current_node`). The field names are the same on Elasticsearch 7.10 and OpenSearch 2/3.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explain {
+    /// `current_state` (`started`, `relocating`, ...).
+    pub current_state: String,
+    /// `can_remain_on_current_node`: `yes` or `no`.
+    pub can_remain: String,
+    /// `can_move_to_other_node` (`yes` or `no`; present only when the copy may not remain; a
+    /// move throttled for now also says `no`: see [`Explain::nodes`]).
+    pub can_move: Option<String>,
+    /// `move_explanation` (or `rebalance_explanation`).
+    pub explanation: String,
+    /// The deciders that say the copy may not remain: `[<decider>] <explanation>`.
+    pub remain_reasons: Vec<String>,
+    /// `node_allocation_decisions`: every other node's decision.
+    pub nodes: Vec<NodeDecision>,
+}
+
+fn reasons(deciders: Option<&Value>) -> Vec<String> {
+    deciders
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter(|d| {
+                    d.get("decision")
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| !s.eq_ignore_ascii_case("YES"))
+                })
+                .map(|d| {
+                    format!(
+                        "[{}] {}",
+                        d.get("decider").and_then(Value::as_str).unwrap_or("?"),
+                        d.get("explanation").and_then(Value::as_str).unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Parses an allocation explain of an assigned copy; `None` without
+/// `can_remain_on_current_node`.
+pub fn explain(v: &Value) -> Option<Explain> {
+    let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    Some(Explain {
+        current_state: text("current_state").unwrap_or_default(),
+        can_remain: text("can_remain_on_current_node")?,
+        can_move: text("can_move_to_other_node"),
+        explanation: text("move_explanation")
+            .or_else(|| text("rebalance_explanation"))
+            .unwrap_or_default(),
+        remain_reasons: reasons(v.get("can_remain_decisions")),
+        nodes: v
+            .get("node_allocation_decisions")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|n| NodeDecision {
+                        node: n
+                            .get("node_name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        decision: n
+                            .get("node_decision")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        reasons: reasons(n.get("deciders")),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
 }
 
 /// Cluster health and shard counts.
@@ -329,5 +463,75 @@ mod tests {
             add_voting_exclusions_path(&["a".into()], true),
             "/_cluster/voting_config_exclusions/a?timeout=30s"
         );
+    }
+
+    #[test]
+    fn parses_shards_and_explains() {
+        let rows = json!([
+            {"index": "r", "shard": "0", "prirep": "p", "state": "STARTED", "node": "real-0"},
+            {"index": "r", "shard": "0", "prirep": "r", "state": "RELOCATING",
+             "node": "real-1 -> 127.0.0.1 abc real-2"},
+            {"index": "u", "shard": "1", "prirep": "r", "state": "UNASSIGNED", "node": null},
+            {"index": "bad", "shard": "x", "prirep": "p", "state": "STARTED", "node": "real-0"}
+        ]);
+        let copy = |index: &str, shard, primary, state: &str, node: Option<&str>| ShardCopy {
+            index: index.into(),
+            shard,
+            primary,
+            state: state.into(),
+            node: node.map(str::to_owned),
+        };
+        assert_eq!(
+            shard_copies(&rows),
+            vec![
+                copy("r", 0, true, "STARTED", Some("real-0")),
+                copy(
+                    "r",
+                    0,
+                    false,
+                    "RELOCATING",
+                    Some("real-1 -> 127.0.0.1 abc real-2")
+                ),
+                copy("u", 1, false, "UNASSIGNED", None),
+            ]
+        );
+        assert_eq!(shard_copies(&json!({})), vec![]);
+        assert_eq!(
+            explain_body("r", 1, false, "real-1"),
+            json!({"index": "r", "shard": 1, "primary": false, "current_node": "real-1"})
+        );
+        // As OpenSearch 2.19.6 answers (Elasticsearch 7.10.2 and OpenSearch 3.6.0 alike).
+        let reply = json!({"index": "r", "shard": 0, "primary": false, "current_state": "started",
+            "current_node": {"id": "y", "name": "real-1"},
+            "can_remain_on_current_node": "no",
+            "can_remain_decisions": [{"decider": "filter", "decision": "NO",
+                "explanation": "node matches cluster setting [cluster.routing.allocation.exclude] filters [_name:\"real-1\"]"}],
+            "can_move_to_other_node": "no",
+            "move_explanation": "cannot move shard to another node, even though it is not allowed to remain on its current node",
+            "node_allocation_decisions": [{"node_id": "c", "node_name": "real-0", "node_decision": "no",
+                "weight_ranking": 1, "deciders": [
+                    {"decider": "same_shard", "decision": "NO", "explanation": "a copy of this shard is already allocated to this node"},
+                    {"decider": "other", "decision": "YES", "explanation": "fine"}]}]});
+        assert_eq!(
+            explain(&reply),
+            Some(Explain {
+                current_state: "started".into(),
+                can_remain: "no".into(),
+                can_move: Some("no".into()),
+                explanation: "cannot move shard to another node, even though it is not allowed to remain on its current node".into(),
+                remain_reasons: vec!["[filter] node matches cluster setting [cluster.routing.allocation.exclude] filters [_name:\"real-1\"]".into()],
+                nodes: vec![NodeDecision {
+                    node: "real-0".into(),
+                    decision: "no".into(),
+                    reasons: vec!["[same_shard] a copy of this shard is already allocated to this node".into()],
+                }],
+            })
+        );
+        let remain = json!({"current_state": "started", "can_remain_on_current_node": "yes",
+            "can_rebalance_cluster": "yes", "rebalance_explanation": "cannot rebalance as no target node exists that can both allocate this shard and improve the cluster balance"});
+        let e = explain(&remain).expect("an explain");
+        assert_eq!((e.can_remain.as_str(), e.can_move), ("yes", None));
+        assert!(e.explanation.starts_with("cannot rebalance"));
+        assert_eq!(explain(&json!({"error": "x"})), None);
     }
 }

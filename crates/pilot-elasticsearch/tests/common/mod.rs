@@ -16,9 +16,15 @@
 //! around a restart (the adapter's shutdown sets `cluster.routing.allocation.enable:
 //! primaries`, the leader keeps it while the node is stopping, away, and back but not yet
 //! `Ready`, and resumes it once it is; someone else's value left alone; a node that never
-//! comes back: resumed after the bound), and a decommissioned
-//! master-eligible node going away (the other keeps its master, the voting exclusion is
-//! cleaned up after), liveness after the process is gone.
+//! comes back: resumed after the bound), a decommission with copies that cannot leave (the
+//! only copy of a 0-replica index required on the node keeps it `InProgress`, naming the copy
+//! and the allocation explain's reason, over several passes; once it is let go, the copies of
+//! a 1-replica index that the same-shard decider keeps on the node stay and the drain is
+//! `Complete` saying so, as does the primary of an index whose replica is on the other node;
+//! the explain's field names checked per flavour), and that master-eligible node going away
+//! (the other keeps its master, the voting exclusion is cleaned up after, the 1-replica
+//! indices yellow, the replica promoted, no document of any index lost), liveness after the
+//! process is gone.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -38,6 +44,7 @@ use pilot_elasticsearch::flavor::{Dialect, Flavor};
 use pilot_elasticsearch::leader::{self, LeaderConfig, LeaderState};
 use pilot_elasticsearch::replies::{self, EXCLUDE_NAME};
 use pilot_elasticsearch::rest::RestClient;
+use pilot_elasticsearch::stuck;
 use pilot_elasticsearch::{ElasticsearchAdapter, ElasticsearchOptions};
 use serde_json::json;
 use test_support::devenv::cache_dir;
@@ -626,8 +633,7 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
         .expect("green after the restart");
     rest.post("/r/_refresh", None).await.expect("refresh");
     assert_eq!(rest.get("/r/_count").await.expect("count")["count"], 20);
-    // Its replica could not leave a node of two: gone before the decommission below.
-    rest.delete("/r").await.expect("delete index r");
+    // Index r stays: its copies on real-1 cannot leave a node of two (the decommission below).
     assert_eq!(rest.get("/t/_count").await.expect("count")["count"], 100);
 
     // Someone else's value is left alone, by the leader and by a stopping pilot.
@@ -671,12 +677,134 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
         .await
         .expect("delete Pilot gone-0");
 
-    // Decommissioned again, then the node goes away: the cluster keeps its master (the voting
-    // configuration no longer needs real-1), the node is not alive, and the leader removes the
-    // voting exclusion once the node has left.
+    // Decommissioned again, with copies that cannot leave: index s (0 replicas) is required on
+    // real-1, so its only copy can neither stay nor move — the drain waits, naming it and the
+    // cluster's reason; index r (1 replica) has a copy of each shard on each node, and the
+    // same-shard decider keeps real-1's copies there: once s is let go, the drain is complete
+    // with r's copies staying (each has a started copy on real-0).
+    rest.put(
+        "/s",
+        &json!({"settings": {"number_of_shards": 1, "number_of_replicas": 0,
+            "index.routing.allocation.require._name": "real-1"}}),
+    )
+    .await
+    .expect("create index s");
+    for i in 0..10 {
+        rest.put(&format!("/s/_doc/{i}"), &json!({"n": i}))
+            .await
+            .expect("index a document");
+    }
+    rest.post("/s/_refresh", None).await.expect("refresh");
+    // Index p: its primary on real-1 (created there), its replica on real-0.
+    rest.put(
+        "/p",
+        &json!({"settings": {"number_of_shards": 1, "number_of_replicas": 0,
+            "index.routing.allocation.require._name": "real-1"}}),
+    )
+    .await
+    .expect("create index p");
+    for i in 0..10 {
+        rest.put(&format!("/p/_doc/{i}"), &json!({"n": i}))
+            .await
+            .expect("index a document");
+    }
+    rest.post("/p/_refresh", None).await.expect("refresh");
+    rest.put(
+        "/p/_settings",
+        &json!({"index.routing.allocation.require._name": null, "index.number_of_replicas": 1}),
+    )
+    .await
+    .expect("a replica of p");
+    rest.get("/_cluster/health?wait_for_status=green&timeout=60s")
+        .await
+        .expect("green with s and p");
+    let copies = replies::shard_copies(&rest.get(replies::SHARDS).await.expect("shards"));
+    assert!(
+        copies
+            .iter()
+            .any(|c| c.index == "p" && c.primary && c.node.as_deref() == Some("real-1")),
+        "p's primary on real-1: {copies:?}"
+    );
     request(&pilots, "real-1", "Decommissioned").await;
     reconcile().await;
-    n1.reach(RequestedState::Decommissioned).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let blocked = loop {
+        let obs = n1.adapter.observe(&n1.ctx).await;
+        match n1
+            .adapter
+            .perform(&n1.ctx, RequestedState::Decommissioned, &obs)
+            .await
+        {
+            Progress::InProgress(m) if m.contains("[s][0] primary cannot leave real-1") => break m,
+            Progress::Pending(m) | Progress::InProgress(m) => assert!(
+                Instant::now() < deadline,
+                "no copy of s named as blocking: {m}"
+            ),
+            other => panic!("the drain cannot finish while s is on real-1: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    println!("BLOCKED {blocked}");
+    assert!(
+        blocked.contains("it is the only started copy of its shard, and the cluster cannot move it (on real-0: [filter] node does not match index setting [index.routing.allocation.require] filters [_name:\"real-1\"]"),
+        "{blocked}"
+    );
+    // The field names of the allocation explain, as this flavour spells them.
+    for (index, shard) in [("s", 0), ("r", 0)] {
+        let copies = replies::shard_copies(&rest.get(replies::SHARDS).await.expect("shards"));
+        let primary = copies
+            .iter()
+            .find(|c| c.index == index && c.shard == shard && c.node.as_deref() == Some("real-1"))
+            .unwrap_or_else(|| panic!("a copy of [{index}][{shard}] on real-1: {copies:?}"))
+            .primary;
+        let raw = rest
+            .post(
+                replies::ALLOCATION_EXPLAIN,
+                Some(&replies::explain_body(index, shard, primary, "real-1")),
+            )
+            .await
+            .expect("allocation explain");
+        println!("EXPLAIN [{index}][{shard}] {raw}");
+        assert_eq!(raw["current_state"], "started", "{raw}");
+        assert_eq!(raw["can_remain_on_current_node"], "no", "{raw}");
+        assert_eq!(raw["can_move_to_other_node"], "no", "{raw}");
+        assert_eq!(
+            raw["node_allocation_decisions"][0]["node_name"], "real-0",
+            "{raw}"
+        );
+        assert_eq!(
+            raw["node_allocation_decisions"][0]["node_decision"], "no",
+            "{raw}"
+        );
+    }
+    // Still waiting over more than one pass.
+    let until = Instant::now() + stuck::EXAMINE_INTERVAL + Duration::from_secs(2);
+    while Instant::now() < until {
+        let obs = n1.adapter.observe(&n1.ctx).await;
+        let p = n1
+            .adapter
+            .perform(&n1.ctx, RequestedState::Decommissioned, &obs)
+            .await;
+        assert!(
+            matches!(&p, Progress::InProgress(m) if m.contains("[s][0] primary cannot leave")),
+            "{p:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    rest.put(
+        "/s/_settings",
+        &json!({"index.routing.allocation.require._name": null}),
+    )
+    .await
+    .expect("let s go");
+    let m = n1.reach(RequestedState::Decommissioned).await;
+    println!("STAY {m}");
+    let head = "real-1 is drained and excluded from allocation and from the voting configuration; 3 shard copies stay: no other node may hold them ([p][0] primary, [r][0] ";
+    assert!(m.starts_with(head), "{m}");
+    assert!(m.contains(", [r][1] "), "r's copies named: {m}");
+    assert!(m.ends_with("), each has a started copy on real-0"), "{m}");
+    let f1 = facts(&n1.adapter.observe(&n1.ctx).await);
+    assert_eq!(f1.shards, Some(3), "only p's and r's copies left on real-1");
     assert_eq!(voting(&rest).await, vec!["real-1".to_owned()]);
     n1.stop().await;
     let obs = n1.adapter.observe(&n1.ctx).await;
@@ -693,5 +821,23 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
         n0.adapter.observe(&n0.ctx).await.ready,
         "real-0 keeps a master"
     );
+    // Redundancy lost, no document: r is yellow (its replicas unassigned), every document of
+    // r, s and t is on real-0.
+    let health = rest
+        .get("/_cluster/health/r?wait_for_status=yellow&timeout=60s")
+        .await
+        .expect("r yellow");
+    assert_eq!(health["status"], "yellow", "{health}");
+    assert_eq!(health["active_primary_shards"], 2, "{health}");
+    rest.get("/_cluster/health/p?wait_for_status=yellow&timeout=60s")
+        .await
+        .expect("p's replica promoted");
+    for (index, docs) in [("p", 10), ("r", 20), ("s", 10), ("t", 100)] {
+        rest.post(&format!("/{index}/_refresh"), None)
+            .await
+            .expect("refresh");
+        let count = rest.get(&format!("/{index}/_count")).await.expect("count");
+        assert_eq!(count["count"], docs, "{index}: no document lost");
+    }
     n0.stop().await;
 }
