@@ -19,24 +19,28 @@
 //!     cleaned after; 0 documents lost in any index; Green after each step;
 //!  4. rolling upgrade 2.18.0 → 2.19.6 under a continuous indexer (through the client
 //!     Service): never two database pods not Ready at once, highest ordinal first in each
-//!     pool, every Pilot reports 2.19.6, every acknowledged document present, Green;
-//!  5. reversal: `data` 1 → 3 (Green); index `slow` on `es-demo-data-2`; recovery throttled
-//!     to 1 kB/s so that a drain cannot finish; `data` 3 → 2 and, once Pilot
-//!     `es-demo-data-2`'s decommission is InProgress, 3 again: its requested state back to
-//!     Running, the exclusion removed, the same pod kept; throttle restored: Green, 0 documents
-//!     lost;
+//!     pool, every Pilot reports 2.19.6, every acknowledged document present, Green, replica
+//!     allocation resumed (`cluster.routing.allocation.enable` unset; its changes are printed);
+//!  5. reversal: `data` 1 → 3 (Green, the rebalance gives `es-demo-data-2` shards); recovery
+//!     throttled to 1 kB/s so that a drain cannot finish; `data` 3 → 2 and, once
+//!     `es-demo-data-2` is excluded, its Pilot's decommission InProgress and shards still on
+//!     it, 3 again: its requested state back to Running, the exclusion removed, the same pod
+//!     kept; throttle restored: Green, 0 documents lost;
 //!  6. `masters` 3 → 5 → 3 with a background poller asking a data node for the cluster
-//!     manager every 500 ms: no failed request, no answer without a cluster manager;
-//!  7. `data` 3 → 2 with the controller SIGKILLed (and restarted after 1–4 s) three times
-//!     during the drain (requested, draining or drained, StatefulSet lowered): converges,
+//!     manager every 500 ms: no failed request, no answer without a cluster manager; the
+//!     voting exclusions cleared;
+//!  7. `data` 3 → 2 with recovery throttled so that the drain lasts ~20 s and the controller
+//!     SIGKILLed (restarted 1–4 s later) three times: once the decommission is requested, once
+//!     the node is excluded and draining, once drained or the StatefulSet lowered; converges,
 //!     0 documents lost;
 //!  8. delete the cluster: StatefulSets, Services, ConfigMaps and Pilots garbage-collected.
 //!
 //! `elasticsearch_7_10_scale_in`: Elasticsearch 7.10.2, pool `mixed` (master, data, ingest)
-//! × 3, documents with 1 replica and with 0 replicas, scaled to 2: drained first, 0 documents
-//! lost, Green. (From 2 to 1 a drain can never finish while an index has a replica: neither
-//! copy of a shard may move onto the node holding the other; see
-//! `/work/helpers/es-e2e-findings.md`.)
+//! × 3, documents with 1 replica (`r1`) and with 0 replicas (`r0`); 3 → 2: drained first (0
+//! shards on the node before its pod goes), Green; 2 → 1: `r0` moved off, `r1`'s copies on the
+//! leaving node can go nowhere (the other copy of each shard is on the node that stays), so the
+//! node leaves holding only copies with a STARTED twin on the staying node; yellow, 0
+//! documents lost in either step, the exclusions cleaned.
 //!
 //! Every step prints a TIMING line. Every wait has a bound; its failure message carries the
 //! cluster's status, the StatefulSets', the Pilots' specs and statuses, the pods, the Events,
@@ -61,9 +65,8 @@ use test_support::devenv::{
     self, Env, EnvOptions, GROUP, condition, eventually, pod_ready, strings, tail,
 };
 use test_support::elasticsearch::{
-    self as es, ContinuousIndexer, ManagerWatch, bulk_index, count, create_index, excluded_names,
-    green, health, index_documents, rest_ok, rest_within, set_persistent_setting, shards,
-    verify_acked, voting_exclusions,
+    self as es, ContinuousIndexer, ManagerWatch, count, create_index, excluded_names, green,
+    health, index_documents, rest_ok, rest_within, shards, verify_acked, voting_exclusions,
 };
 
 /// One devenv pod runner per machine: the tests run one at a time.
@@ -159,13 +162,16 @@ struct Leaving {
     name: String,
     requested: Option<f64>,
     excluded: Option<f64>,
+    /// Excluded and holding no shard copy (or, where allowed, only copies with a STARTED twin
+    /// on a staying node).
     empty: Option<f64>,
     going: Option<f64>,
     gone: Option<f64>,
     pilot_gone: Option<f64>,
     cleaned: Option<f64>,
-    /// The shards on it at the last successful `_cat/shards`, and when.
-    last_shards: Option<(usize, f64)>,
+    /// The shard copies on it at the last successful `_cat/shards`, how many of them have no
+    /// STARTED copy on a node that stays, and when.
+    last_shards: Option<(usize, usize, f64)>,
     last_excluded: bool,
     /// The Pilot's last `status.operation`.
     operation: Value,
@@ -180,7 +186,7 @@ impl Leaving {
     fn timing(&self) -> String {
         let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}s"));
         format!(
-            "{}: requested {}, excluded {}, 0 shards {}, pod deleted {}, pod gone {}, Pilot gone {}, exclusion cleaned {}",
+            "{}: requested {}, excluded {}, drained {}, pod deleted {}, pod gone {}, Pilot gone {}, exclusion cleaned {}",
             self.name,
             f(self.requested),
             f(self.excluded),
@@ -552,15 +558,18 @@ impl Story<'_> {
     /// Lowers pool `pool` (spec index `pool_index`) from `from` to `to` replicas and watches
     /// the condemned nodes (ordinals `to..from`) leave, one poll every 250 ms through `host`:
     /// each must be asked to decommission, be excluded and hold 0 shards (`_cat/shards`)
-    /// before its pod is deleted; then its pod and Pilot go and the exclusion is cleaned.
+    /// before its pod is deleted — with `staying_allowed`, copies may stay on it when each
+    /// has a STARTED copy on a node that stays (copies that no other node may hold, e.g. the
+    /// replicas of a 2-node cluster going to 1) —; then its pod and Pilot go and the exclusion
+    /// is cleaned.
     /// `between` runs after every poll (e.g. to crash the controller). Fails on any
     /// violation; prints a TIMING line per node.
     fn scale_in(
         &self,
         host: &str,
         (pool_index, pool): (usize, &str),
-        from: usize,
-        to: usize,
+        (from, to): (usize, usize),
+        staying_allowed: bool,
         timeout: Duration,
         mut between: impl FnMut(&[Leaving]),
     ) -> Vec<Leaving> {
@@ -585,6 +594,7 @@ impl Story<'_> {
             }
             let excluded = excluded_names(host).ok();
             let copies = shards(host, None).ok();
+            let names: BTreeSet<String> = leaving.iter().map(|l| l.name.clone()).collect();
             for l in &mut leaving {
                 let at = t.elapsed().as_secs_f64();
                 let name = l.name.clone();
@@ -610,9 +620,22 @@ impl Story<'_> {
                     }
                 }
                 if let Some(rows) = &copies {
-                    let n = rows.iter().filter(|r| r.node == name).count();
-                    l.last_shards = Some((n, at));
-                    if n == 0 && l.excluded.is_some() {
+                    let on_it: Vec<_> = rows.iter().filter(|r| r.node == name).collect();
+                    let unprotected = on_it
+                        .iter()
+                        .filter(|c| {
+                            !rows.iter().any(|o| {
+                                o.index == c.index
+                                    && o.shard == c.shard
+                                    && o.state == "STARTED"
+                                    && !o.node.is_empty()
+                                    && !names.contains(&o.node)
+                            })
+                        })
+                        .count();
+                    l.last_shards = Some((on_it.len(), unprotected, at));
+                    let safe = on_it.is_empty() || (staying_allowed && unprotected == 0);
+                    if safe && l.excluded.is_some() {
                         l.empty.get_or_insert(at);
                     }
                 }
@@ -636,9 +659,13 @@ impl Story<'_> {
                             .push(format!("{at:.1}s: pod deleted before it was excluded"));
                     }
                     match l.last_shards {
-                        Some((0, _)) => {}
-                        Some((n, when)) => l.problems.push(format!(
-                            "{at:.1}s: pod deleted while its node held {n} shards (seen at {when:.1}s)"
+                        Some((0, _, _)) => {}
+                        Some((n, 0, when)) if staying_allowed => println!(
+                            "{}: pod deleted with {n} copies staying on it, each STARTED elsewhere (seen at {when:.1}s)",
+                            l.name
+                        ),
+                        Some((n, unprotected, when)) => l.problems.push(format!(
+                            "{at:.1}s: pod deleted while its node held {n} shards, {unprotected} without a STARTED copy on a node that stays (seen at {when:.1}s)"
                         )),
                         None => l.problems.push(format!(
                             "{at:.1}s: pod deleted before its shards were ever read"
@@ -679,6 +706,29 @@ impl Story<'_> {
         );
         leaving
     }
+}
+
+/// Throttles shard recovery (relocations) to `rate` per second, in 1 kB chunks so that the
+/// rate limiter's pause after a chunk stays short and lifting the throttle (`None`, both
+/// settings back to their defaults) takes effect within a second — with the default 512 kB
+/// chunks a whole small file is sent at once and the pause after it (its size over the rate)
+/// outlives the throttle.
+fn throttle_recovery(host: &str, rate: Option<&str>) {
+    let (rate, chunk) = match rate {
+        Some(r) => (json!(r), json!("1kb")),
+        None => (Value::Null, Value::Null),
+    };
+    rest_ok(
+        "PUT",
+        host,
+        "/_cluster/settings",
+        Some(
+            &json!({"persistent": {"indices.recovery.max_bytes_per_sec": rate,
+                                   "indices.recovery.chunk_size": chunk}})
+            .to_string(),
+        ),
+    );
+    println!("recovery throttle: max_bytes_per_sec {rate}, chunk_size {chunk}");
 }
 
 fn up(prefix: &str) -> (Env, Controller) {
@@ -833,7 +883,14 @@ fn opensearch_cluster_story() {
     // --- 3. data 3 → 2 → 1 -------------------------------------------------------------------
     let t = step(3, "data 3 → 2 → 1, each node drained before its pod goes");
     for (from, to) in [(3, 2), (2, 1)] {
-        story.scale_in(&ip, (1, DATA), from, to, Duration::from_secs(600), |_| {});
+        story.scale_in(
+            &ip,
+            (1, DATA),
+            (from, to),
+            false,
+            Duration::from_secs(600),
+            |_| {},
+        );
         story.wait_green(&ip, 3 + to as u64, Duration::from_secs(300));
         story.check_documents(&ip, &documents);
         let left = excluded_names(&ip).unwrap();
@@ -1020,27 +1077,11 @@ fn opensearch_cluster_story() {
     story.set_replicas(1, 3);
     story.wait_pool(DATA, 3, NEW, Duration::from_secs(900));
     story.wait_green(&ip, 6, Duration::from_secs(300));
-    // An index on data-2 that a throttled drain cannot move off it quickly.
+    // The rebalance after the scale-out gave data-2 shards; at 1 kB/s its drain cannot finish
+    // before the reversal. (No index is pinned there and unpinned: that starts a rebalance
+    // under the throttle whose paused chunk outlives it by a minute.)
     let d2 = data(2);
-    rest_ok(
-        "PUT",
-        &ip,
-        "/slow?wait_for_active_shards=1",
-        Some(
-            &json!({"settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0,
-                                           "routing.allocation.require._name": d2}}})
-            .to_string(),
-        ),
-    );
-    bulk_index(&ip, "slow", 0..3000).unwrap();
-    documents.push(("slow", 3000));
-    set_persistent_setting(&ip, "indices.recovery.max_bytes_per_sec", json!("1kb")).unwrap();
-    rest_ok(
-        "PUT",
-        &ip,
-        "/slow/_settings",
-        Some(r#"{"index": {"routing.allocation.require._name": null}}"#),
-    );
+    throttle_recovery(&ip, Some("1kb"));
     let held = es::shards_on(&ip, &d2).unwrap();
     assert!(held > 0, "{d2} holds no shard before its drain");
     let d2_uid = story.pod(&d2).unwrap()["metadata"]["uid"].clone();
@@ -1108,7 +1149,7 @@ fn opensearch_cluster_story() {
         "TIMING reversal: exclusion removed {:.1}s after replicas back to 3",
         t_back.elapsed().as_secs_f64()
     );
-    set_persistent_setting(&ip, "indices.recovery.max_bytes_per_sec", Value::Null).unwrap();
+    throttle_recovery(&ip, None);
     story.wait_pool(DATA, 3, NEW, Duration::from_secs(300));
     story.wait_green(&ip, 6, Duration::from_secs(300));
     assert_eq!(
@@ -1129,7 +1170,14 @@ fn opensearch_cluster_story() {
     story.set_replicas(0, 5);
     story.wait_pool(MASTERS, 5, NEW, Duration::from_secs(900));
     story.wait_green(&ip, 8, Duration::from_secs(300));
-    story.scale_in(&ip, (0, MASTERS), 5, 3, Duration::from_secs(600), |_| {});
+    story.scale_in(
+        &ip,
+        (0, MASTERS),
+        (5, 3),
+        false,
+        Duration::from_secs(600),
+        |_| {},
+    );
     story.wait_pool(MASTERS, 3, NEW, Duration::from_secs(300));
     story.wait_green(&ip, 6, Duration::from_secs(300));
     story.wait(
@@ -1168,12 +1216,7 @@ fn opensearch_cluster_story() {
     // controller while it runs.
     let d2_bytes = es::store_bytes_on(&ip, &data(2)).unwrap();
     let rate = (d2_bytes / 20).max(1024);
-    set_persistent_setting(
-        &ip,
-        "indices.recovery.max_bytes_per_sec",
-        json!(format!("{rate}b")),
-    )
-    .unwrap();
+    throttle_recovery(&ip, Some(&format!("{rate}b")));
     println!(
         "{} holds {} shards, {d2_bytes} bytes: recovery throttled to {rate} B/s",
         data(2),
@@ -1189,50 +1232,67 @@ fn opensearch_cluster_story() {
                 .map_or(0, |d| u64::from(d.subsec_nanos()) % 3_000),
         )
     };
-    story.scale_in(&ip, (1, DATA), 3, 2, Duration::from_secs(600), |leaving| {
-        let l = &leaving[0];
-        if let Some((k, after)) = killed_at {
-            if k.elapsed() >= after {
-                controller.spawn();
-                println!(
-                    "TIMING controller down {:.1}s, restarted",
-                    k.elapsed().as_secs_f64()
-                );
-                killed_at = None;
+    story.scale_in(
+        &ip,
+        (1, DATA),
+        (3, 2),
+        false,
+        Duration::from_secs(600),
+        |leaving| {
+            let l = &leaving[0];
+            if let Some((k, after)) = killed_at {
+                if k.elapsed() >= after {
+                    controller.spawn();
+                    println!(
+                        "TIMING controller down {:.1}s, restarted",
+                        k.elapsed().as_secs_f64()
+                    );
+                    killed_at = None;
+                }
+                return;
             }
-            return;
-        }
-        let point = match crashes {
-            0 => l.requested.is_some().then_some("decommission requested"),
-            1 => (l.excluded.is_some()
-                && matches!(
-                    l.operation["phase"].as_str(),
-                    Some("InProgress" | "Complete")
-                ))
-            .then_some("excluded, draining or drained"),
-            2 => (l.operation["phase"] == "Complete"
-                || story.sts(DATA).is_ok_and(|s| s["spec"]["replicas"] == 2))
-            .then_some("drained or StatefulSet lowered"),
-            _ => None,
-        };
-        if let Some(point) = point {
-            let (since, wait) = *due_at.get_or_insert_with(|| (Instant::now(), jitter()));
-            if since.elapsed() >= wait {
-                controller.kill(&format!(
-                    "crash {} of 3: {point} (+{wait:?}), operation {}",
-                    crashes + 1,
-                    l.operation
-                ));
-                killed_at = Some((Instant::now(), Duration::from_secs(1) + jitter()));
-                due_at = None;
-                crashes += 1;
+            let point = match crashes {
+                0 => l.requested.is_some().then_some("decommission requested"),
+                1 => (l.excluded.is_some()
+                    && matches!(
+                        l.operation["phase"].as_str(),
+                        Some("InProgress" | "Complete")
+                    ))
+                .then_some("excluded, draining or drained"),
+                2 => (l.operation["phase"] == "Complete"
+                    || story.sts(DATA).is_ok_and(|s| s["spec"]["replicas"] == 2))
+                .then_some("drained or StatefulSet lowered"),
+                _ => None,
+            };
+            if let Some(point) = point {
+                // The last point (drained, before the ScaleIn) lasts well under a second: no jitter.
+                let (since, wait) = *due_at.get_or_insert_with(|| {
+                    (
+                        Instant::now(),
+                        if crashes < 2 {
+                            jitter()
+                        } else {
+                            Duration::ZERO
+                        },
+                    )
+                });
+                if since.elapsed() >= wait {
+                    controller.kill(&format!(
+                        "crash {} of 3: {point} (+{wait:?}), operation {}",
+                        crashes + 1,
+                        l.operation
+                    ));
+                    killed_at = Some((Instant::now(), Duration::from_secs(1) + jitter()));
+                    due_at = None;
+                    crashes += 1;
+                }
             }
-        }
-    });
+        },
+    );
     if !controller.is_started() {
         controller.spawn();
     }
-    set_persistent_setting(&ip, "indices.recovery.max_bytes_per_sec", Value::Null).unwrap();
+    throttle_recovery(&ip, None);
     println!("controller crashes during the drain: {crashes}");
     assert!(
         crashes >= 2,
@@ -1353,7 +1413,14 @@ fn elasticsearch_7_10_scale_in() {
         health(&ip).unwrap(),
         es::shards_on(&ip, &leaving)
     );
-    story.scale_in(&ip, (0, pool), 3, 2, Duration::from_secs(600), |_| {});
+    story.scale_in(
+        &ip,
+        (0, pool),
+        (3, 2),
+        false,
+        Duration::from_secs(600),
+        |_| {},
+    );
     story.wait_pool(pool, 2, version, Duration::from_secs(300));
     story.wait_green(&ip, 2, Duration::from_secs(300));
     story.check_documents(&ip, &documents);
@@ -1364,6 +1431,59 @@ fn elasticsearch_7_10_scale_in() {
     let master = es::cluster_manager(&ip, story.flavor).unwrap();
     println!("master after the scale-in: {master}");
     step_done(2, "scale-in 3 → 2", t);
+
+    // 2 → 1: r1's copies on mixed-1 can go nowhere (the other copy of each shard is on
+    // mixed-0); r0's primaries move. The node leaves once only copies with a STARTED twin on
+    // mixed-0 are left; the cluster is then yellow (r1's replicas unassigned), no document lost.
+    let t = step(
+        3,
+        "mixed 2 → 1: r0 moved, r1's copies left only with a twin on mixed-0",
+    );
+    let leaving = pod_name(pool, 1);
+    println!(
+        "shards on {leaving} before: {:?}",
+        shards(&ip, None).map(|rows| rows
+            .into_iter()
+            .filter(|r| r.node == leaving)
+            .map(|r| format!("{}/{}{}", r.index, r.shard, r.prirep))
+            .collect::<Vec<_>>())
+    );
+    story.scale_in(
+        &ip,
+        (0, pool),
+        (2, 1),
+        true,
+        Duration::from_secs(600),
+        |_| {},
+    );
+    story.wait_pool(pool, 1, version, Duration::from_secs(300));
+    story.wait(
+        "yellow with 1 node (r1's replicas unassigned), status.health Yellow",
+        Duration::from_secs(300),
+        || {
+            let h = health(&ip)?;
+            let c = story.cluster()?;
+            (h["status"] == "yellow"
+                && h["number_of_nodes"] == 1
+                && h["relocating_shards"] == 0
+                && h["initializing_shards"] == 0
+                && c["status"]["health"] == "Yellow")
+                .then_some(())
+                .ok_or_else(|| format!("health {h}; status.health {}", c["status"]["health"]))
+        },
+    );
+    story.check_documents(&ip, &documents);
+    story.wait("exclusions cleaned", Duration::from_secs(120), || {
+        let ex = excluded_names(&ip)?;
+        let voting = voting_exclusions(&ip)?;
+        (ex.is_empty() && voting.is_empty())
+            .then_some(())
+            .ok_or_else(|| format!("allocation {ex:?}, voting {voting:?}"))
+    });
+    let master = es::cluster_manager(&ip, story.flavor).unwrap();
+    assert_eq!(master, pod_name(pool, 0), "the master after 2 → 1");
+    story.print_conditions("after step 3");
+    step_done(3, "scale-in 2 → 1", t);
     drop(controller);
     println!(
         "TIMING elasticsearch_7_10_scale_in {:.1}s",
