@@ -421,12 +421,13 @@ impl Story<'_> {
         })
         .unwrap_or_else(|e| e);
         format!(
-            "health {}\nsettings {}\nvoting exclusions {}\nshards:\n{shards}",
+            "health {}\nsettings {}\nvoting exclusions {}\nactive recoveries {}\nshards:\n{shards}",
             get("/_cluster/health"),
             get("/_cluster/settings?flat_settings=true"),
             get(
                 "/_cluster/state/metadata?filter_path=metadata.cluster_coordination.voting_config_exclusions"
             ),
+            active_recoveries(&ip),
         )
     }
 
@@ -494,14 +495,26 @@ impl Story<'_> {
     }
 
     /// Waits until the database is green with `nodes` nodes, nothing moving, and the
-    /// cluster's `status.health` says Green.
+    /// cluster's `status.health` says Green. Prints the active recoveries every 15 s while
+    /// it is not.
     fn wait_green(&self, host: &str, nodes: u64, timeout: Duration) {
         let t = Instant::now();
+        let mut shown = Instant::now();
         self.wait(
             &format!("green with {nodes} nodes, nothing moving, status.health Green"),
             timeout,
             || {
-                green(host, nodes)?;
+                if let Err(e) = green(host, nodes) {
+                    if shown.elapsed() >= Duration::from_secs(15) {
+                        shown = Instant::now();
+                        println!(
+                            "not green after {:.0}s: {e}\n  active recoveries {}",
+                            t.elapsed().as_secs_f64(),
+                            active_recoveries(host)
+                        );
+                    }
+                    return Err(e);
+                }
                 let c = self.cluster()?;
                 (c["status"]["health"] == "Green")
                     .then_some(())
@@ -706,6 +719,40 @@ impl Story<'_> {
         );
         leaving
     }
+}
+
+/// The active shard recoveries (`_cat/recovery?active_only`), one line each, bounded to 5 s.
+fn active_recoveries(host: &str) -> String {
+    rest_within(
+        "GET",
+        host,
+        "/_cat/recovery?active_only=true&format=json&h=index,shard,type,stage,source_node,target_node,bytes_percent,files_percent,translog_ops_percent,time",
+        None,
+        Duration::from_secs(5),
+    )
+    .map(|v| {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                format!(
+                    "{}/{} {} {} {} -> {} bytes {} files {} translog {} for {}",
+                    r["index"].as_str().unwrap_or("?"),
+                    r["shard"].as_str().unwrap_or("?"),
+                    r["type"].as_str().unwrap_or("?"),
+                    r["stage"].as_str().unwrap_or("?"),
+                    r["source_node"].as_str().unwrap_or("-"),
+                    r["target_node"].as_str().unwrap_or("?"),
+                    r["bytes_percent"].as_str().unwrap_or("?"),
+                    r["files_percent"].as_str().unwrap_or("?"),
+                    r["translog_ops_percent"].as_str().unwrap_or("?"),
+                    r["time"].as_str().unwrap_or("?"),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+    .unwrap_or_else(|e| e)
 }
 
 /// Throttles shard recovery (relocations) to `rate` per second, in 1 kB chunks so that the
