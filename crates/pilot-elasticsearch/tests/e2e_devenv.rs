@@ -38,7 +38,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -46,6 +45,11 @@ use serde_json::{Value, json};
 use test_support::devenv::{
     Env, EnvOptions, GROUP, eventually, pids_in_pod, pod_ready, require_prerequisites,
     require_release_binary,
+};
+use test_support::elasticsearch::{
+    ActiveShards, allocation_enable, cluster_manager, count, create_index, excluded_names, green,
+    health, index_documents_waiting, master_role, node_names, rest_ok, shards, shards_on,
+    voting_exclusions,
 };
 use test_support::pilot_pods::{
     self, data_volume_claims, install_pilot, pilot, pilot_env, pilot_probes, pilot_rbac, pod,
@@ -79,8 +83,6 @@ struct Flavor {
     home: &'static str,
     /// The database container's name.
     container: &'static str,
-    /// The role the database reports for a master-eligible node.
-    master_role: &'static str,
 }
 
 const OPENSEARCH: Flavor = Flavor {
@@ -89,7 +91,6 @@ const OPENSEARCH: Flavor = Flavor {
     image: "opensearchproject/opensearch:2.19.6",
     home: "/usr/share/opensearch",
     container: "opensearch",
-    master_role: "cluster_manager",
 };
 
 const ELASTICSEARCH: Flavor = Flavor {
@@ -98,7 +99,6 @@ const ELASTICSEARCH: Flavor = Flavor {
     image: "docker.elastic.co/elasticsearch/elasticsearch:7.10.2",
     home: "/usr/share/elasticsearch",
     container: "elasticsearch",
-    master_role: "master",
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -234,65 +234,7 @@ fn create_pilot(env: &Env, ns: &str, name: &str) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// The database's REST API, from the host
-
-/// `curl` against `http://<ip>:9200<path>` with an optional JSON (or NDJSON) body; the parsed
-/// reply, or an error with what curl or the node said.
-fn rest(method: &str, ip: &str, path: &str, body: Option<&str>) -> Result<Value, String> {
-    let mut cmd = Command::new("curl");
-    cmd.args(["-sS", "--max-time", "60", "-X", method])
-        .arg(format!("http://{ip}:9200{path}"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if body.is_some() {
-        let kind = if path.contains("_bulk") {
-            "application/x-ndjson"
-        } else {
-            "application/json"
-        };
-        cmd.args([
-            "-H",
-            &format!("Content-Type: {kind}"),
-            "--data-binary",
-            "@-",
-        ]);
-    }
-    let mut child = cmd.spawn().expect("run curl");
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().expect("curl's stdin");
-        if let Some(body) = body {
-            stdin
-                .write_all(body.as_bytes())
-                .expect("write the request body");
-        }
-    }
-    let out = child.wait_with_output().expect("wait for curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!(
-            "{method} {ip}{path}: curl: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let v: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{method} {ip}{path}: {e}: {text}"))?;
-    if v.get("error").is_some_and(|e| !e.is_null()) {
-        return Err(format!("{method} {ip}{path}: {v}"));
-    }
-    Ok(v)
-}
-
-/// [`rest`] that must succeed.
-fn rest_ok(method: &str, ip: &str, path: &str, body: Option<&str>) -> Value {
-    rest(method, ip, path, body).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// `_cluster/health`.
-fn health(ip: &str) -> Result<Value, String> {
-    rest("GET", ip, "/_cluster/health", None)
-}
+// The database's REST API, from the host (`test_support::elasticsearch`)
 
 /// Waits until the cluster is green with `nodes` nodes and nothing relocating or initialising.
 fn wait_green(env: &Env, ns: &str, ip: &str, nodes: u64, timeout: Duration) -> Value {
@@ -300,166 +242,8 @@ fn wait_green(env: &Env, ns: &str, ip: &str, nodes: u64, timeout: Duration) -> V
         &format!("green health with {nodes} nodes, nothing moving"),
         timeout,
         || env.pod_logs(ns),
-        || {
-            let h = health(ip)?;
-            (h["status"] == "green"
-                && h["number_of_nodes"] == nodes
-                && h["relocating_shards"] == 0
-                && h["initializing_shards"] == 0)
-                .then(|| h.clone())
-                .ok_or_else(|| h.to_string())
-        },
+        || green(ip, nodes),
     )
-}
-
-/// One shard copy as `_cat/shards` lists it.
-#[derive(Debug)]
-#[allow(dead_code)] // printed in failure messages
-struct ShardCopy {
-    index: String,
-    shard: String,
-    /// `p` or `r`.
-    prirep: String,
-    state: String,
-    /// The node holding it (a relocating copy counts for its source node); empty when unassigned.
-    node: String,
-}
-
-/// The shard copies (`_cat/shards`) of `index` (all indices when `None`).
-fn shards(ip: &str, index: Option<&str>) -> Result<Vec<ShardCopy>, String> {
-    let path = match index {
-        Some(i) => format!("/_cat/shards/{i}?format=json&h=index,shard,prirep,state,node"),
-        None => "/_cat/shards?format=json&h=index,shard,prirep,state,node".to_owned(),
-    };
-    let v = rest("GET", ip, &path, None)?;
-    let rows = v.as_array().ok_or_else(|| format!("not a list: {v}"))?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
-            ShardCopy {
-                index: s("index"),
-                shard: s("shard"),
-                prirep: s("prirep"),
-                state: s("state"),
-                // "node-a -> 10.0.0.2 id node-b" while relocating: the first word is the source.
-                node: s("node").split_whitespace().next().unwrap_or("").to_owned(),
-            }
-        })
-        .collect())
-}
-
-/// Shard copies on node `name`, as `_cat/shards` says.
-fn shards_on(ip: &str, name: &str) -> Result<usize, String> {
-    Ok(shards(ip, None)?.iter().filter(|r| r.node == name).count())
-}
-
-/// The node names in `cluster.routing.allocation.exclude._name` (persistent or transient).
-fn excluded_names(ip: &str) -> Result<BTreeSet<String>, String> {
-    let s = rest("GET", ip, "/_cluster/settings?flat_settings=true", None)?;
-    let mut names = BTreeSet::new();
-    for scope in ["persistent", "transient"] {
-        if let Some(v) = s[scope]["cluster.routing.allocation.exclude._name"].as_str() {
-            names.extend(
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_owned),
-            );
-        }
-    }
-    Ok(names)
-}
-
-/// `cluster.routing.allocation.enable` in effect (transient over persistent); `None` when unset.
-fn allocation_enable(ip: &str) -> Result<Option<String>, String> {
-    let s = rest("GET", ip, "/_cluster/settings?flat_settings=true", None)?;
-    Ok(["transient", "persistent"]
-        .iter()
-        .find_map(|scope| s[*scope]["cluster.routing.allocation.enable"].as_str())
-        .map(str::to_owned))
-}
-
-/// The names of the nodes in the cluster (`_cat/nodes`).
-fn node_names(ip: &str) -> Result<BTreeSet<String>, String> {
-    let v = rest("GET", ip, "/_cat/nodes?format=json&h=name", None)?;
-    let rows = v.as_array().ok_or_else(|| format!("not a list: {v}"))?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| r["name"].as_str().map(str::to_owned))
-        .collect())
-}
-
-/// The node names in the cluster's voting configuration exclusions.
-fn voting_exclusions(ip: &str) -> Result<BTreeSet<String>, String> {
-    let s = rest(
-        "GET",
-        ip,
-        "/_cluster/state/metadata?filter_path=metadata.cluster_coordination.voting_config_exclusions",
-        None,
-    )?;
-    Ok(
-        s["metadata"]["cluster_coordination"]["voting_config_exclusions"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| e["node_name"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    )
-}
-
-/// Refresh, then count the documents of `index`.
-fn count(ip: &str, index: &str) -> Result<u64, String> {
-    rest("POST", ip, &format!("/{index}/_refresh"), None)?;
-    let c = rest("GET", ip, &format!("/{index}/_count"), None)?;
-    c["count"].as_u64().ok_or_else(|| format!("no count: {c}"))
-}
-
-/// Creates `index` with `shards` primaries and `replicas` replicas and bulk-indexes `docs`
-/// documents into it (refreshed), then checks the count.
-fn index_documents(ip: &str, index: &str, shards: u32, replicas: u32, docs: u64) {
-    rest_ok(
-        "PUT",
-        ip,
-        &format!("/{index}?wait_for_active_shards=all"),
-        Some(
-            &json!({"settings": {"index": {"number_of_shards": shards,
-                                           "number_of_replicas": replicas}}})
-            .to_string(),
-        ),
-    );
-    let mut bulk = String::new();
-    for i in 0..docs {
-        bulk.push_str(&json!({"index": {"_id": i.to_string()}}).to_string());
-        bulk.push('\n');
-        bulk.push_str(&json!({"n": i, "msg": format!("document {i}")}).to_string());
-        bulk.push('\n');
-    }
-    let r = rest_ok(
-        "POST",
-        ip,
-        &format!("/{index}/_bulk?refresh=true"),
-        Some(&bulk),
-    );
-    assert_eq!(r["errors"], false, "bulk into {index} had errors: {r}");
-    assert_eq!(count(ip, index).unwrap(), docs, "documents in {index}");
-}
-
-/// The cluster manager's (master's) node name, as `_cat` reports it.
-fn cluster_manager(ip: &str, f: &Flavor) -> Result<String, String> {
-    let path = if f.flavor == "opensearch" {
-        "/_cat/cluster_manager?format=json"
-    } else {
-        "/_cat/master?format=json"
-    };
-    let v = rest("GET", ip, path, None)?;
-    v[0]["node"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| format!("no cluster manager: {v}"))
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -508,7 +292,7 @@ fn wait_for_cluster(env: &Env, ns: &str, f: &Flavor, n: usize, timeout: Duration
                 let roles = test_support::devenv::strings(&es["roles"]);
                 (es["version"] == f.version
                     && es["nodeId"] == id.as_str()
-                    && roles.iter().any(|r| r == f.master_role)
+                    && roles.iter().any(|r| r == master_role(f.flavor))
                     && roles.iter().any(|r| r == "data")
                     && roles.iter().any(|r| r == "ingest"))
                 .then(|| p.clone())
@@ -598,12 +382,7 @@ fn leader_follows_health(env: &Env, ns: &str, ip: &str, leader: &str) {
             t.elapsed().as_secs_f64()
         );
     };
-    rest_ok(
-        "PUT",
-        ip,
-        "/wide",
-        Some(r#"{"settings": {"index": {"number_of_shards": 1, "number_of_replicas": 3}}}"#),
-    );
+    create_index(ip, "wide", 1, 3).unwrap();
     let unassigned = eventually(
         "index wide: 3 copies started, 1 unassigned (yellow)",
         Duration::from_secs(60),
@@ -703,6 +482,27 @@ fn drain(
     }
 }
 
+/// 1,000 documents (index `docs`, 1 replica, every copy active), then the last node of three
+/// `Drained` ([`drain`]): 0 shards on it as `_cat/shards` and its Pilot say, it alone excluded,
+/// green again, every document there. Returns its name and [`drain`]'s latency.
+fn index_and_drain_one(env: &Env, ns: &str, ip: &str) -> (String, Option<Duration>) {
+    index_documents_waiting(ip, "docs", 3, 1, DOCS, ActiveShards::All);
+    wait_green(env, ns, ip, 3, Duration::from_secs(120));
+    let n2 = pod_name(2);
+    let (_, latency) = drain(env, ns, ip, &n2, "Drained", Duration::from_secs(300));
+    assert_eq!(shards_on(ip, &n2).unwrap(), 0, "{:?}", shards(ip, None));
+    let p = pilot(env, ns, &n2).unwrap();
+    assert_eq!(p["status"]["elasticsearch"]["shards"], 0, "{}", p["status"]);
+    assert_eq!(excluded_names(ip).unwrap(), BTreeSet::from([n2.clone()]));
+    wait_green(env, ns, ip, 3, Duration::from_secs(120));
+    assert_eq!(
+        count(ip, "docs").unwrap(),
+        DOCS,
+        "documents after draining {n2}"
+    );
+    (n2, latency)
+}
+
 /// Waits until `cluster.routing.allocation.exclude._name` is exactly `names`; returns how long
 /// it took.
 fn wait_excluded(env: &Env, ns: &str, ip: &str, names: &[String], timeout: Duration) -> Duration {
@@ -783,24 +583,11 @@ fn opensearch_2_19_pilot_story() {
     leader_follows_health(&env, ns, &ip, &leader);
 
     // --- 1,000 documents with 1 replica; one node Drained ---
-    index_documents(&ip, "docs", 3, 1, DOCS);
-    wait_green(&env, ns, &ip, 3, Duration::from_secs(120));
-    let n2 = pod_name(2);
-    let (_, latency) = drain(&env, ns, &ip, &n2, "Drained", Duration::from_secs(300));
+    let (n2, latency) = index_and_drain_one(&env, ns, &ip);
     assert!(
         latency.is_some(),
         "{n2} held no shard before its drain: {:?}",
         shards(&ip, None)
-    );
-    assert_eq!(shards_on(&ip, &n2).unwrap(), 0, "{:?}", shards(&ip, None));
-    let p = pilot(&env, ns, &n2).unwrap();
-    assert_eq!(p["status"]["elasticsearch"]["shards"], 0, "{}", p["status"]);
-    assert_eq!(excluded_names(&ip).unwrap(), BTreeSet::from([n2.clone()]));
-    wait_green(&env, ns, &ip, 3, Duration::from_secs(120));
-    assert_eq!(
-        count(&ip, "docs").unwrap(),
-        DOCS,
-        "documents after draining {n2}"
     );
     print_pilot_rss(&env, ns, 3, "after a drain");
 
@@ -869,7 +656,7 @@ fn opensearch_2_19_pilot_story() {
     assert_eq!(count(&ip, "docs").unwrap(), DOCS);
 
     // --- an index with 0 replicas: draining its node moves the primaries, 0 documents lost ---
-    index_documents(&ip, "solo", 3, 0, 500);
+    index_documents_waiting(&ip, "solo", 3, 0, 500, ActiveShards::All);
     let solo = shards(&ip, Some("solo")).unwrap();
     let holder = solo
         .iter()
@@ -1008,7 +795,7 @@ fn opensearch_2_19_pilot_story() {
 
     // --- Decommissioned on a master-eligible node: voting exclusion, pod removed, a cluster
     //     manager kept, exclusions cleaned ---
-    let manager_before = cluster_manager(&ip, f).unwrap();
+    let manager_before = cluster_manager(&ip, f.flavor).unwrap();
     println!("cluster manager before {n2}'s decommission: {manager_before}");
     drain(
         &env,
@@ -1024,7 +811,7 @@ fn opensearch_2_19_pilot_story() {
         Duration::from_secs(60),
         logs,
         || {
-            let m = cluster_manager(&ip, f)?;
+            let m = cluster_manager(&ip, f.flavor)?;
             (m != n2).then_some(m.clone()).ok_or(m)
         },
     );
@@ -1044,7 +831,7 @@ fn opensearch_2_19_pilot_story() {
         Duration::from_secs(180),
         logs,
         || {
-            if let Err(e) = cluster_manager(&ip, f) {
+            if let Err(e) = cluster_manager(&ip, f.flavor) {
                 without_manager.push(e);
             }
             match pod(&env, ns, &n2) {
@@ -1059,7 +846,7 @@ fn opensearch_2_19_pilot_story() {
         "no cluster manager at times while {n2} left: {without_manager:?}"
     );
     wait_green(&env, ns, &ip, 2, Duration::from_secs(180));
-    let manager = cluster_manager(&ip, f).unwrap();
+    let manager = cluster_manager(&ip, f.flavor).unwrap();
     assert!(
         manager == n0 || manager == pod_name(1),
         "cluster manager {manager} after removing {n2}"
@@ -1083,7 +870,7 @@ fn opensearch_2_19_pilot_story() {
     env.k(&["delete", &format!("pilots.{GROUP}"), &n2, "-n", ns]);
     wait_excluded(&env, ns, &ip, &[], Duration::from_secs(60));
     assert_eq!(count(&ip, "docs").unwrap(), DOCS);
-    assert!(cluster_manager(&ip, f).is_ok());
+    assert!(cluster_manager(&ip, f.flavor).is_ok());
     print_pilot_rss(&env, ns, 2, "end of the story");
 
     env.k(&["delete", "statefulset", STS, "-n", ns, "--wait=true"]);
@@ -1108,20 +895,7 @@ fn elasticsearch_7_10_pilot_drain() {
     let ips = wait_for_cluster(&env, ns, f, 3, Duration::from_secs(900));
     let ip = ips[0].clone();
     print_pilot_rss(&env, ns, 3, "formed");
-    index_documents(&ip, "docs", 3, 1, DOCS);
-    wait_green(&env, ns, &ip, 3, Duration::from_secs(120));
-    let n2 = pod_name(2);
-    drain(&env, ns, &ip, &n2, "Drained", Duration::from_secs(300));
-    assert_eq!(shards_on(&ip, &n2).unwrap(), 0, "{:?}", shards(&ip, None));
-    let p = pilot(&env, ns, &n2).unwrap();
-    assert_eq!(p["status"]["elasticsearch"]["shards"], 0, "{}", p["status"]);
-    assert_eq!(excluded_names(&ip).unwrap(), BTreeSet::from([n2.clone()]));
-    wait_green(&env, ns, &ip, 3, Duration::from_secs(120));
-    assert_eq!(
-        count(&ip, "docs").unwrap(),
-        DOCS,
-        "documents after draining {n2}"
-    );
+    index_and_drain_one(&env, ns, &ip);
     let root = rest_ok("GET", &ip, "/", None);
     assert_eq!(root["version"]["number"], f.version, "{root}");
     env.k(&["delete", "statefulset", STS, "-n", ns, "--wait=true"]);

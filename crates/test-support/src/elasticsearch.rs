@@ -245,8 +245,13 @@ pub fn store_bytes_on(host: &str, name: &str) -> Result<u64, String> {
 
 /// The node names in `cluster.routing.allocation.exclude._name` (persistent or transient).
 pub fn excluded_names(host: &str) -> Result<BTreeSet<String>, String> {
-    let s = rest("GET", host, "/_cluster/settings?flat_settings=true", None)?;
-    Ok(parse_excluded_names(&s))
+    Ok(parse_excluded_names(&flat_settings(host)?))
+}
+
+/// `_cluster/settings?flat_settings=true`: the persistent and transient settings, each a map
+/// of dotted keys.
+pub fn flat_settings(host: &str) -> Result<Value, String> {
+    rest("GET", host, "/_cluster/settings?flat_settings=true", None)
 }
 
 /// The node names in `cluster.routing.allocation.exclude._name` of a
@@ -264,6 +269,21 @@ pub fn parse_excluded_names(settings: &Value) -> BTreeSet<String> {
         }
     }
     names
+}
+
+/// `cluster.routing.allocation.enable` in effect (transient over persistent); `None` when
+/// unset.
+pub fn allocation_enable(host: &str) -> Result<Option<String>, String> {
+    Ok(parse_allocation_enable(&flat_settings(host)?))
+}
+
+/// `cluster.routing.allocation.enable` in effect in a `_cluster/settings?flat_settings=true`
+/// reply: the transient value over the persistent one; `None` when neither is set. Pure.
+pub fn parse_allocation_enable(settings: &Value) -> Option<String> {
+    ["transient", "persistent"]
+        .iter()
+        .find_map(|scope| settings[*scope]["cluster.routing.allocation.enable"].as_str())
+        .map(str::to_owned)
 }
 
 /// The node names in the cluster's voting configuration exclusions.
@@ -296,13 +316,43 @@ pub fn count(host: &str, index: &str) -> Result<u64, String> {
     c["count"].as_u64().ok_or_else(|| format!("no count: {c}"))
 }
 
-/// Creates `index` with `shards` primaries and `replicas` replicas, waiting for every copy
-/// that can be allocated (`wait_for_active_shards=1`: a one-node cluster cannot hold replicas).
+/// The copies of each shard that creating an index waits for (`wait_for_active_shards`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActiveShards {
+    /// The primary only (`1`): a one-node cluster cannot hold replicas.
+    Primary,
+    /// Every copy, the replicas too (`all`).
+    All,
+}
+
+impl ActiveShards {
+    /// The value of `wait_for_active_shards`.
+    pub fn param(self) -> &'static str {
+        match self {
+            ActiveShards::Primary => "1",
+            ActiveShards::All => "all",
+        }
+    }
+}
+
+/// Creates `index` with `shards` primaries and `replicas` replicas, waiting for the primaries
+/// (`wait_for_active_shards=1`: a one-node cluster cannot hold replicas).
 pub fn create_index(host: &str, index: &str, shards: u32, replicas: u32) -> Result<Value, String> {
+    create_index_waiting(host, index, shards, replicas, ActiveShards::Primary)
+}
+
+/// [`create_index`] waiting for `active` copies of each shard.
+pub fn create_index_waiting(
+    host: &str,
+    index: &str,
+    shards: u32,
+    replicas: u32,
+    active: ActiveShards,
+) -> Result<Value, String> {
     rest(
         "PUT",
         host,
-        &format!("/{index}?wait_for_active_shards=1"),
+        &format!("/{index}?wait_for_active_shards={}", active.param()),
         Some(
             &json!({"settings": {"index": {"number_of_shards": shards,
                                            "number_of_replicas": replicas}}})
@@ -337,7 +387,20 @@ pub fn bulk_index(host: &str, index: &str, ids: Range<u64>) -> Result<(), String
 /// Creates `index` ([`create_index`]) and indexes `docs` documents (ids `0..docs`) into it,
 /// then checks the count; panics on any failure.
 pub fn index_documents(host: &str, index: &str, shards: u32, replicas: u32, docs: u64) {
-    create_index(host, index, shards, replicas).unwrap_or_else(|e| panic!("{e}"));
+    index_documents_waiting(host, index, shards, replicas, docs, ActiveShards::Primary);
+}
+
+/// [`index_documents`], the index created waiting for `active` copies of each shard
+/// ([`create_index_waiting`]).
+pub fn index_documents_waiting(
+    host: &str,
+    index: &str,
+    shards: u32,
+    replicas: u32,
+    docs: u64,
+    active: ActiveShards,
+) {
+    create_index_waiting(host, index, shards, replicas, active).unwrap_or_else(|e| panic!("{e}"));
     bulk_index(host, index, 0..docs).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         count(host, index).unwrap_or_else(|e| panic!("{e}")),
@@ -635,6 +698,33 @@ mod tests {
         assert!(parse_excluded_names(&json!({"persistent": {}})).is_empty());
         let empty = json!({"persistent": {"cluster.routing.allocation.exclude._name": ""}});
         assert!(parse_excluded_names(&empty).is_empty());
+    }
+
+    #[test]
+    fn allocation_enable_transient_over_persistent() {
+        let key = "cluster.routing.allocation.enable";
+        let cases = [
+            (json!({"persistent": {}, "transient": {}}), None),
+            (json!({"persistent": {key: "primaries"}}), Some("primaries")),
+            (json!({"transient": {key: "none"}}), Some("none")),
+            (
+                json!({"persistent": {key: "primaries"}, "transient": {key: "all"}}),
+                Some("all"),
+            ),
+        ];
+        for (settings, want) in cases {
+            assert_eq!(
+                parse_allocation_enable(&settings).as_deref(),
+                want,
+                "{settings}"
+            );
+        }
+    }
+
+    #[test]
+    fn active_shards_params() {
+        assert_eq!(ActiveShards::Primary.param(), "1");
+        assert_eq!(ActiveShards::All.param(), "all");
     }
 
     #[test]

@@ -123,6 +123,22 @@ async fn put_allocation_enable(rest: &RestClient, value: Option<&str>) {
     .expect("set cluster.routing.allocation.enable");
 }
 
+/// Creates `index` with `settings` and indexes the documents `{"n": i}`, ids `0..docs`, one
+/// request each; then refreshes it.
+async fn index_one_by_one(rest: &RestClient, index: &str, settings: serde_json::Value, docs: u64) {
+    rest.put(&format!("/{index}"), &json!({ "settings": settings }))
+        .await
+        .unwrap_or_else(|e| panic!("create index {index}: {e}"));
+    for i in 0..docs {
+        rest.put(&format!("/{index}/_doc/{i}"), &json!({"n": i}))
+            .await
+            .unwrap_or_else(|e| panic!("index document {i} into {index}: {e}"));
+    }
+    rest.post(&format!("/{index}/_refresh"), None)
+        .await
+        .unwrap_or_else(|e| panic!("refresh {index}: {e}"));
+}
+
 async fn wait_nodes(rest: &RestClient, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
@@ -318,6 +334,16 @@ impl Node {
         }
     }
 
+    /// Observes and performs `requested` once: it must be `InProgress` with a message
+    /// containing `needle`.
+    async fn in_progress(&self, requested: RequestedState, needle: &str) {
+        let obs = self.adapter.observe(&self.ctx).await;
+        match self.adapter.perform(&self.ctx, requested, &obs).await {
+            Progress::InProgress(m) => assert!(m.contains(needle), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// Observes and performs until `requested` is `Complete`.
     async fn reach(&self, requested: RequestedState) -> String {
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -427,18 +453,13 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
 
     // 100 documents in an index with 0 replicas, over both nodes.
     let rest = n0.adapter.rest().with_timeout(Duration::from_secs(60));
-    rest.put(
-        "/t",
-        &json!({"settings": {"number_of_shards": 4, "number_of_replicas": 0}}),
+    index_one_by_one(
+        &rest,
+        "t",
+        json!({"number_of_shards": 4, "number_of_replicas": 0}),
+        100,
     )
-    .await
-    .expect("create index");
-    for i in 0..100 {
-        rest.put(&format!("/t/_doc/{i}"), &json!({"n": i}))
-            .await
-            .expect("index a document");
-    }
-    rest.post("/t/_refresh", None).await.expect("refresh");
+    .await;
     rest.get("/_cluster/health?wait_for_status=green&timeout=60s")
         .await
         .expect("green");
@@ -488,18 +509,11 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     assert!(m.contains("not excluded"), "{m}");
 
     // Drained: pending the leader's exclusion, then every shard moves.
-    let obs = n1.adapter.observe(&n1.ctx).await;
-    match n1
-        .adapter
-        .perform(&n1.ctx, RequestedState::Drained, &obs)
-        .await
-    {
-        Progress::InProgress(m) => assert!(
-            m.contains("waiting for the leader to exclude real-1"),
-            "{m}"
-        ),
-        other => panic!("{other:?}"),
-    }
+    n1.in_progress(
+        RequestedState::Drained,
+        "waiting for the leader to exclude real-1",
+    )
+    .await;
     request(&pilots, "real-1", "Drained").await;
     reconcile().await;
     assert_eq!(exclusion(&rest).await.as_deref(), Some("real-1"));
@@ -524,15 +538,8 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     assert_eq!(exclusion(&rest).await.as_deref(), Some("real-1"));
 
     // Decommissioned on a master-eligible node also needs the voting exclusion.
-    let obs = n1.adapter.observe(&n1.ctx).await;
-    match n1
-        .adapter
-        .perform(&n1.ctx, RequestedState::Decommissioned, &obs)
-        .await
-    {
-        Progress::InProgress(m) => assert!(m.contains("voting configuration"), "{m}"),
-        other => panic!("{other:?}"),
-    }
+    n1.in_progress(RequestedState::Decommissioned, "voting configuration")
+        .await;
     request(&pilots, "real-1", "Decommissioned").await;
     reconcile().await;
     assert_eq!(exclusion(&rest).await.as_deref(), Some("real-1"));
@@ -544,15 +551,8 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     assert_eq!(voting(&rest).await, vec!["real-1".to_owned()]);
 
     // Reversal: Running waits for both exclusions to go, then says so.
-    let obs = n1.adapter.observe(&n1.ctx).await;
-    match n1
-        .adapter
-        .perform(&n1.ctx, RequestedState::Running, &obs)
-        .await
-    {
-        Progress::InProgress(m) => assert!(m.contains("allocation exclusions"), "{m}"),
-        other => panic!("{other:?}"),
-    }
+    n1.in_progress(RequestedState::Running, "allocation exclusions")
+        .await;
     request(&pilots, "real-1", "Running").await;
     reconcile().await;
     assert_eq!(exclusion(&rest).await, None);
@@ -569,17 +569,13 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     set_ready(&pilots, "real-1", true).await;
     reconcile().await;
     assert_eq!(allocation_enable(&rest).await, None, "nothing paused");
-    rest.put(
-        "/r",
-        &json!({"settings": {"number_of_shards": 2, "number_of_replicas": 1}}),
+    index_one_by_one(
+        &rest,
+        "r",
+        json!({"number_of_shards": 2, "number_of_replicas": 1}),
+        20,
     )
-    .await
-    .expect("create index r");
-    for i in 0..20 {
-        rest.put(&format!("/r/_doc/{i}"), &json!({"n": i}))
-            .await
-            .expect("index a document");
-    }
+    .await;
     rest.get("/_cluster/health/r?wait_for_status=green&timeout=60s")
         .await
         .expect("r green");
@@ -682,33 +678,11 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     // cluster's reason; index r (1 replica) has a copy of each shard on each node, and the
     // same-shard decider keeps real-1's copies there: once s is let go, the drain is complete
     // with r's copies staying (each has a started copy on real-0).
-    rest.put(
-        "/s",
-        &json!({"settings": {"number_of_shards": 1, "number_of_replicas": 0,
-            "index.routing.allocation.require._name": "real-1"}}),
-    )
-    .await
-    .expect("create index s");
-    for i in 0..10 {
-        rest.put(&format!("/s/_doc/{i}"), &json!({"n": i}))
-            .await
-            .expect("index a document");
-    }
-    rest.post("/s/_refresh", None).await.expect("refresh");
+    let on_real_1 = json!({"number_of_shards": 1, "number_of_replicas": 0,
+        "index.routing.allocation.require._name": "real-1"});
+    index_one_by_one(&rest, "s", on_real_1.clone(), 10).await;
     // Index p: its primary on real-1 (created there), its replica on real-0.
-    rest.put(
-        "/p",
-        &json!({"settings": {"number_of_shards": 1, "number_of_replicas": 0,
-            "index.routing.allocation.require._name": "real-1"}}),
-    )
-    .await
-    .expect("create index p");
-    for i in 0..10 {
-        rest.put(&format!("/p/_doc/{i}"), &json!({"n": i}))
-            .await
-            .expect("index a document");
-    }
-    rest.post("/p/_refresh", None).await.expect("refresh");
+    index_one_by_one(&rest, "p", on_real_1, 10).await;
     rest.put(
         "/p/_settings",
         &json!({"index.routing.allocation.require._name": null, "index.number_of_replicas": 1}),
