@@ -36,6 +36,10 @@ use crate::roles::Role;
 use crate::stuck::{self, Due, Examination, Remaining, Step};
 use navigator_client::leader::Elector;
 
+/// How often the pilot tries to list its cluster's Pilots before deciding whether its node
+/// forms the cluster (each try bounded to 5 s, 1 s apart).
+const PILOT_LIST_ATTEMPTS: u32 = 6;
+
 /// The image as the pilot resolved it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resolved {
@@ -190,22 +194,35 @@ impl ElasticsearchAdapter {
             }
         });
         let peers = futures_join_all(probes).await;
-        let mut pilots: Vec<Pilot> = match self.cluster_pilots(&ctx.identity.namespace).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "listing the cluster's Pilots before the start");
-                Vec::new()
+        // The Pilots are what says whether the cluster ever formed: a node must never form a
+        // second cluster because the API was slow, so the list is retried, and a list that
+        // cannot be read means "join" (bootstrap::decide).
+        let mut pilots_unknown = None;
+        let mut pilots: Vec<Pilot> = Vec::new();
+        for attempt in 1..=PILOT_LIST_ATTEMPTS {
+            match self.cluster_pilots(&ctx.identity.namespace).await {
+                Ok(p) => {
+                    pilots = p;
+                    pilots_unknown = None;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "listing the cluster's Pilots before the start");
+                    pilots_unknown = Some(e);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
-        };
+        }
         pilots.extend(ctx.pilot.clone());
         BootstrapFacts {
             has_node_state,
             peers,
             joined_pilots: bootstrap::joined_pilots(&pilots),
+            pilots_unknown,
         }
     }
 
-    /// The Pilots labelled with this cluster's name, in `namespace` (bounded to 5 s).
+    /// The Pilots labelled with this cluster's name, in `namespace` (bounded to 5 s a try).
     async fn cluster_pilots(&self, namespace: &str) -> Result<Vec<Pilot>, String> {
         let list = async {
             let client = navigator_client::client(self.kubeconfig.as_deref())

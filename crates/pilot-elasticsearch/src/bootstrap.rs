@@ -38,6 +38,9 @@ pub struct BootstrapFacts {
     pub peers: Vec<(String, PeerState)>,
     /// The cluster's Pilots whose status reports shards (their node had joined a cluster).
     pub joined_pilots: Vec<String>,
+    /// Why the cluster's Pilots could not be read, when they could not (then nobody can say
+    /// the cluster never formed: the node joins).
+    pub pilots_unknown: Option<String>,
 }
 
 /// The decision.
@@ -81,6 +84,11 @@ pub fn decide(
     if let Some(pilot) = facts.joined_pilots.first() {
         return Bootstrap::Join(format!(
             "Pilot {pilot} reports a node that joined the cluster"
+        ));
+    }
+    if let Some(why) = &facts.pilots_unknown {
+        return Bootstrap::Join(format!(
+            "the cluster's Pilots could not be read ({why}), so nothing shows the cluster never formed"
         ));
     }
     let masters: Vec<String> = configured
@@ -173,7 +181,12 @@ mod tests {
             joined_pilots: vec!["es-1".into()],
             ..BootstrapFacts::default()
         };
+        let pilots_unknown = BootstrapFacts {
+            pilots_unknown: Some("no answer within 5 s".into()),
+            ..BootstrapFacts::default()
+        };
         let formed_peer = BootstrapFacts {
+            pilots_unknown: None,
             joined_pilots: Vec::new(),
             has_node_state: false,
             peers: vec![
@@ -187,6 +200,7 @@ mod tests {
             ],
         };
         let forming_peers = BootstrapFacts {
+            pilots_unknown: None,
             joined_pilots: Vec::new(),
             has_node_state: false,
             peers: vec![
@@ -288,6 +302,18 @@ mod tests {
                 &[],
                 &joined_pilot,
                 Bootstrap::Join("Pilot es-1 reports a node that joined the cluster".into()),
+            ),
+            (
+                "the Pilots could not be read: a doubt means join",
+                os,
+                &all,
+                "es-0",
+                &[],
+                &pilots_unknown,
+                Bootstrap::Join(
+                    "the cluster's Pilots could not be read (no answer within 5 s), so nothing shows the cluster never formed"
+                        .into(),
+                ),
             ),
             (
                 "a Pilot says so, masters listed",
