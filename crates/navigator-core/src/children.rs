@@ -13,6 +13,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use crate::hash::{SPEC_HASH_ANNOTATION, spec_hash};
 use crate::observe::ChildRef;
 
+pub(crate) mod rbac;
+
 /// The spec cannot be turned into children.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ChildrenError {

@@ -1,92 +1,33 @@
-//! The pilots' identity: ServiceAccount, Role and RoleBinding.
+//! The pilots' identity: ServiceAccount, Role and RoleBinding (built by [`crate::children::rbac`]).
 
-use k8s_openapi::Resource;
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use navigator_api::v1beta1::CassandraCluster;
 
-use super::{Owner, hashed};
+use super::Owner;
 use crate::cassandra::names;
+use crate::children::rbac::{self, PilotIdentity};
 
-/// The pilots' ServiceAccount `cass-<cluster>`.
-pub(super) fn service_account(owner: &Owner) -> ServiceAccount {
-    hashed(
-        ServiceAccount {
-            metadata: owner.meta(
-                names::service_account(&owner.name),
-                names::cluster_labels(&owner.name),
-            ),
-            ..ServiceAccount::default()
-        },
-        |o| &mut o.metadata,
-    )
-}
-
-fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(vec![group.to_owned()]),
-        resources: Some(resources.iter().map(|r| (*r).to_owned()).collect()),
-        verbs: verbs.iter().map(|v| (*v).to_owned()).collect(),
-        ..PolicyRule::default()
+fn identity(owner: &Owner) -> PilotIdentity {
+    PilotIdentity {
+        service_account: names::service_account(&owner.name),
+        role: names::pilot_role(&owner.name),
+        labels: names::cluster_labels(&owner.name),
+        events_k8s_io: true,
     }
 }
 
-/// The pilots' Role `cass-<cluster>-pilot`: their own Pilots and status, the cluster, leader
-/// election leases, pods/endpoints/services to read, events to write.
+/// The pilots' ServiceAccount `cass-<cluster>`.
+pub(super) fn service_account(owner: &Owner) -> ServiceAccount {
+    rbac::service_account(owner, &identity(owner))
+}
+
+/// The pilots' Role `cass-<cluster>-pilot`.
 pub(super) fn role(owner: &Owner) -> Role {
-    let group = CassandraCluster::GROUP;
-    hashed(
-        Role {
-            metadata: owner.meta(
-                names::pilot_role(&owner.name),
-                names::cluster_labels(&owner.name),
-            ),
-            rules: Some(vec![
-                rule(
-                    group,
-                    &["pilots"],
-                    &["get", "list", "watch", "patch", "update"],
-                ),
-                rule(group, &["pilots/status"], &["get", "patch", "update"]),
-                rule(group, &["cassandraclusters"], &["get", "list", "watch"]),
-                rule(
-                    "coordination.k8s.io",
-                    &["leases"],
-                    &["get", "list", "watch", "create", "update", "patch"],
-                ),
-                rule(
-                    "",
-                    &["pods", "endpoints", "services"],
-                    &["get", "list", "watch"],
-                ),
-                rule("", &["events"], &["create", "update", "patch"]),
-                rule("events.k8s.io", &["events"], &["create", "update", "patch"]),
-            ]),
-        },
-        |o| &mut o.metadata,
-    )
+    rbac::role::<CassandraCluster>(owner, &identity(owner))
 }
 
 /// The RoleBinding `cass-<cluster>-pilot` of the Role to the ServiceAccount.
 pub(super) fn role_binding(owner: &Owner) -> RoleBinding {
-    hashed(
-        RoleBinding {
-            metadata: owner.meta(
-                names::pilot_role(&owner.name),
-                names::cluster_labels(&owner.name),
-            ),
-            role_ref: RoleRef {
-                api_group: Role::GROUP.to_owned(),
-                kind: Role::KIND.to_owned(),
-                name: names::pilot_role(&owner.name),
-            },
-            subjects: Some(vec![Subject {
-                kind: ServiceAccount::KIND.to_owned(),
-                name: names::service_account(&owner.name),
-                namespace: owner.namespace.clone(),
-                ..Subject::default()
-            }]),
-        },
-        |o| &mut o.metadata,
-    )
+    rbac::role_binding(owner, &identity(owner))
 }
