@@ -8,20 +8,17 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
-    HTTPGetAction, Lifecycle, LifecycleHandler, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceFieldSelector, Volume, VolumeMount, VolumeResourceRequirements,
-    WeightedPodAffinityTerm,
+    Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, Lifecycle, LifecycleHandler,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec,
+    ResourceFieldSelector, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use navigator_api::pilot_contract::{
     ENV_POD_NAME, ENV_POD_NAMESPACE, LIVENESS_PATH, LIVENESS_PORT, PILOT_BINARY_PATH,
     READINESS_PATH, READINESS_PORT,
 };
-use navigator_api::v1beta1::{CassandraCluster, CassandraClusterNodePool, ImageSpec};
+use navigator_api::v1beta1::{CassandraCluster, CassandraClusterNodePool};
 
 use super::{
     CQL_PORT, CQL_PORT_NAME, ChildrenError, INTRA_NODE_PORT, INTRA_NODE_PORT_NAME, Owner, hashed,
@@ -31,6 +28,9 @@ use crate::cassandra::compatibility::{
 };
 use crate::cassandra::names;
 use crate::cassandra::settings::Settings;
+use crate::children::pod::{
+    container_port, env_field, http_probe, image_name, pull_policy, spread_affinity,
+};
 
 /// Annotation on the pod template naming the cluster's Cassandra version, so a version change
 /// changes the template (and rolls the pods) even when the image stays the same.
@@ -50,85 +50,6 @@ const SHARED_VOLUME: &str = "shared";
 const SHARED_MOUNT: &str = "/shared";
 /// Where the data volume is mounted (the pilot's and the official image's data directory).
 const DATA_MOUNT: &str = "/var/lib/cassandra";
-/// The default image pull policy.
-const DEFAULT_PULL_POLICY: &str = "IfNotPresent";
-
-/// `repository:tag` of `image` (the tag defaulting to `default_tag`), or `None` when it names
-/// no repository.
-fn image_name(image: &ImageSpec, default_tag: &str) -> Option<String> {
-    if image.repository.is_empty() {
-        return None;
-    }
-    let tag = if image.tag.is_empty() {
-        default_tag
-    } else {
-        &image.tag
-    };
-    Some(if tag.is_empty() {
-        image.repository.clone()
-    } else {
-        format!("{}:{tag}", image.repository)
-    })
-}
-
-fn pull_policy(image: Option<&ImageSpec>) -> String {
-    image
-        .map(|i| i.pull_policy.clone())
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| DEFAULT_PULL_POLICY.to_owned())
-}
-
-fn env_field(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                field_path: path.to_owned(),
-                ..ObjectFieldSelector::default()
-            }),
-            ..EnvVarSource::default()
-        }),
-        ..EnvVar::default()
-    }
-}
-
-fn container_port(name: &str, port: i32) -> ContainerPort {
-    ContainerPort {
-        name: Some(name.to_owned()),
-        container_port: port,
-        protocol: Some("TCP".to_owned()),
-        ..ContainerPort::default()
-    }
-}
-
-fn http_probe(path: &str, port: u16, period: i32, timeout: i32, failures: i32) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.to_owned()),
-            port: IntOrString::Int(i32::from(port)),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(period),
-        timeout_seconds: Some(timeout),
-        failure_threshold: Some(failures),
-        ..Probe::default()
-    }
-}
-
-fn anti_affinity_term(cluster: &str, topology_key: &str, weight: i32) -> WeightedPodAffinityTerm {
-    WeightedPodAffinityTerm {
-        weight,
-        pod_affinity_term: PodAffinityTerm {
-            label_selector: Some(LabelSelector {
-                match_labels: Some(names::cluster_labels(cluster)),
-                ..LabelSelector::default()
-            }),
-            topology_key: topology_key.to_owned(),
-            ..PodAffinityTerm::default()
-        },
-    }
-}
-
 /// The pilot's command line after [`PILOT_BINARY_PATH`]: the cluster, datacenter, rack, seeds
 /// Service, version and storage compatibility mode (5.x only), then the controller's extra
 /// arguments.
@@ -305,17 +226,7 @@ fn pod_template(
             node_selector: pool.node_selector.clone().filter(|s| !s.is_empty()),
             scheduler_name: Some(pool.scheduler_name.clone()).filter(|s| !s.is_empty()),
             security_context,
-            // Preferred, so a test cluster on one node still schedules.
-            affinity: Some(Affinity {
-                pod_anti_affinity: Some(PodAntiAffinity {
-                    preferred_during_scheduling_ignored_during_execution: Some(vec![
-                        anti_affinity_term(c, "kubernetes.io/hostname", 100),
-                        anti_affinity_term(c, "topology.kubernetes.io/zone", 50),
-                    ]),
-                    ..PodAntiAffinity::default()
-                }),
-                ..Affinity::default()
-            }),
+            affinity: Some(spread_affinity(&names::cluster_labels(c))),
             ..PodSpec::default()
         }),
     }

@@ -10,24 +10,24 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource,
-    EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceFieldSelector, Volume, VolumeMount, VolumeResourceRequirements,
-    WeightedPodAffinityTerm,
+    ConfigMapEnvSource, Container, EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec,
+    ResourceFieldSelector, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use navigator_api::pilot_contract::{
     ELASTICSEARCH_VERSION_ANNOTATION, ENV_POD_NAME, ENV_POD_NAMESPACE, LIVENESS_PATH,
     LIVENESS_PORT, PILOT_BINARY_PATH, READINESS_PATH, READINESS_PORT,
 };
-use navigator_api::v1beta1::{ElasticsearchCluster, ElasticsearchClusterNodePool, ImageSpec};
+use navigator_api::v1beta1::{ElasticsearchCluster, ElasticsearchClusterNodePool};
 
 use super::flavor::{Flavor, flavor};
 use super::{
     ChildrenError, HTTP_PORT, HTTP_PORT_NAME, Owner, TRANSPORT_PORT, TRANSPORT_PORT_NAME, hashed,
+};
+use crate::children::pod::{
+    container_port, env_field, http_probe, image_name, pull_policy, spread_affinity,
 };
 use crate::elasticsearch::names;
 use crate::elasticsearch::settings::Settings;
@@ -47,85 +47,6 @@ pub(super) const CONFIG_DIR: &str = "/shared/config";
 const DATA_MOUNT: &str = "/var/lib/navigator";
 /// The node's data directory on the data volume.
 pub(super) const DATA_DIR: &str = "/var/lib/navigator/data";
-/// The default image pull policy.
-const DEFAULT_PULL_POLICY: &str = "IfNotPresent";
-
-/// `repository:tag` of `image` (the tag defaulting to `default_tag`), or `None` when it names
-/// no repository.
-fn image_name(image: &ImageSpec, default_tag: &str) -> Option<String> {
-    if image.repository.is_empty() {
-        return None;
-    }
-    let tag = if image.tag.is_empty() {
-        default_tag
-    } else {
-        &image.tag
-    };
-    Some(if tag.is_empty() {
-        image.repository.clone()
-    } else {
-        format!("{}:{tag}", image.repository)
-    })
-}
-
-fn pull_policy(image: Option<&ImageSpec>) -> String {
-    image
-        .map(|i| i.pull_policy.clone())
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| DEFAULT_PULL_POLICY.to_owned())
-}
-
-fn env_field(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                field_path: path.to_owned(),
-                ..ObjectFieldSelector::default()
-            }),
-            ..EnvVarSource::default()
-        }),
-        ..EnvVar::default()
-    }
-}
-
-fn container_port(name: &str, port: i32) -> ContainerPort {
-    ContainerPort {
-        name: Some(name.to_owned()),
-        container_port: port,
-        protocol: Some("TCP".to_owned()),
-        ..ContainerPort::default()
-    }
-}
-
-fn http_probe(path: &str, port: u16, period: i32, timeout: i32, failures: i32) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.to_owned()),
-            port: IntOrString::Int(i32::from(port)),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(period),
-        timeout_seconds: Some(timeout),
-        failure_threshold: Some(failures),
-        ..Probe::default()
-    }
-}
-
-fn anti_affinity_term(cluster: &str, topology_key: &str, weight: i32) -> WeightedPodAffinityTerm {
-    WeightedPodAffinityTerm {
-        weight,
-        pod_affinity_term: PodAffinityTerm {
-            label_selector: Some(LabelSelector {
-                match_labels: Some(names::cluster_labels(cluster)),
-                ..LabelSelector::default()
-            }),
-            topology_key: topology_key.to_owned(),
-            ..PodAffinityTerm::default()
-        },
-    }
-}
-
 /// The pilot's command line after [`PILOT_BINARY_PATH`]: flavour, version, the image's home,
 /// the writable home and data directory, one `--plugin` per `spec.plugins` entry, then the
 /// controller's extra arguments. The pool's identity and masters come from its ConfigMap.
@@ -282,17 +203,7 @@ fn pod_template(
             node_selector: pool.node_selector.clone().filter(|s| !s.is_empty()),
             scheduler_name: Some(pool.scheduler_name.clone()).filter(|s| !s.is_empty()),
             security_context,
-            // Preferred, so a test cluster on one node still schedules.
-            affinity: Some(Affinity {
-                pod_anti_affinity: Some(PodAntiAffinity {
-                    preferred_during_scheduling_ignored_during_execution: Some(vec![
-                        anti_affinity_term(c, "kubernetes.io/hostname", 100),
-                        anti_affinity_term(c, "topology.kubernetes.io/zone", 50),
-                    ]),
-                    ..PodAntiAffinity::default()
-                }),
-                ..Affinity::default()
-            }),
+            affinity: Some(spread_affinity(&names::cluster_labels(c))),
             ..PodSpec::default()
         }),
     }
