@@ -7,6 +7,8 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use navigator_api::v1beta1::Pilot;
 
+pub(crate) mod facts;
+
 /// The kinds of child objects other than StatefulSets, Pods, Pilots and claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ChildKind {

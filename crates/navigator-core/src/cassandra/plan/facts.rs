@@ -11,25 +11,15 @@ use navigator_api::v1beta1::Pilot;
 use super::super::names;
 use super::super::observe::Observed;
 use super::super::settings::Settings;
+#[cfg(test)]
+pub(crate) use crate::observe::facts::REVISION_LABEL;
+pub(crate) use crate::observe::facts::{
+    DECOMMISSIONED, annotation_hash, decommission_requested, pod_ready, pod_revision, sts_lagging,
+    sts_partition, sts_replicas, update_revision,
+};
 
-/// The requested state that asks a node to leave the ring.
-pub(crate) const DECOMMISSIONED: &str = "Decommissioned";
-/// The requested state of a node that stays (also what an unset request means).
-pub(crate) const RUNNING: &str = "Running";
-/// The StatefulSet controller's label naming the revision a pod was created from.
-pub(crate) const REVISION_LABEL: &str = "controller-revision-hash";
 /// The operation mode of a ring member that serves its ranges.
 pub(crate) const NORMAL: &str = "NORMAL";
-
-/// Whether the pod's `Ready` condition is `True` and it is not being deleted.
-pub(crate) fn pod_ready(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_none()
-        && pod
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
 
 /// The pod's IP (`status.podIP`), when it has one.
 pub(crate) fn pod_ip(pod: &Pod) -> Option<&str> {
@@ -38,15 +28,6 @@ pub(crate) fn pod_ip(pod: &Pod) -> Option<&str> {
         .pod_ip
         .as_deref()
         .filter(|ip| !ip.is_empty())
-}
-
-/// The revision the pod was created from (its `controller-revision-hash` label).
-pub(crate) fn pod_revision(pod: &Pod) -> Option<&str> {
-    pod.metadata
-        .labels
-        .as_ref()?
-        .get(REVISION_LABEL)
-        .map(String::as_str)
 }
 
 /// Whether a peer address as a pilot reports it (`10.0.0.1`, `/10.0.0.1`, `10.0.0.1:7000`,
@@ -70,43 +51,7 @@ pub(crate) fn report_freshness(
     now: Timestamp,
     settings: &Settings,
 ) -> Result<(), String> {
-    let Some(heartbeat) = pilot.status.last_heartbeat_time.as_ref() else {
-        return Err("has not reported yet".to_owned());
-    };
-    let age_ms = now
-        .as_millisecond()
-        .saturating_sub(heartbeat.0.as_millisecond());
-    let window_ms = i64::try_from(settings.report_freshness.as_millis()).unwrap_or(i64::MAX);
-    if age_ms > window_ms {
-        // The message names the heartbeat, not its age, so it stays the same while the
-        // report stays old (the status is written only when it changes).
-        return Err(format!(
-            "last reported at {} (reports older than {}s count as unknown)",
-            heartbeat.0,
-            settings.report_freshness.as_secs()
-        ));
-    }
-    match (pilot.status.observed_generation, pilot.metadata.generation) {
-        (Some(seen), Some(generation)) if seen < generation => Err(format!(
-            "has not acted on its spec yet (observedGeneration {seen} < generation {generation})"
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The requested state of a pilot (`Running` when unset or empty).
-pub(crate) fn requested_state(pilot: &Pilot) -> &str {
-    pilot
-        .spec
-        .requested_state
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .unwrap_or(RUNNING)
-}
-
-/// Whether the pilot is asked to decommission its node.
-pub(crate) fn decommission_requested(pilot: &Pilot) -> bool {
-    requested_state(pilot) == DECOMMISSIONED
+    crate::observe::facts::report_freshness(pilot, now, settings.report_freshness)
 }
 
 /// The phase of a pilot's decommission as its `status.operation` reports it.
@@ -150,50 +95,6 @@ pub(crate) fn decommission_complete(pilot: &Pilot) -> bool {
 /// The operation mode the pilot reports.
 pub(crate) fn operation_mode(pilot: &Pilot) -> Option<&str> {
     pilot.status.cassandra.as_ref()?.operation_mode.as_deref()
-}
-
-/// `spec.replicas` of a StatefulSet (1 when unset, as the API defaults it).
-pub(crate) fn sts_replicas(sts: &StatefulSet) -> i32 {
-    sts.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
-}
-
-/// The rolling-update partition of a StatefulSet (0 when unset).
-pub(crate) fn sts_partition(sts: &StatefulSet) -> i32 {
-    sts.spec
-        .as_ref()
-        .and_then(|s| s.update_strategy.as_ref())
-        .and_then(|u| u.rolling_update.as_ref())
-        .and_then(|r| r.partition)
-        .unwrap_or(0)
-}
-
-/// The spec-hash annotation of an object's metadata.
-pub(crate) fn annotation_hash(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> Option<&str> {
-    meta.annotations
-        .as_ref()?
-        .get(crate::hash::SPEC_HASH_ANNOTATION)
-        .map(String::as_str)
-}
-
-/// Whether the StatefulSet controller has not yet observed the StatefulSet's latest spec.
-pub(crate) fn sts_lagging(sts: &StatefulSet) -> bool {
-    let observed = sts.status.as_ref().and_then(|s| s.observed_generation);
-    match (observed, sts.metadata.generation) {
-        (Some(o), Some(g)) => o < g,
-        (None, Some(_)) => true,
-        _ => false,
-    }
-}
-
-/// The revision new pods of the StatefulSet are created from (`status.updateRevision`).
-pub(crate) fn update_revision(sts: &StatefulSet) -> Option<&str> {
-    sts.status
-        .as_ref()?
-        .update_revision
-        .as_deref()
-        .filter(|r| !r.is_empty())
 }
 
 /// The objects of one node pool, by ordinal.
