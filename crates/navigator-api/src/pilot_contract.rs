@@ -28,6 +28,11 @@ pub const ELASTICSEARCH_ROLE_LABEL_PREFIX: &str = "navigator.jetstack.io/elastic
 pub const ELASTICSEARCH_APP_LABEL_VALUE: &str = "elasticsearchcluster";
 /// Annotation on an Elasticsearch StatefulSet recording the version its pods are known to run.
 pub const ELASTICSEARCH_VERSION_ANNOTATION: &str = "navigator.jetstack.io/elasticsearch-version";
+/// Annotation a pilot sets on its own Pilot once its node has joined a formed cluster: the
+/// cluster's UUID. It stays when the node stops (unlike `status.elasticsearch.shards`), so a pod
+/// restarted without its volume knows the cluster exists and only joins it.
+pub const ELASTICSEARCH_CLUSTER_UUID_ANNOTATION: &str =
+    "navigator.jetstack.io/elasticsearch-cluster-uuid";
 
 /// Label naming the Cassandra cluster of an object.
 pub const CASSANDRA_CLUSTER_NAME_LABEL: &str = "navigator.jetstack.io/cassandra-cluster-name";

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use kube::Api;
-use kube::api::ListParams;
-use navigator_api::pilot_contract::ELASTICSEARCH_CLUSTER_NAME_LABEL;
+use kube::api::{ListParams, Patch, PatchParams};
+use navigator_api::pilot_contract::{
+    ELASTICSEARCH_CLUSTER_NAME_LABEL, ELASTICSEARCH_CLUSTER_UUID_ANNOTATION,
+};
 use navigator_api::v1beta1::{ElasticsearchPilotStatus, Pilot};
 use navigator_api::version::ElasticsearchVersion;
 use navigator_pilot::supervisor::Supervisor;
@@ -39,6 +41,11 @@ use navigator_client::leader::Elector;
 /// How often the pilot tries to list its cluster's Pilots before deciding whether its node
 /// forms the cluster (each try bounded to 5 s, 1 s apart).
 const PILOT_LIST_ATTEMPTS: u32 = 6;
+
+/// How long recording the cluster UUID on the Pilot may take, and how long after a failed
+/// try the next one waits.
+const RECORD_BOUND: Duration = Duration::from_secs(3);
+const RECORD_RETRY: Duration = Duration::from_secs(15);
 
 /// The image as the pilot resolved it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +115,15 @@ pub struct ElasticsearchAdapter {
     leader_started: AtomicBool,
     dialect: Mutex<Option<Dialect>>,
     examination: Mutex<Examination>,
+    record: Mutex<Record>,
+}
+
+/// What the pilot knows of its cluster-UUID annotation: the UUID it last recorded, and when
+/// a try last failed.
+#[derive(Debug, Default)]
+struct Record {
+    written: Option<String>,
+    failed_at: Option<Instant>,
 }
 
 impl ElasticsearchAdapter {
@@ -128,6 +144,7 @@ impl ElasticsearchAdapter {
             leader_started: AtomicBool::new(false),
             dialect: Mutex::new(None),
             examination: Mutex::new(Examination::default()),
+            record: Mutex::new(Record::default()),
         }
     }
 
@@ -328,13 +345,77 @@ impl ElasticsearchAdapter {
     /// master; facts as far as they could be read (a failed read leaves its fact unknown, it
     /// never makes the node "not alive"); the leader adds cluster health.
     pub async fn observe_node(&self) -> Observation {
+        self.observe_with_uuid().await.0
+    }
+
+    /// Records the cluster UUID on the pilot's own Pilot (annotation
+    /// [`ELASTICSEARCH_CLUSTER_UUID_ANNOTATION`], a metadata merge patch) once the node has
+    /// joined a formed cluster, unless it is there already ([`bootstrap::uuid_to_record`]).
+    /// Bounded; a failed try is logged and retried after [`RECORD_RETRY`].
+    async fn record_cluster_uuid(&self, ctx: &PilotContext, ready: bool, root_uuid: Option<&str>) {
+        let on_pilot = ctx
+            .pilot
+            .as_ref()
+            .and_then(bootstrap::recorded_cluster_uuid);
+        let uuid = {
+            let record = self.record.lock().unwrap_or_else(|p| p.into_inner());
+            if record.failed_at.is_some_and(|t| t.elapsed() < RECORD_RETRY) {
+                return;
+            }
+            bootstrap::uuid_to_record(ready, root_uuid, on_pilot, record.written.as_deref())
+        };
+        let Some(uuid) = uuid else {
+            return;
+        };
+        let name = ctx.identity.pod_name.clone();
+        let patch = async {
+            let client = navigator_client::client(self.kubeconfig.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            Api::<Pilot>::namespaced(client, &ctx.identity.namespace)
+                .patch(
+                    &name,
+                    &PatchParams::default(),
+                    &Patch::Merge(bootstrap::record_patch(&uuid)),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        let result = tokio::time::timeout(RECORD_BOUND, patch)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {RECORD_BOUND:?}")));
+        let mut record = self.record.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(()) => {
+                tracing::info!(
+                    cluster_uuid = %uuid,
+                    "recorded on the Pilot that the node joined the cluster ({ELASTICSEARCH_CLUSTER_UUID_ANNOTATION})"
+                );
+                record.written = Some(uuid);
+                record.failed_at = None;
+            }
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    cluster_uuid = %uuid,
+                    "recording the cluster UUID on the Pilot failed (retried in {RECORD_RETRY:?})"
+                );
+                record.failed_at = Some(Instant::now());
+            }
+        }
+    }
+
+    /// [`Self::observe_node`], and the `cluster_uuid` of `GET /` when it answered.
+    async fn observe_with_uuid(&self) -> (Observation, Option<String>) {
         let root = match self.rest.get(replies::ROOT).await {
             Ok(root) => replies::root(&root),
             Err(e) => {
                 self.ready.store(false, Ordering::SeqCst);
-                return Observation::unknown(e.to_string());
+                return (Observation::unknown(e.to_string()), None);
             }
         };
+        let root_uuid = root.as_ref().map(|r| r.cluster_uuid.clone());
         let local = match self.rest.get(replies::LOCAL_NODE).await {
             Ok(v) => replies::nodes(&v).into_iter().next(),
             Err(e) => {
@@ -381,12 +462,15 @@ impl ElasticsearchAdapter {
         }
         let ready = master.is_some();
         self.ready.store(ready, Ordering::SeqCst);
-        Observation {
-            alive: true,
-            ready,
-            facts: NodeFacts::Elasticsearch(facts),
-            detail,
-        }
+        (
+            Observation {
+                alive: true,
+                ready,
+                facts: NodeFacts::Elasticsearch(facts),
+                detail,
+            },
+            root_uuid,
+        )
     }
 
     /// Before a data node that is coming back stops: pauses replica allocation (persistent
@@ -682,8 +766,11 @@ impl DatabaseAdapter for ElasticsearchAdapter {
         })
     }
 
-    async fn observe(&self, _ctx: &PilotContext) -> Observation {
-        self.observe_node().await
+    async fn observe(&self, ctx: &PilotContext) -> Observation {
+        let (observation, root_uuid) = self.observe_with_uuid().await;
+        self.record_cluster_uuid(ctx, observation.ready, root_uuid.as_deref())
+            .await;
+        observation
     }
 
     async fn perform(

@@ -4,12 +4,17 @@
 //! can reach a node of a formed cluster through the discovery Service, joins. Setting the
 //! initial masters on a node that joins an existing cluster can form a second cluster (split
 //! brain), so every doubt means "join". Besides the node's own data and the discovery probe,
-//! the cluster's Pilots are asked: a Pilot (this node's own included) that has reported shards
-//! was on a node that had joined the cluster, so the cluster exists even when DNS does not show
-//! its nodes yet (a pod that lost its volume, a slow DNS).
+//! the cluster's Pilots are asked: a Pilot (this node's own included) that carries the
+//! cluster-UUID annotation ([`ELASTICSEARCH_CLUSTER_UUID_ANNOTATION`], set by its pilot once the
+//! node joined a formed cluster, and never removed) or reports shards was on a node that had
+//! joined the cluster, so the cluster exists even when DNS does not show its nodes yet (a pod
+//! that lost its volume, a slow DNS). The annotation is what makes this hold after the node
+//! stopped: `shards` is only reported while the node sees an elected master, and a node's last
+//! report before it stops may not have one.
 
 use std::path::Path;
 
+use navigator_api::pilot_contract::ELASTICSEARCH_CLUSTER_UUID_ANNOTATION;
 use navigator_api::v1beta1::Pilot;
 
 use crate::flavor::Dialect;
@@ -36,7 +41,8 @@ pub struct BootstrapFacts {
     pub has_node_state: bool,
     /// Every discovery address except the pod's own, with what its probe found.
     pub peers: Vec<(String, PeerState)>,
-    /// The cluster's Pilots whose status reports shards (their node had joined a cluster).
+    /// The cluster's Pilots that record or report a node that joined the cluster
+    /// ([`joined_pilots`]).
     pub joined_pilots: Vec<String>,
     /// Why the cluster's Pilots could not be read, when they could not (then nobody can say
     /// the cluster never formed: the node joins).
@@ -113,22 +119,64 @@ pub fn decide(
     }
 }
 
-/// The names of the Pilots whose status reports shards (their node had joined a cluster),
-/// sorted and without duplicates.
+/// The names of the Pilots whose node had joined a cluster: they carry the cluster-UUID
+/// annotation ([`recorded_cluster_uuid`]) or their status reports shards; sorted and without
+/// duplicates.
 pub fn joined_pilots<'a>(pilots: impl IntoIterator<Item = &'a Pilot>) -> Vec<String> {
     let mut names: Vec<String> = pilots
         .into_iter()
         .filter(|p| {
-            p.status
-                .elasticsearch
-                .as_ref()
-                .is_some_and(|e| e.shards.is_some())
+            recorded_cluster_uuid(p).is_some()
+                || p.status
+                    .elasticsearch
+                    .as_ref()
+                    .is_some_and(|e| e.shards.is_some())
         })
         .filter_map(|p| p.metadata.name.clone())
         .collect();
     names.sort();
     names.dedup();
     names
+}
+
+/// The cluster UUID a Pilot's annotation records (`None` when absent, empty or `_na_`).
+pub fn recorded_cluster_uuid(pilot: &Pilot) -> Option<&str> {
+    pilot
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ELASTICSEARCH_CLUSTER_UUID_ANNOTATION))
+        .map(String::as_str)
+        .filter(|u| formed_uuid(u))
+}
+
+/// Whether a `cluster_uuid` names a formed cluster (not empty, not `_na_`).
+fn formed_uuid(uuid: &str) -> bool {
+    !uuid.trim().is_empty() && uuid != "_na_"
+}
+
+/// The cluster UUID the pilot records on its Pilot now, if any: the node sees an elected
+/// master (`master_elected`) and `GET /` names a formed cluster (`root_uuid`), and neither the
+/// Pilot as last seen (`on_pilot`) nor the pilot's last successful record (`written`) holds
+/// that UUID already. A different recorded UUID is replaced (the node joined another cluster).
+pub fn uuid_to_record(
+    master_elected: bool,
+    root_uuid: Option<&str>,
+    on_pilot: Option<&str>,
+    written: Option<&str>,
+) -> Option<String> {
+    let uuid = root_uuid.filter(|u| master_elected && formed_uuid(u))?;
+    if on_pilot == Some(uuid) || written == Some(uuid) {
+        return None;
+    }
+    Some(uuid.to_owned())
+}
+
+/// The metadata merge patch that records `uuid` on a Pilot.
+pub fn record_patch(uuid: &str) -> serde_json::Value {
+    serde_json::json!({
+        "metadata": {"annotations": {ELASTICSEARCH_CLUSTER_UUID_ANNOTATION: uuid}}
+    })
 }
 
 /// Whether `data_dir` holds node state: `nodes/<n>/_state` (Elasticsearch 6 and 7,
@@ -369,6 +417,17 @@ mod tests {
             }
             p
         };
+        let annotated = |name: &str, uuid: &str, facts: bool| {
+            let mut p = pilot(name, None, facts);
+            p.metadata.annotations = Some(
+                [(
+                    ELASTICSEARCH_CLUSTER_UUID_ANNOTATION.to_owned(),
+                    uuid.to_owned(),
+                )]
+                .into(),
+            );
+            p
+        };
         let pilots = [
             pilot("es-2", Some(0), true),
             pilot("es-1", None, true),
@@ -381,6 +440,92 @@ mod tests {
             vec!["es-2".to_owned(), "es-3".to_owned()]
         );
         assert_eq!(joined_pilots(&[]), Vec::<String>::new());
+        // The marker counts without any status (the node stopped without a master in sight).
+        let marked = [
+            annotated("es-0", "u1", false),
+            annotated("es-1", "u1", true),
+            annotated("es-4", "_na_", false),
+            annotated("es-5", "", true),
+            pilot("es-6", None, true),
+        ];
+        assert_eq!(
+            joined_pilots(&marked),
+            vec!["es-0".to_owned(), "es-1".to_owned()]
+        );
+        assert_eq!(recorded_cluster_uuid(&marked[0]), Some("u1"));
+        assert_eq!(recorded_cluster_uuid(&marked[2]), None);
+        assert_eq!(recorded_cluster_uuid(&marked[4]), None);
+    }
+
+    #[test]
+    fn when_the_cluster_uuid_is_recorded() {
+        type Case<'a> = (
+            &'a str,
+            bool,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let cases: [Case<'_>; 9] = [
+            (
+                "joined, nothing recorded",
+                true,
+                Some("u1"),
+                None,
+                None,
+                Some("u1"),
+            ),
+            ("no elected master", false, Some("u1"), None, None, None),
+            ("not formed yet", true, Some("_na_"), None, None, None),
+            ("empty uuid", true, Some(""), None, None, None),
+            ("root unread", true, None, None, None, None),
+            (
+                "already on the Pilot",
+                true,
+                Some("u1"),
+                Some("u1"),
+                None,
+                None,
+            ),
+            (
+                "already written, Pilot not seen since",
+                true,
+                Some("u1"),
+                None,
+                Some("u1"),
+                None,
+            ),
+            (
+                "another cluster on the Pilot",
+                true,
+                Some("u2"),
+                Some("u1"),
+                None,
+                Some("u2"),
+            ),
+            (
+                "another cluster written",
+                true,
+                Some("u2"),
+                Some("u1"),
+                Some("u1"),
+                Some("u2"),
+            ),
+        ];
+        for (name, master, root, on_pilot, written, want) in cases {
+            assert_eq!(
+                uuid_to_record(master, root, on_pilot, written).as_deref(),
+                want,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            record_patch("u1"),
+            serde_json::json!({"metadata": {"annotations": {
+                "navigator.jetstack.io/elasticsearch-cluster-uuid": "u1"
+            }}})
+        );
     }
 
     #[test]

@@ -23,7 +23,8 @@
 //! volume, `path.data`) and `--config-dir` (the writable home, may be an emptyDir). Ports: HTTP
 //! 9200 and transport 9300 on every address, the pilot's probes on 12000/12001. The Pilots carry
 //! `navigator.jetstack.io/elasticsearch-cluster-name=<cluster-name>`; the ServiceAccount may
-//! get/list/watch `pilots`, patch `pilots/status`, and get/create/update `leases`.
+//! get/list/watch `pilots`, patch its own Pilot (the cluster-UUID annotation) and
+//! `pilots/status`, and get/create/update `leases`.
 
 pub mod adapter;
 pub mod allocation;

@@ -128,6 +128,7 @@ fn killed(child: std::process::Child) -> TermOnDrop {
 async fn the_binary_reports_on_its_pilot_and_stops_cleanly() {
     use kube::Api;
     use kube::api::{Patch, PatchParams, PostParams};
+    use navigator_api::pilot_contract::ELASTICSEARCH_CLUSTER_UUID_ANNOTATION;
     use navigator_api::v1beta1::{Pilot, PilotClusterReference};
     use std::time::{Duration, Instant};
     use test_support::standalone::StandaloneServer;
@@ -256,6 +257,32 @@ async fn the_binary_reports_on_its_pilot_and_stops_cleanly() {
         log_tail()
     );
 
+    // The node joined a formed cluster: its pilot records the cluster's UUID on the Pilot,
+    // a marker that outlives the status.
+    let uuid_of = |p: &Pilot| {
+        p.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ELASTICSEARCH_CLUSTER_UUID_ANNOTATION))
+            .cloned()
+    };
+    let p = wait(
+        "the cluster UUID recorded on the Pilot",
+        Box::new(move |p| uuid_of(p).is_some()),
+    )
+    .await;
+    let uuid = uuid_of(&p).expect("annotation");
+    assert!(!uuid.is_empty() && uuid != "_na_", "{uuid:?}");
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    assert!(
+        log.lines().any(
+            |l| l.contains("recorded on the Pilot that the node joined the cluster")
+                && l.contains(&uuid)
+        ),
+        "{}",
+        log_tail()
+    );
+
     pilots
         .patch(
             "bin-0",
@@ -286,8 +313,29 @@ async fn the_binary_reports_on_its_pilot_and_stops_cleanly() {
             .contains("[bin-0] closed")
     );
 
-    // The pod comes back without its volume: its Pilot reported shards, so the cluster exists
-    // and the node must only join (never form a second cluster), whatever DNS shows.
+    // The node's last report before it stopped may have seen no elected master (then the
+    // status has no `shards`): the status is cleared here, so only the annotation is left.
+    pilots
+        .patch_status(
+            "bin-0",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"status": {"elasticsearch": null}})),
+        )
+        .await
+        .expect("clear status.elasticsearch");
+    let p = pilots.get("bin-0").await.expect("get Pilot");
+    assert_eq!(p.status.elasticsearch, None);
+    assert_eq!(
+        p.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ELASTICSEARCH_CLUSTER_UUID_ANNOTATION)),
+        Some(&uuid)
+    );
+
+    // The pod comes back without its volume: its Pilot records that its node joined, so the
+    // cluster exists and the node must only join (never form a second cluster), whatever DNS
+    // shows.
     let log2_path = dir.path().join("pilot-2.log");
     let _again = start(
         "home-2",

@@ -34,7 +34,9 @@ use clap::Parser;
 
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use navigator_api::pilot_contract::ELASTICSEARCH_CLUSTER_NAME_LABEL;
+use navigator_api::pilot_contract::{
+    ELASTICSEARCH_CLUSTER_NAME_LABEL, ELASTICSEARCH_CLUSTER_UUID_ANNOTATION,
+};
 use navigator_api::v1beta1::{Pilot, PilotClusterReference};
 use navigator_pilot::{
     DatabaseAdapter, Identity, NodeFacts, Observation, PilotContext, Progress, RequestedState,
@@ -235,6 +237,7 @@ impl Node {
         seed_transport: u16,
         transport: u16,
         plugin: Option<PathBuf>,
+        kubeconfig: PathBuf,
     ) -> Self {
         let dirs = tempfile::tempdir().expect("tempdir");
         let http = free_port();
@@ -255,12 +258,11 @@ impl Node {
             argv.push(format!("--plugin={}", zip.display()));
         }
         let args = Args::parse_from(argv);
-        let adapter =
-            ElasticsearchAdapter::new(args.options, Some(dirs.path().join("no-such-kubeconfig")));
+        let adapter = ElasticsearchAdapter::new(args.options, Some(kubeconfig));
         let ctx = PilotContext {
             identity: Identity {
                 pod_name: name.into(),
-                namespace: "ns".into(),
+                namespace: NS.into(),
                 pod_ip: "127.0.0.1".parse().expect("ip"),
                 memory_limit_bytes: None,
             },
@@ -382,8 +384,16 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     spec.image_home();
     let zip = spec.plugin.then(|| spec.plugin_zip());
     let (t0, t1) = (free_port(), free_port());
-    let mut n0 = Node::new(&spec, "real-0", t0, t0, zip);
-    let mut n1 = Node::new(&spec, "real-1", t0, t1, None);
+    // The Pilots live in a real API server from the start: before the first start the pilot
+    // lists them (a list it cannot read means "join"), and once its node joined it records
+    // the cluster's UUID on its own Pilot. (The Lease needs a kube-apiserver: devenv's test.)
+    let server = StandaloneServer::start();
+    let pilots: Api<Pilot> = Api::namespaced(server.client().await, NS);
+    for name in ["real-0", "real-1"] {
+        create_pilot(&pilots, name, "real").await;
+    }
+    let mut n0 = Node::new(&spec, "real-0", t0, t0, zip, server.kubeconfig());
+    let mut n1 = Node::new(&spec, "real-1", t0, t1, None, server.kubeconfig());
     n0.start().await;
     n1.start().await;
     assert!(
@@ -420,6 +430,17 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     let root0 = n0.adapter.rest().get("/").await.expect("root");
     let root1 = n1.adapter.rest().get("/").await.expect("root");
     assert_eq!(root0["cluster_uuid"], root1["cluster_uuid"]);
+    // Each pilot recorded it on its Pilot at its first observation with an elected master.
+    for name in ["real-0", "real-1"] {
+        let p = pilots.get(name).await.expect("Pilot");
+        let recorded = p
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ELASTICSEARCH_CLUSTER_UUID_ANNOTATION))
+            .map(String::as_str);
+        assert_eq!(recorded, root0["cluster_uuid"].as_str(), "{name}");
+    }
 
     // A re-render on the node's data never forms a cluster again.
     n0.adapter.prepare(&n0.ctx).await.expect("prepare again");
@@ -470,13 +491,8 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
         "real-1 holds documents: {f1:?}"
     );
 
-    // The leader's reconcile against Pilots in a real API server (the Lease itself needs a
-    // kube-apiserver: devenv's test). Another cluster's Pilot asking for Drained is ignored.
-    let server = StandaloneServer::start();
-    let pilots: Api<Pilot> = Api::namespaced(server.client().await, NS);
-    for name in ["real-0", "real-1"] {
-        create_pilot(&pilots, name, "real").await;
-    }
+    // The leader's reconcile against the Pilots (the Lease itself needs a kube-apiserver:
+    // devenv's test). Another cluster's Pilot asking for Drained is ignored.
     create_pilot(&pilots, "other-0", "other").await;
     request(&pilots, "other-0", "Drained").await;
     let flavor = if spec.flavor == "opensearch" {
