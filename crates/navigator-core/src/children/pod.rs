@@ -1,19 +1,29 @@
 //! Pieces of the pod template every kind of cluster builds the same way: image name and pull
-//! policy, environment from the downward API, container ports, HTTP probes and the preferred
-//! anti-affinity that spreads a cluster's pods.
+//! policy, the pilot-installing init container, environment from the downward API, container
+//! ports, HTTP probes, volumes, the security context and the preferred anti-affinity that
+//! spreads a cluster's pods.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
-    PodAffinityTerm, PodAntiAffinity, Probe, WeightedPodAffinityTerm,
+    Affinity, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction,
+    ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, Probe,
+    ResourceFieldSelector, Volume, VolumeMount, WeightedPodAffinityTerm,
 };
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use navigator_api::pilot_contract::{ENV_POD_NAME, ENV_POD_NAMESPACE, PILOT_BINARY_PATH};
 use navigator_api::v1beta1::ImageSpec;
 
 /// The default image pull policy.
 const DEFAULT_PULL_POLICY: &str = "IfNotPresent";
+/// The pilot-copying init container's name.
+pub(crate) const INSTALL_PILOT_CONTAINER: &str = "install-pilot";
+/// The volume shared by the init container and the database container (the pilot binary).
+pub(crate) const SHARED_VOLUME: &str = "shared";
+/// Where the shared volume is mounted.
+pub(crate) const SHARED_MOUNT: &str = "/shared";
 
 /// `repository:tag` of `image` (the tag defaulting to `default_tag`), or `None` when it names
 /// no repository.
@@ -116,4 +126,80 @@ fn anti_affinity_term(
             ..PodAffinityTerm::default()
         },
     }
+}
+
+/// The init container that copies the pilot binary `image_binary` out of the pilot `image`
+/// (pulled as `pilot_image` asks) onto the shared volume, at [`PILOT_BINARY_PATH`].
+pub(crate) fn install_pilot(
+    image: String,
+    pilot_image: &ImageSpec,
+    image_binary: &str,
+) -> Container {
+    Container {
+        name: INSTALL_PILOT_CONTAINER.to_owned(),
+        image: Some(image),
+        image_pull_policy: Some(pull_policy(Some(pilot_image))),
+        command: Some(vec![
+            "cp".to_owned(),
+            image_binary.to_owned(),
+            PILOT_BINARY_PATH.to_owned(),
+        ]),
+        volume_mounts: Some(vec![VolumeMount {
+            name: SHARED_VOLUME.to_owned(),
+            mount_path: SHARED_MOUNT.to_owned(),
+            ..VolumeMount::default()
+        }]),
+        ..Container::default()
+    }
+}
+
+/// The database container's environment: pod name, namespace and IP from the downward API,
+/// and `MEMORY_LIMIT`, the memory limit of `container` in bytes.
+pub(crate) fn pilot_env(container: &str) -> Vec<EnvVar> {
+    vec![
+        env_field(ENV_POD_NAME, "metadata.name"),
+        env_field(ENV_POD_NAMESPACE, "metadata.namespace"),
+        env_field("POD_IP", "status.podIP"),
+        // Bytes; the divisor is explicit so every runtime agrees on the unit.
+        EnvVar {
+            name: "MEMORY_LIMIT".to_owned(),
+            value_from: Some(EnvVarSource {
+                resource_field_ref: Some(ResourceFieldSelector {
+                    container_name: Some(container.to_owned()),
+                    resource: "limits.memory".to_owned(),
+                    divisor: Some(Quantity("1".to_owned())),
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        },
+    ]
+}
+
+/// The pod's volumes: the shared `emptyDir`, and an `emptyDir` called `data_volume` when the
+/// pool has no persistence (`persistent` false).
+pub(crate) fn pod_volumes(data_volume: &str, persistent: bool) -> Vec<Volume> {
+    let mut volumes = vec![Volume {
+        name: SHARED_VOLUME.to_owned(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    }];
+    if !persistent {
+        volumes.push(Volume {
+            name: data_volume.to_owned(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        });
+    }
+    volumes
+}
+
+/// The pod security context running as (and with the filesystem group of) `run_as_user`,
+/// when set.
+pub(crate) fn run_as(run_as_user: Option<i64>) -> Option<PodSecurityContext> {
+    run_as_user.map(|uid| PodSecurityContext {
+        run_as_user: Some(uid),
+        fs_group: Some(uid),
+        ..PodSecurityContext::default()
+    })
 }

@@ -8,15 +8,13 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, Lifecycle, LifecycleHandler,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec,
-    ResourceFieldSelector, Volume, VolumeMount, VolumeResourceRequirements,
+    Container, ExecAction, Lifecycle, LifecycleHandler, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, VolumeMount, VolumeResourceRequirements,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use navigator_api::pilot_contract::{
-    ENV_POD_NAME, ENV_POD_NAMESPACE, LIVENESS_PATH, LIVENESS_PORT, PILOT_BINARY_PATH,
-    READINESS_PATH, READINESS_PORT,
+    ENV_POD_NAMESPACE, LIVENESS_PATH, LIVENESS_PORT, PILOT_BINARY_PATH, READINESS_PATH,
+    READINESS_PORT,
 };
 use navigator_api::v1beta1::{CassandraCluster, CassandraClusterNodePool};
 
@@ -29,7 +27,8 @@ use crate::cassandra::compatibility::{
 use crate::cassandra::names;
 use crate::cassandra::settings::Settings;
 use crate::children::pod::{
-    container_port, env_field, http_probe, image_name, pull_policy, spread_affinity,
+    SHARED_MOUNT, SHARED_VOLUME, container_port, http_probe, image_name, install_pilot, pilot_env,
+    pod_volumes, pull_policy, run_as, spread_affinity,
 };
 
 /// Annotation on the pod template naming the cluster's Cassandra version, so a version change
@@ -40,14 +39,8 @@ pub const CASSANDRA_VERSION_ANNOTATION: &str = "navigator.jetstack.io/cassandra-
 pub(super) const DEFAULT_DATACENTER: &str = "navigator-default-datacenter";
 /// The database container's name (also the `MEMORY_LIMIT` resource reference's).
 pub(super) const CASSANDRA_CONTAINER: &str = "cassandra";
-/// The pilot-copying init container's name.
-pub(super) const INSTALL_PILOT_CONTAINER: &str = "install-pilot";
 /// Where the pilot image keeps the Cassandra pilot binary.
 const PILOT_IMAGE_BINARY: &str = "/usr/local/bin/pilot-cassandra";
-/// The volume shared by the init container and the database container.
-const SHARED_VOLUME: &str = "shared";
-/// Where the shared volume is mounted.
-const SHARED_MOUNT: &str = "/shared";
 /// Where the data volume is mounted (the pilot's and the official image's data directory).
 const DATA_MOUNT: &str = "/var/lib/cassandra";
 /// The pilot's command line after [`PILOT_BINARY_PATH`]: the cluster, datacenter, rack, seeds
@@ -106,22 +99,7 @@ fn pod_template(
         .and_then(|i| image_name(i, version))
         .unwrap_or_else(|| format!("{}:{version}", settings.default_cassandra_repository));
 
-    let install_pilot = Container {
-        name: INSTALL_PILOT_CONTAINER.to_owned(),
-        image: Some(pilot_image),
-        image_pull_policy: Some(pull_policy(Some(&spec.pilot_image))),
-        command: Some(vec![
-            "cp".to_owned(),
-            PILOT_IMAGE_BINARY.to_owned(),
-            PILOT_BINARY_PATH.to_owned(),
-        ]),
-        volume_mounts: Some(vec![VolumeMount {
-            name: SHARED_VOLUME.to_owned(),
-            mount_path: SHARED_MOUNT.to_owned(),
-            ..VolumeMount::default()
-        }]),
-        ..Container::default()
-    };
+    let install_pilot = install_pilot(pilot_image, &spec.pilot_image, PILOT_IMAGE_BINARY);
 
     let cassandra = Container {
         name: CASSANDRA_CONTAINER.to_owned(),
@@ -129,24 +107,7 @@ fn pod_template(
         image_pull_policy: Some(pull_policy(spec.image.as_ref())),
         command: Some(vec![PILOT_BINARY_PATH.to_owned()]),
         args: Some(pilot_args(c, pool, version, mode, settings)),
-        env: Some(vec![
-            env_field(ENV_POD_NAME, "metadata.name"),
-            env_field(ENV_POD_NAMESPACE, "metadata.namespace"),
-            env_field("POD_IP", "status.podIP"),
-            // Bytes; the divisor is explicit so every runtime agrees on the unit.
-            EnvVar {
-                name: "MEMORY_LIMIT".to_owned(),
-                value_from: Some(EnvVarSource {
-                    resource_field_ref: Some(ResourceFieldSelector {
-                        container_name: Some(CASSANDRA_CONTAINER.to_owned()),
-                        resource: "limits.memory".to_owned(),
-                        divisor: Some(Quantity("1".to_owned())),
-                    }),
-                    ..EnvVarSource::default()
-                }),
-                ..EnvVar::default()
-            },
-        ]),
+        env: Some(pilot_env(CASSANDRA_CONTAINER)),
         resources: pool.resources.clone(),
         ports: Some(vec![
             container_port(INTRA_NODE_PORT_NAME, INTRA_NODE_PORT),
@@ -184,27 +145,9 @@ fn pod_template(
         ..Container::default()
     };
 
-    let mut volumes = vec![Volume {
-        name: SHARED_VOLUME.to_owned(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Volume::default()
-    }];
-    if pool.persistence.is_none() {
-        volumes.push(Volume {
-            name: names::DATA_VOLUME.to_owned(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
-            ..Volume::default()
-        });
-    }
+    let volumes = pod_volumes(names::DATA_VOLUME, pool.persistence.is_some());
 
-    let security_context = spec
-        .security_context
-        .run_as_user
-        .map(|uid| PodSecurityContext {
-            run_as_user: Some(uid),
-            fs_group: Some(uid),
-            ..PodSecurityContext::default()
-        });
+    let security_context = run_as(spec.security_context.run_as_user);
 
     PodTemplateSpec {
         metadata: Some(ObjectMeta {

@@ -10,15 +10,13 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMapEnvSource, Container, EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec,
-    ResourceFieldSelector, Volume, VolumeMount, VolumeResourceRequirements,
+    ConfigMapEnvSource, Container, EnvFromSource, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PodSpec, PodTemplateSpec, VolumeMount, VolumeResourceRequirements,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use navigator_api::pilot_contract::{
-    ELASTICSEARCH_VERSION_ANNOTATION, ENV_POD_NAME, ENV_POD_NAMESPACE, LIVENESS_PATH,
-    LIVENESS_PORT, PILOT_BINARY_PATH, READINESS_PATH, READINESS_PORT,
+    ELASTICSEARCH_VERSION_ANNOTATION, LIVENESS_PATH, LIVENESS_PORT, PILOT_BINARY_PATH,
+    READINESS_PATH, READINESS_PORT,
 };
 use navigator_api::v1beta1::{ElasticsearchCluster, ElasticsearchClusterNodePool};
 
@@ -27,20 +25,14 @@ use super::{
     ChildrenError, HTTP_PORT, HTTP_PORT_NAME, Owner, TRANSPORT_PORT, TRANSPORT_PORT_NAME, hashed,
 };
 use crate::children::pod::{
-    container_port, env_field, http_probe, image_name, pull_policy, spread_affinity,
+    SHARED_MOUNT, SHARED_VOLUME, container_port, http_probe, image_name, install_pilot, pilot_env,
+    pod_volumes, pull_policy, run_as, spread_affinity,
 };
 use crate::elasticsearch::names;
 use crate::elasticsearch::settings::Settings;
 
-/// The pilot-copying init container's name.
-pub(super) const INSTALL_PILOT_CONTAINER: &str = "install-pilot";
 /// Where the pilot image keeps the Elasticsearch pilot binary.
 const PILOT_IMAGE_BINARY: &str = "/usr/local/bin/pilot-elasticsearch";
-/// The volume shared by the init container and the database container; it also holds the
-/// pilot's writable home (`--config-dir`), so it is mounted read-write.
-const SHARED_VOLUME: &str = "shared";
-/// Where the shared volume is mounted.
-const SHARED_MOUNT: &str = "/shared";
 /// The pilot's writable home: links into the image, the rendered configuration, plugins.
 pub(super) const CONFIG_DIR: &str = "/shared/config";
 /// Where the data volume is mounted.
@@ -88,22 +80,7 @@ fn pod_template(
         .unwrap_or_else(|| format!("{}:{version}", flavor.default_repository(settings)));
     let container_name = flavor.container_name();
 
-    let install_pilot = Container {
-        name: INSTALL_PILOT_CONTAINER.to_owned(),
-        image: Some(pilot_image),
-        image_pull_policy: Some(pull_policy(Some(&spec.pilot_image))),
-        command: Some(vec![
-            "cp".to_owned(),
-            PILOT_IMAGE_BINARY.to_owned(),
-            PILOT_BINARY_PATH.to_owned(),
-        ]),
-        volume_mounts: Some(vec![VolumeMount {
-            name: SHARED_VOLUME.to_owned(),
-            mount_path: SHARED_MOUNT.to_owned(),
-            ..VolumeMount::default()
-        }]),
-        ..Container::default()
-    };
+    let install_pilot = install_pilot(pilot_image, &spec.pilot_image, PILOT_IMAGE_BINARY);
 
     let database = Container {
         name: container_name.to_owned(),
@@ -118,24 +95,7 @@ fn pod_template(
             }),
             ..EnvFromSource::default()
         }]),
-        env: Some(vec![
-            env_field(ENV_POD_NAME, "metadata.name"),
-            env_field(ENV_POD_NAMESPACE, "metadata.namespace"),
-            env_field("POD_IP", "status.podIP"),
-            // Bytes; the divisor is explicit so every runtime agrees on the unit.
-            EnvVar {
-                name: "MEMORY_LIMIT".to_owned(),
-                value_from: Some(EnvVarSource {
-                    resource_field_ref: Some(ResourceFieldSelector {
-                        container_name: Some(container_name.to_owned()),
-                        resource: "limits.memory".to_owned(),
-                        divisor: Some(Quantity("1".to_owned())),
-                    }),
-                    ..EnvVarSource::default()
-                }),
-                ..EnvVar::default()
-            },
-        ]),
+        env: Some(pilot_env(container_name)),
         resources: pool.resources.clone(),
         ports: Some(vec![
             container_port(HTTP_PORT_NAME, HTTP_PORT),
@@ -163,27 +123,9 @@ fn pod_template(
         ..Container::default()
     };
 
-    let mut volumes = vec![Volume {
-        name: SHARED_VOLUME.to_owned(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Volume::default()
-    }];
-    if pool.persistence.is_none() {
-        volumes.push(Volume {
-            name: names::DATA_VOLUME.to_owned(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
-            ..Volume::default()
-        });
-    }
+    let volumes = pod_volumes(names::DATA_VOLUME, pool.persistence.is_some());
 
-    let security_context = spec
-        .security_context
-        .run_as_user
-        .map(|uid| PodSecurityContext {
-            run_as_user: Some(uid),
-            fs_group: Some(uid),
-            ..PodSecurityContext::default()
-        });
+    let security_context = run_as(spec.security_context.run_as_user);
 
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
