@@ -13,6 +13,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use crate::hash::{SPEC_HASH_ANNOTATION, spec_hash};
 use crate::observe::ChildRef;
 
+pub(crate) mod pdb;
+pub(crate) mod pilot;
 pub(crate) mod pod;
 pub(crate) mod rbac;
 

@@ -1,9 +1,8 @@
-//! The Pilot of one database pod.
+//! The Pilot of one database pod (built by [`crate::children::pilot`]).
 
-use k8s_openapi::Resource;
-use navigator_api::v1beta1::{CassandraCluster, Pilot, PilotClusterReference, PilotSpec};
+use navigator_api::v1beta1::{CassandraCluster, Pilot};
 
-use super::{ChildrenError, Owner, hashed};
+use super::{ChildrenError, Owner};
 use crate::cassandra::names;
 
 /// The Pilot named like pod `ordinal` of `pool`, with the pool's labels, owned by the cluster;
@@ -14,22 +13,10 @@ pub(super) fn pilot(
     ordinal: i32,
 ) -> Result<Pilot, ChildrenError> {
     let owner = Owner::of(cluster)?;
-    Ok(hashed(
-        Pilot {
-            metadata: owner.meta(
-                names::pod(&owner.name, pool, ordinal),
-                names::pool_labels(&owner.name, pool),
-            ),
-            spec: PilotSpec {
-                cluster: Some(PilotClusterReference {
-                    kind: CassandraCluster::KIND.to_owned(),
-                    name: owner.name.clone(),
-                }),
-                node_pool: Some(pool.to_owned()),
-                requested_state: None,
-            },
-            status: Default::default(),
-        },
-        |o| &mut o.metadata,
+    Ok(crate::children::pilot::pilot::<CassandraCluster>(
+        &owner,
+        names::pod(&owner.name, pool, ordinal),
+        names::pool_labels(&owner.name, pool),
+        pool,
     ))
 }

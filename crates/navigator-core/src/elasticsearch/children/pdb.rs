@@ -2,13 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use navigator_api::pilot_contract::HAS_PILOT_LABEL;
 use navigator_api::v1beta1::PodDisruptionBudgetConfig;
 
-use super::{Owner, hashed};
+use super::Owner;
 use crate::elasticsearch::names;
 
 /// The selector of the PodDisruptionBudget: the cluster's labels plus `has-pilot` (the
@@ -26,32 +24,11 @@ pub(super) fn pod_disruption_budget(
     owner: &Owner,
     config: Option<&PodDisruptionBudgetConfig>,
 ) -> PodDisruptionBudget {
-    let min_available = config.and_then(|c| c.min_available.clone());
-    let max_unavailable = match (
-        &min_available,
-        config.and_then(|c| c.max_unavailable.clone()),
-    ) {
-        (Some(_), _) => None,
-        (None, Some(max)) => Some(max),
-        (None, None) => Some(IntOrString::Int(1)),
-    };
-    hashed(
-        PodDisruptionBudget {
-            metadata: owner.meta(
-                names::pod_disruption_budget(&owner.name),
-                names::cluster_labels(&owner.name),
-            ),
-            spec: Some(PodDisruptionBudgetSpec {
-                selector: Some(LabelSelector {
-                    match_labels: Some(pdb_selector(&owner.name)),
-                    ..LabelSelector::default()
-                }),
-                min_available,
-                max_unavailable,
-                ..PodDisruptionBudgetSpec::default()
-            }),
-            status: None,
-        },
-        |o| &mut o.metadata,
+    crate::children::pdb::pod_disruption_budget(
+        owner,
+        names::pod_disruption_budget(&owner.name),
+        names::cluster_labels(&owner.name),
+        pdb_selector(&owner.name),
+        config,
     )
 }

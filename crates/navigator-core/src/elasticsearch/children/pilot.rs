@@ -1,11 +1,8 @@
-//! The Pilot of one database pod.
+//! The Pilot of one database pod (built by [`crate::children::pilot`]).
 
-use k8s_openapi::Resource;
-use navigator_api::v1beta1::{
-    ElasticsearchCluster, ElasticsearchClusterNodePool, Pilot, PilotClusterReference, PilotSpec,
-};
+use navigator_api::v1beta1::{ElasticsearchCluster, ElasticsearchClusterNodePool, Pilot};
 
-use super::{ChildrenError, Owner, hashed};
+use super::{ChildrenError, Owner};
 use crate::elasticsearch::names;
 
 /// The Pilot named like pod `ordinal` of `pool`, with the pod's labels (the leader pilot
@@ -17,22 +14,10 @@ pub(super) fn pilot(
     ordinal: i32,
 ) -> Result<Pilot, ChildrenError> {
     let owner = Owner::of(cluster)?;
-    Ok(hashed(
-        Pilot {
-            metadata: owner.meta(
-                names::pod(&owner.name, &pool.name, ordinal),
-                names::pod_labels(&owner.name, &pool.name, &pool.roles),
-            ),
-            spec: PilotSpec {
-                cluster: Some(PilotClusterReference {
-                    kind: ElasticsearchCluster::KIND.to_owned(),
-                    name: owner.name.clone(),
-                }),
-                node_pool: Some(pool.name.clone()),
-                requested_state: None,
-            },
-            status: Default::default(),
-        },
-        |o| &mut o.metadata,
+    Ok(crate::children::pilot::pilot::<ElasticsearchCluster>(
+        &owner,
+        names::pod(&owner.name, &pool.name, ordinal),
+        names::pod_labels(&owner.name, &pool.name, &pool.roles),
+        &pool.name,
     ))
 }
