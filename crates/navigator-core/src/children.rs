@@ -17,6 +17,7 @@ pub(crate) mod pdb;
 pub(crate) mod pilot;
 pub(crate) mod pod;
 pub(crate) mod rbac;
+pub(crate) mod service;
 
 /// The spec cannot be turned into children.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

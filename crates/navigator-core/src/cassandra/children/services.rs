@@ -3,30 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{Service, ServiceSpec};
 use navigator_api::pilot_contract::CASSANDRA_SEED_LABEL;
 
-use super::{CQL_PORT, CQL_PORT_NAME, INTRA_NODE_PORT, INTRA_NODE_PORT_NAME, Owner, hashed};
+use super::{CQL_PORT, CQL_PORT_NAME, INTRA_NODE_PORT, INTRA_NODE_PORT_NAME, Owner};
 use crate::cassandra::names;
-
-fn port(name: &str, port: i32) -> ServicePort {
-    ServicePort {
-        name: Some(name.to_owned()),
-        port,
-        protocol: Some("TCP".to_owned()),
-        ..ServicePort::default()
-    }
-}
+use crate::children::service::port;
 
 fn service(owner: &Owner, name: String, spec: ServiceSpec) -> Service {
-    hashed(
-        Service {
-            metadata: owner.meta(name, names::cluster_labels(&owner.name)),
-            spec: Some(spec),
-            status: None,
-        },
-        |o| &mut o.metadata,
-    )
+    crate::children::service::service(owner, name, names::cluster_labels(&owner.name), spec)
 }
 
 /// The headless Service `cass-<cluster>-nodes` (the StatefulSets' `serviceName`), publishing

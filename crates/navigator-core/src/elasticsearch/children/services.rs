@@ -3,33 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{Service, ServiceSpec};
 use navigator_api::pilot_contract::elasticsearch_role_label;
 use navigator_api::v1beta1::ElasticsearchCluster;
 
-use super::{
-    HTTP_PORT, HTTP_PORT_NAME, Owner, TRANSPORT_PORT, TRANSPORT_PORT_NAME, hashed, is_ingest,
-};
+use super::{HTTP_PORT, HTTP_PORT_NAME, Owner, TRANSPORT_PORT, TRANSPORT_PORT_NAME, is_ingest};
+use crate::children::service::port;
 use crate::elasticsearch::names;
 
-fn port(name: &str, port: i32) -> ServicePort {
-    ServicePort {
-        name: Some(name.to_owned()),
-        port,
-        protocol: Some("TCP".to_owned()),
-        ..ServicePort::default()
-    }
-}
-
 fn service(owner: &Owner, name: String, spec: ServiceSpec) -> Service {
-    hashed(
-        Service {
-            metadata: owner.meta(name, names::cluster_labels(&owner.name)),
-            spec: Some(spec),
-            status: None,
-        },
-        |o| &mut o.metadata,
-    )
+    crate::children::service::service(owner, name, names::cluster_labels(&owner.name), spec)
 }
 
 /// The cluster's labels plus `navigator.jetstack.io/elasticsearch-role-<role>: "true"`.
