@@ -1,11 +1,15 @@
 //! What the statuses of every kind of cluster share: the condition types, the `Progressing`
 //! condition of an action, and conditions that keep their `lastTransitionTime` while their
-//! status holds.
+//! status holds, and the node problems behind a `Degraded` condition.
 
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use navigator_api::v1beta1::Condition;
+use navigator_api::v1beta1::{Condition, Pilot};
 
+use crate::observe::facts;
 use crate::plan::{Action, WaitReason};
 
 /// Condition type: at least one node of every pool serves clients.
@@ -136,5 +140,37 @@ pub fn progressing(action: &Action) -> (&'static str, &'static str, String) {
             (status, w.reason.as_str(), w.message.clone())
         }
         Action::Idle => ("False", "Converged", "the cluster is as desired".to_owned()),
+    }
+}
+
+/// What is wrong with the node of pod `pod_name` that should be serving, added to `problems`:
+/// its pod missing or not Ready, its pilot's report (if there is a Pilot) not fresh within
+/// `freshness` of `now`.
+pub(crate) fn node_problems(
+    pod_name: &str,
+    pod: Option<&Pod>,
+    pilot: Option<&Pilot>,
+    now: Timestamp,
+    freshness: Duration,
+    problems: &mut Vec<String>,
+) {
+    match pod {
+        None => problems.push(format!("pod {pod_name} is missing")),
+        Some(p) if !facts::pod_ready(p) => {
+            problems.push(format!("pod {pod_name} is not Ready"));
+        }
+        Some(_) => {}
+    }
+    if let Some(Err(stale)) = pilot.map(|p| facts::report_freshness(p, now, freshness)) {
+        problems.push(format!("pilot {pod_name} {stale}"));
+    }
+}
+
+/// The `Degraded` condition's status, reason and message for the nodes' `problems`.
+pub(crate) fn nodes_degraded(problems: &[String]) -> (&'static str, &'static str, String) {
+    if problems.is_empty() {
+        ("False", "AsExpected", String::new())
+    } else {
+        ("True", "NodesUnhealthy", problems.join("; "))
     }
 }

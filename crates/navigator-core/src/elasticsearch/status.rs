@@ -205,23 +205,17 @@ fn degraded(
             if new || leaving {
                 continue;
             }
-            match objects.pod(k) {
-                None => problems.push(format!("pod {pod_name} is missing")),
-                Some(p) if !facts::pod_ready(p) => {
-                    problems.push(format!("pod {pod_name} is not Ready"));
-                }
-                Some(_) => {}
-            }
-            if let Some(Err(stale)) = pilot.map(|p| facts::report_freshness(p, now, settings)) {
-                problems.push(format!("pilot {pod_name} {stale}"));
-            }
+            crate::status::node_problems(
+                &pod_name,
+                objects.pod(k),
+                pilot,
+                now,
+                settings.report_freshness,
+                &mut problems,
+            );
         }
     }
-    if problems.is_empty() {
-        ("False", "AsExpected", String::new())
-    } else {
-        ("True", "NodesUnhealthy", problems.join("; "))
-    }
+    crate::status::nodes_degraded(&problems)
 }
 
 #[cfg(test)]
