@@ -172,7 +172,7 @@ impl Bench<'_> {
                 results.push(run);
             }
         }
-        report(&results, documents);
+        report(&results, documents, &self.args.controller_args);
         controller.check_running()?;
         Ok(())
     }
@@ -426,10 +426,11 @@ fn blocking<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 /// The results: one row per run, spread per side, the ratio.
-fn report(results: &[Run], documents: u64) {
+fn report(results: &[Run], documents: u64, extra: &[String]) {
     println!(
         "\n## drain: replicas 3 → 2 through the controller vs exclude._ip by hand ({documents} documents, {SHARDS} shards × 2 copies), seconds from the patch/PUT returning"
     );
+    println!("extra controller flags: {extra:?}");
     println!(
         "| run | side | copies on a-{LEAVING} | store MiB | first relocation | Pilot asked | exclude._name | **0 copies** | Pilot Complete | pod gone | restore | load before |"
     );
@@ -551,7 +552,7 @@ impl Stopwatch {
             let mut next = Instant::now();
             while !s.load(Ordering::Relaxed) {
                 let sent = Instant::now();
-                let reply = shard_rows(&asked);
+                let reply = shard_rows(&asked, false);
                 let at = Instant::now();
                 w.polls += 1;
                 w.slowest = w.slowest.max(at - sent);
@@ -707,14 +708,15 @@ struct ShardRow {
     store: u64,
 }
 
-/// `_cat/shards` (all indices).
-fn shard_rows(ip: &str) -> Result<Vec<ShardRow>> {
-    let v = rest(
-        ip,
-        "GET",
-        "/_cat/shards?format=json&bytes=b&h=index,shard,prirep,state,node,store",
-        None,
-    )?;
+/// `_cat/shards` (all indices); with `store`, the copies' sizes too (else 0: the stopwatch
+/// does not ask the nodes for them).
+fn shard_rows(ip: &str, store: bool) -> Result<Vec<ShardRow>> {
+    let path = if store {
+        "/_cat/shards?format=json&bytes=b&h=index,shard,prirep,state,node,store"
+    } else {
+        "/_cat/shards?format=json&h=index,shard,prirep,state,node"
+    };
+    let v = rest(ip, "GET", path, None)?;
     let rows = v.as_array().with_context(|| format!("not a list: {v}"))?;
     Ok(rows
         .iter()
@@ -738,7 +740,7 @@ fn shard_rows(ip: &str) -> Result<Vec<ShardRow>> {
 
 /// Copies on `node` and their bytes.
 fn copies_on(ip: &str, node: &str) -> Result<(usize, u64)> {
-    let rows = shard_rows(ip)?;
+    let rows = shard_rows(ip, true)?;
     let on = rows.iter().filter(|r| r.node == node);
     Ok((on.clone().count(), on.map(|r| r.store).sum()))
 }
@@ -746,7 +748,7 @@ fn copies_on(ip: &str, node: &str) -> Result<(usize, u64)> {
 /// Copies and MiB per node, as one line.
 fn store_by_node(ip: &str) -> Result<String> {
     let mut by: std::collections::BTreeMap<String, (usize, u64)> = Default::default();
-    for r in shard_rows(ip)? {
+    for r in shard_rows(ip, true)? {
         let e = by.entry(r.node).or_default();
         e.0 += 1;
         e.1 += r.store;
@@ -846,7 +848,7 @@ fn settled(ip: &str, balanced: bool) -> Result<Value> {
         }
     }
     if balanced {
-        let rows = shard_rows(ip)?;
+        let rows = shard_rows(ip, false)?;
         let counts: Vec<usize> = (0..REPLICAS)
             .map(|i| {
                 let n = es::pod(CLUSTER, POOL, i);
@@ -880,7 +882,13 @@ fn index_documents(ip: &str, documents: u64) -> Result<()> {
         &format!("/{INDEX}?wait_for_active_shards=all"),
         Some(
             &json!({
-                "settings": {"index": {"number_of_shards": SHARDS, "number_of_replicas": 1}},
+                "settings": {"index": {
+                    "number_of_shards": SHARDS,
+                    "number_of_replicas": 1,
+                    // Store sizes as they are before each run, not cached for 10 s (a copy
+                    // that just arrived would show the bytes it had half-way).
+                    "store.stats_refresh_interval": "1s"
+                }},
                 // The text is kept in `_source` only: the store is the documents, not an
                 // inverted index of random words.
                 "mappings": {"properties": {
