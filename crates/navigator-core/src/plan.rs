@@ -217,3 +217,31 @@ pub(crate) fn wait(reason: WaitReason, object: String, message: String) -> Actio
         message,
     })
 }
+
+/// The revision a rolling update of `sts` brings its pods to (`status.updateRevision`), or
+/// the [`WaitReason::WaitingForStatefulSet`] wait while the StatefulSet controller has not
+/// observed its latest spec or reports no update revision yet.
+pub(crate) fn rollout_revision(sts: &StatefulSet) -> Result<&str, Wait> {
+    let sts_name = sts.metadata.name.clone().unwrap_or_default();
+    let sts_wait = |message: &str| Wait {
+        reason: WaitReason::WaitingForStatefulSet,
+        object: format!("statefulset/{sts_name}"),
+        message: format!("statefulset {sts_name} {message}"),
+    };
+    if crate::observe::facts::sts_lagging(sts) {
+        return Err(sts_wait(
+            "has not been observed by the StatefulSet controller yet",
+        ));
+    }
+    crate::observe::facts::update_revision(sts)
+        .ok_or_else(|| sts_wait("reports no updateRevision yet"))
+}
+
+/// Whether the StatefulSet's `status.currentRevision` is not yet its update revision
+/// `update_revision` (a rolling update still settling).
+pub(crate) fn settling(sts: &StatefulSet, update_revision: &str) -> bool {
+    sts.status
+        .as_ref()
+        .and_then(|s| s.current_revision.as_deref())
+        .is_some_and(|c| c != update_revision)
+}

@@ -268,7 +268,6 @@ fn advance_inner(
             })
         })());
     };
-    let sts_name = sts.metadata.name.clone().unwrap_or_default();
     let r = facts::sts_replicas(sts);
     let d = desired_replicas(pool);
     let partition = facts::sts_partition(sts);
@@ -284,18 +283,9 @@ fn advance_inner(
             statefulset: desired,
         }));
     }
-    let sts_wait = |message: &str| {
-        Some(Ok(wait(
-            WaitReason::WaitingForStatefulSet,
-            format!("statefulset/{sts_name}"),
-            format!("statefulset {sts_name} {message}"),
-        )))
-    };
-    if facts::sts_lagging(sts) {
-        return sts_wait("has not been observed by the StatefulSet controller yet");
-    }
-    let Some(update_revision) = facts::update_revision(sts) else {
-        return sts_wait("reports no updateRevision yet");
+    let update_revision = match crate::plan::rollout_revision(sts) {
+        Ok(r) => r,
+        Err(w) => return Some(Ok(Action::Wait(w))),
     };
 
     // 10. The rolling update.
@@ -304,11 +294,7 @@ fn advance_inner(
         .filter(|(k, p)| *k < r && facts::pod_revision(p) != Some(update_revision))
         .map(|(k, _)| k)
         .collect();
-    let settling = sts
-        .status
-        .as_ref()
-        .and_then(|s| s.current_revision.as_deref())
-        .is_some_and(|c| c != update_revision);
+    let settling = crate::plan::settling(sts, update_revision);
     if !old.is_empty() || settling {
         if let Some(k) = old.iter().rev().find(|k| **k >= partition) {
             let name = objects.pod_name(*k);

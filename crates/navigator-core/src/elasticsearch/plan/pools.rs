@@ -358,7 +358,6 @@ fn template_and_roll(
     sts: &StatefulSet,
     r: i32,
 ) -> Option<Result<Action, Action>> {
-    let sts_name = sts.metadata.name.clone().unwrap_or_default();
     let partition = facts::sts_partition(sts);
 
     // 8. A changed template goes in with the partition at the replicas.
@@ -372,18 +371,9 @@ fn template_and_roll(
             statefulset: desired,
         }));
     }
-    let sts_wait = |message: &str| {
-        Some(Ok(wait(
-            WaitReason::WaitingForStatefulSet,
-            format!("statefulset/{sts_name}"),
-            format!("statefulset {sts_name} {message}"),
-        )))
-    };
-    if facts::sts_lagging(sts) {
-        return sts_wait("has not been observed by the StatefulSet controller yet");
-    }
-    let Some(update_revision) = facts::update_revision(sts) else {
-        return sts_wait("reports no updateRevision yet");
+    let update_revision = match crate::plan::rollout_revision(sts) {
+        Ok(r) => r,
+        Err(w) => return Some(Ok(Action::Wait(w))),
     };
 
     // 9. The rolling update, highest ordinal first.
@@ -392,11 +382,7 @@ fn template_and_roll(
         .filter(|(k, p)| *k < r && facts::pod_revision(p) != Some(update_revision))
         .map(|(k, _)| k)
         .collect();
-    let settling = sts
-        .status
-        .as_ref()
-        .and_then(|s| s.current_revision.as_deref())
-        .is_some_and(|c| c != update_revision);
+    let settling = crate::plan::settling(sts, update_revision);
     if old.is_empty() && !settling {
         return None;
     }
