@@ -33,7 +33,8 @@
 //!     SIGKILLed (restarted 1–4 s later) three times: once the decommission is requested, once
 //!     the node is excluded and draining, once drained or the StatefulSet lowered; converges,
 //!     0 documents lost;
-//!  8. delete the cluster: StatefulSets, Services, ConfigMaps and Pilots garbage-collected.
+//!  8. delete the cluster: StatefulSets, Services, ConfigMaps, Pilots, the pilots'
+//!     ServiceAccount, Role and RoleBinding and the PodDisruptionBudget garbage-collected.
 //!
 //! `elasticsearch_7_10_scale_in`: Elasticsearch 7.10.2, pool `mixed` (master, data, ingest)
 //! × 3, documents with 1 replica (`r1`) and with 0 replicas (`r0`); 3 → 2: drained first (0
@@ -1364,7 +1365,7 @@ fn opensearch_cluster_story() {
         "--wait=false",
     ]);
     story.wait(
-        "StatefulSets, Services, ConfigMaps and Pilots garbage-collected",
+        "StatefulSets, Services, ConfigMaps, Pilots, RBAC and PDB garbage-collected",
         Duration::from_secs(300),
         || {
             let mut left = Vec::new();
@@ -1379,9 +1380,16 @@ fn opensearch_cluster_story() {
                     left.push(format!("configmap/{}", config_map(pool)));
                 }
             }
-            for svc in [CLIENT_SERVICE, DISCOVERY_SERVICE] {
-                if env.get(&["get", "service", svc, "-n", NS]).is_ok() {
-                    left.push(format!("service/{svc}"));
+            for (kind, name) in [
+                ("service", CLIENT_SERVICE),
+                ("service", DISCOVERY_SERVICE),
+                ("serviceaccount", "es-demo"),
+                ("role", "es-demo-pilot"),
+                ("rolebinding", "es-demo-pilot"),
+                ("poddisruptionbudget", "es-demo"),
+            ] {
+                if env.get(&["get", kind, name, "-n", NS]).is_ok() {
+                    left.push(format!("{kind}/{name}"));
                 }
             }
             let pilots = env.get(&["get", &pilot_resource(), "-n", NS])?;
