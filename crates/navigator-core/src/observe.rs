@@ -8,6 +8,8 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use navigator_api::v1beta1::Pilot;
 
 pub(crate) mod facts;
+#[cfg(test)]
+pub(crate) mod fixtures;
 
 /// The kinds of child objects other than StatefulSets, Pods, Pilots and claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

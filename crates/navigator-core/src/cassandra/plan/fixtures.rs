@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetStatus};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, PodCondition, PodStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use k8s_openapi::jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use navigator_api::pilot_contract::CASSANDRA_SEED_LABEL;
 use navigator_api::v1beta1::{
     CassandraCluster, CassandraClusterNodePool, CassandraClusterSpec, CassandraPeers,
-    CassandraPilotStatus, Pilot, PilotOperationStatus,
+    CassandraPilotStatus, Pilot,
 };
 
 use super::facts::REVISION_LABEL;
@@ -19,6 +18,7 @@ use crate::cassandra::compatibility::{STORAGE_COMPATIBILITY_ANNOTATION, StorageC
 use crate::cassandra::names;
 use crate::cassandra::observe::Observed;
 use crate::cassandra::settings::Settings;
+pub use crate::observe::fixtures::{ago, now, operation, pilot_mut, pod_mut, unready};
 
 /// The cluster's name.
 pub const NAME: &str = "demo";
@@ -30,16 +30,6 @@ pub const REV2: &str = "rev-2";
 pub const REV3: &str = "rev-3";
 /// The revision after a third template change.
 pub const REV4: &str = "rev-4";
-
-/// The planning time of every test.
-pub fn now() -> Timestamp {
-    Timestamp::from_second(1_800_000_000).expect("valid time")
-}
-
-/// `now` minus `secs`.
-pub fn ago(secs: i64) -> Time {
-    Time(Timestamp::from_second(1_800_000_000 - secs).expect("valid time"))
-}
 
 /// A cluster `demo` with `pools` (name, desired replicas) at `version`.
 pub fn cluster(pools: &[(&str, i32)], version: &str) -> CassandraCluster {
@@ -268,24 +258,6 @@ fn child_meta(child: &children::DesiredChild) -> &ObjectMeta {
     child.metadata()
 }
 
-/// The pod called `name`.
-pub fn pod_mut<'a>(observed: &'a mut Observed, name: &str) -> &'a mut Pod {
-    observed
-        .pods
-        .iter_mut()
-        .find(|p| p.metadata.name.as_deref() == Some(name))
-        .expect("pod")
-}
-
-/// The Pilot called `name`.
-pub fn pilot_mut<'a>(observed: &'a mut Observed, name: &str) -> &'a mut Pilot {
-    observed
-        .pilots
-        .iter_mut()
-        .find(|p| p.metadata.name.as_deref() == Some(name))
-        .expect("pilot")
-}
-
 /// The StatefulSet of `pool`.
 pub fn sts_mut<'a>(observed: &'a mut Observed, pool: &str) -> &'a mut StatefulSet {
     let name = names::statefulset(NAME, pool);
@@ -307,26 +279,6 @@ pub fn remove(observed: &mut Observed, name: &str) {
     observed
         .claims
         .retain(|p| p.metadata.name.as_deref() != Some(name));
-}
-
-/// Marks the pod not Ready.
-pub fn unready(pod: &mut Pod) {
-    if let Some(cs) = pod.status.as_mut().and_then(|s| s.conditions.as_mut()) {
-        for c in cs {
-            c.status = "False".into();
-        }
-    }
-}
-
-/// Sets the Pilot's requested state and reported operation.
-pub fn operation(pilot: &mut Pilot, requested: &str, reported: Option<(&str, &str, &str)>) {
-    pilot.spec.requested_state = Some(requested.into());
-    pilot.status.operation = reported.map(|(state, phase, message)| PilotOperationStatus {
-        state: state.into(),
-        phase: phase.into(),
-        message: message.into(),
-        ..PilotOperationStatus::default()
-    });
 }
 
 /// The cassandra facts of a Pilot.

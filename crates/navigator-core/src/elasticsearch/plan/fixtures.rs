@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetStatus};
 use k8s_openapi::api::core::v1::{Pod, PodCondition, PodStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use k8s_openapi::jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use navigator_api::pilot_contract::ELASTICSEARCH_VERSION_ANNOTATION;
 use navigator_api::v1beta1::{
     ElasticsearchCluster, ElasticsearchClusterNodePool, ElasticsearchClusterSpec,
@@ -21,6 +20,7 @@ use crate::elasticsearch::children;
 use crate::elasticsearch::names;
 use crate::elasticsearch::settings::Settings;
 use crate::observe::Observed;
+pub use crate::observe::fixtures::{ago, now, operation, pilot_mut, pod_mut, unready};
 
 /// The cluster's name.
 pub const NAME: &str = "demo";
@@ -38,16 +38,6 @@ pub const DATA: &[&str] = &["data"];
 pub const MASTER_DATA: &[&str] = &["master", "data"];
 /// Ingest only.
 pub const INGEST: &[&str] = &["ingest"];
-
-/// The planning time of every test.
-pub fn now() -> Timestamp {
-    Timestamp::from_second(1_800_000_000).expect("valid time")
-}
-
-/// `now` minus `secs`.
-pub fn ago(secs: i64) -> Time {
-    Time(Timestamp::from_second(1_800_000_000 - secs).expect("valid time"))
-}
 
 /// The settings of every test.
 pub fn settings() -> Settings {
@@ -256,24 +246,6 @@ pub fn healthy(cluster: &ElasticsearchCluster) -> Observed {
     healthy_with(cluster, &replicas)
 }
 
-/// The pod called `name`.
-pub fn pod_mut<'a>(observed: &'a mut Observed, name: &str) -> &'a mut Pod {
-    observed
-        .pods
-        .iter_mut()
-        .find(|p| p.metadata.name.as_deref() == Some(name))
-        .expect("pod")
-}
-
-/// The Pilot called `name`.
-pub fn pilot_mut<'a>(observed: &'a mut Observed, name: &str) -> &'a mut Pilot {
-    observed
-        .pilots
-        .iter_mut()
-        .find(|p| p.metadata.name.as_deref() == Some(name))
-        .expect("pilot")
-}
-
 /// The StatefulSet of `pool`.
 pub fn sts_mut<'a>(observed: &'a mut Observed, pool: &str) -> &'a mut StatefulSet {
     let name = names::statefulset(NAME, pool);
@@ -315,26 +287,6 @@ pub fn remove(observed: &mut Observed, name: &str) {
     observed
         .pilots
         .retain(|p| p.metadata.name.as_deref() != Some(name));
-}
-
-/// Marks the pod not Ready.
-pub fn unready(pod: &mut Pod) {
-    if let Some(cs) = pod.status.as_mut().and_then(|s| s.conditions.as_mut()) {
-        for c in cs {
-            c.status = "False".into();
-        }
-    }
-}
-
-/// Sets the Pilot's requested state and reported operation (its report acted on the spec).
-pub fn operation(pilot: &mut Pilot, requested: &str, reported: Option<(&str, &str, &str)>) {
-    pilot.spec.requested_state = Some(requested.into());
-    pilot.status.operation = reported.map(|(state, phase, message)| PilotOperationStatus {
-        state: state.into(),
-        phase: phase.into(),
-        message: message.into(),
-        ..PilotOperationStatus::default()
-    });
 }
 
 /// `Decommissioned` requested, the drain reported in `phase` with `shards` left.
