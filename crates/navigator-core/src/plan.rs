@@ -4,7 +4,10 @@
 //! ([`crate::cassandra::plan`], [`crate::elasticsearch::plan`]); not every kind uses every
 //! action (seed labels and claim deletion are Cassandra's).
 
+use std::time::Duration;
+
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use navigator_api::v1beta1::Pilot;
 
@@ -244,4 +247,44 @@ pub(crate) fn settling(sts: &StatefulSet, update_revision: &str) -> bool {
         .as_ref()
         .and_then(|s| s.current_revision.as_deref())
         .is_some_and(|c| c != update_revision)
+}
+
+/// `Ok` when every member (pod name, pod, Pilot) of a gate may be relied on, else the first
+/// reason not, in this order: every pod exists, is not being deleted and is Ready
+/// (`WaitingForPodReady`); then every Pilot exists and its report is fresh within `freshness`
+/// of `now` (`WaitingForPilotReport`).
+pub(crate) fn members_ready<'a>(
+    members: impl Iterator<Item = (&'a str, Option<&'a Pod>, Option<&'a Pilot>)> + Clone,
+    now: Timestamp,
+    freshness: Duration,
+) -> Result<(), Wait> {
+    for (name, pod, _) in members.clone() {
+        let problem = match pod {
+            None => Some("does not exist yet"),
+            Some(p) if p.metadata.deletion_timestamp.is_some() => Some("is being deleted"),
+            Some(p) if !crate::observe::facts::pod_ready(p) => Some("is not Ready"),
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            return Err(Wait {
+                reason: WaitReason::WaitingForPodReady,
+                object: format!("pod/{name}"),
+                message: format!("pod {name} {problem}"),
+            });
+        }
+    }
+    for (name, _, pilot) in members {
+        let problem = match pilot {
+            None => Some("does not exist".to_owned()),
+            Some(p) => crate::observe::facts::report_freshness(p, now, freshness).err(),
+        };
+        if let Some(problem) = problem {
+            return Err(Wait {
+                reason: WaitReason::WaitingForPilotReport,
+                object: format!("pilot/{name}"),
+                message: format!("pilot {name} {problem}"),
+            });
+        }
+    }
+    Ok(())
 }

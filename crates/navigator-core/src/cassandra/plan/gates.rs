@@ -78,34 +78,13 @@ pub(crate) fn cluster_healthy(
             });
         }
     }
-    for m in &members {
-        let problem = match m.pod {
-            None => Some("does not exist yet"),
-            Some(p) if p.metadata.deletion_timestamp.is_some() => Some("is being deleted"),
-            Some(p) if !facts::pod_ready(p) => Some("is not Ready"),
-            Some(_) => None,
-        };
-        if let Some(problem) = problem {
-            return Err(wait(
-                WaitReason::WaitingForPodReady,
-                format!("pod/{}", m.pod_name),
-                format!("pod {} {problem}", m.pod_name),
-            ));
-        }
-    }
-    for m in &members {
-        let problem = match m.pilot {
-            None => Some("does not exist".to_owned()),
-            Some(p) => facts::report_freshness(p, now, settings).err(),
-        };
-        if let Some(problem) = problem {
-            return Err(wait(
-                WaitReason::WaitingForPilotReport,
-                format!("pilot/{}", m.pod_name),
-                format!("pilot {} {problem}", m.pod_name),
-            ));
-        }
-    }
+    crate::plan::members_ready(
+        members
+            .iter()
+            .map(|m| (m.pod_name.as_str(), m.pod, m.pilot)),
+        now,
+        settings.report_freshness,
+    )?;
     for m in &members {
         let Some(pilot) = m.pilot else { continue };
         let ring = |message: String| {

@@ -119,34 +119,13 @@ pub(crate) fn roll_gate(
             members.push((objects.pod_name(k), objects.pod(k), objects.pilot(k)));
         }
     }
-    for (name, pod, _) in &members {
-        let problem = match pod {
-            None => Some("does not exist yet"),
-            Some(p) if p.metadata.deletion_timestamp.is_some() => Some("is being deleted"),
-            Some(p) if !facts::pod_ready(p) => Some("is not Ready"),
-            Some(_) => None,
-        };
-        if let Some(problem) = problem {
-            return Err(wait(
-                WaitReason::WaitingForPodReady,
-                format!("pod/{name}"),
-                format!("pod {name} {problem}"),
-            ));
-        }
-    }
-    for (name, _, pilot) in &members {
-        let problem = match pilot {
-            None => Some("does not exist".to_owned()),
-            Some(p) => facts::report_freshness(p, now, settings).err(),
-        };
-        if let Some(problem) = problem {
-            return Err(wait(
-                WaitReason::WaitingForPilotReport,
-                format!("pilot/{name}"),
-                format!("pilot {name} {problem}"),
-            ));
-        }
-    }
+    crate::plan::members_ready(
+        members
+            .iter()
+            .map(|(name, pod, pilot)| (name.as_str(), *pod, *pilot)),
+        now,
+        settings.report_freshness,
+    )?;
     let leader = leader_or_wait(cluster, observed, now, settings)?;
     match leader.health {
         None => return Err(health_wait(&leader, "the cluster's health is not known")),
