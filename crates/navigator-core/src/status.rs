@@ -174,3 +174,31 @@ pub(crate) fn nodes_degraded(problems: &[String]) -> (&'static str, &'static str
         ("True", "NodesUnhealthy", problems.join("; "))
     }
 }
+
+/// The `Available` condition's status, reason and message: `NoNodePools` when the spec has
+/// none (`no_pools`), else `NodesReady` unless some pools have no Ready node
+/// (`unready_pools`, named in the message as `NoReadyNodes`).
+pub(crate) fn available(
+    no_pools: bool,
+    unready_pools: &[String],
+) -> (&'static str, &'static str, String) {
+    if no_pools {
+        (
+            "False",
+            "NoNodePools",
+            "the spec has no node pools".to_owned(),
+        )
+    } else if unready_pools.is_empty() {
+        (
+            "True",
+            "NodesReady",
+            "every node pool has a Ready node".to_owned(),
+        )
+    } else {
+        (
+            "False",
+            "NoReadyNodes",
+            format!("no Ready node in pool {}", unready_pools.join(", ")),
+        )
+    }
+}

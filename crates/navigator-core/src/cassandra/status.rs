@@ -96,25 +96,8 @@ pub fn status_with(
         }
         None => p_reason,
     };
-    let (a_status, a_reason, a_message) = if cluster.spec.node_pools.is_empty() {
-        (
-            "False",
-            "NoNodePools",
-            "the spec has no node pools".to_owned(),
-        )
-    } else if unready_pools.is_empty() {
-        (
-            "True",
-            "NodesReady",
-            "every node pool has a Ready node".to_owned(),
-        )
-    } else {
-        (
-            "False",
-            "NoReadyNodes",
-            format!("no Ready node in pool {}", unready_pools.join(", ")),
-        )
-    };
+    let (a_status, a_reason, a_message) =
+        crate::status::available(cluster.spec.node_pools.is_empty(), &unready_pools);
     let (d_status, d_reason, d_message) = degraded(cluster, observed, action, now, settings);
 
     let previous = &cluster.status.conditions;
