@@ -980,7 +980,7 @@ fn opensearch_cluster_story() {
     let mut order: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     // `cluster.routing.allocation.enable` as it changed (the pilots pause replica allocation
     // around a data node's restart).
-    let mut allocation: Vec<(f64, Value)> = Vec::new();
+    let mut allocation: Vec<(f64, Option<String>)> = Vec::new();
     loop {
         let at = upgrade.elapsed().as_secs_f64();
         if upgrade.elapsed() > Duration::from_secs(1500) {
@@ -1024,18 +1024,11 @@ fn opensearch_cluster_story() {
                 );
             }
         }
-        if let Ok(v) = rest_within(
-            "GET",
-            &ip,
-            "/_cluster/settings?flat_settings=true",
-            None,
-            Duration::from_secs(5),
-        ) {
-            let enable = v["persistent"]["cluster.routing.allocation.enable"].clone();
-            if allocation.last().map(|(_, e)| e) != Some(&enable) {
-                println!("TIMING upgrade: cluster.routing.allocation.enable {enable} {at:.1}s");
-                allocation.push((at, enable));
-            }
+        if let Ok(enable) = es::allocation_enable(&ip)
+            && allocation.last().map(|(_, e)| e) != Some(&enable)
+        {
+            println!("TIMING upgrade: cluster.routing.allocation.enable {enable:?} {at:.1}s");
+            allocation.push((at, enable));
         }
         max_down = max_down.max(down.len());
         if down.len() > 1 {
@@ -1062,19 +1055,9 @@ fn opensearch_cluster_story() {
     story.wait(
         "replica allocation resumed after the upgrade (cluster.routing.allocation.enable unset)",
         Duration::from_secs(120),
-        || {
-            let v = rest_within(
-                "GET",
-                &ip,
-                "/_cluster/settings?flat_settings=true",
-                None,
-                Duration::from_secs(5),
-            )?;
-            let enable = &v["persistent"]["cluster.routing.allocation.enable"];
-            enable
-                .is_null()
-                .then_some(())
-                .ok_or_else(|| format!("{enable}"))
+        || match es::allocation_enable(&ip)? {
+            None => Ok(()),
+            Some(e) => Err(e),
         },
     );
     println!("upgrade: allocation.enable over time {allocation:?}");
