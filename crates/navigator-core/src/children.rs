@@ -18,6 +18,8 @@ pub(crate) mod pilot;
 pub(crate) mod pod;
 pub(crate) mod rbac;
 pub(crate) mod service;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 /// The spec cannot be turned into children.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

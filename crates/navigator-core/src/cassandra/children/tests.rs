@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{Container, PodSpec, ResourceRequirements, Service};
+use k8s_openapi::api::core::v1::{Container, ResourceRequirements, Service};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -19,6 +19,7 @@ use pretty_assertions::assert_eq;
 
 use super::*;
 use crate::cassandra::names;
+use crate::children::test_support::{check_hash, from, hash_of, pod_spec};
 use crate::hash::{SPEC_HASH_ANNOTATION, spec_hash};
 
 fn cluster() -> CassandraCluster {
@@ -72,13 +73,6 @@ fn sts(cluster: &CassandraCluster, pool: &CassandraClusterNodePool) -> StatefulS
     statefulset(cluster, pool, 3, 1, &Settings::default()).expect("statefulset")
 }
 
-fn pod_spec(s: &StatefulSet) -> &PodSpec {
-    s.spec
-        .as_ref()
-        .and_then(|s| s.template.spec.as_ref())
-        .expect("pod spec")
-}
-
 fn container<'a>(s: &'a StatefulSet, name: &str) -> &'a Container {
     let spec = pod_spec(s);
     spec.containers
@@ -86,28 +80,6 @@ fn container<'a>(s: &'a StatefulSet, name: &str) -> &'a Container {
         .chain(spec.init_containers.iter().flatten())
         .find(|c| c.name == name)
         .expect("container")
-}
-
-fn hash_of(meta: &ObjectMeta) -> String {
-    meta.annotations
-        .as_ref()
-        .and_then(|a| a.get(SPEC_HASH_ANNOTATION))
-        .cloned()
-        .expect("spec-hash annotation")
-}
-
-/// The hash annotation equals the hash of the object without it.
-fn check_hash<T: serde::Serialize + Clone>(object: &T, meta: fn(&mut T) -> &mut ObjectMeta) {
-    let mut copy = object.clone();
-    let m = meta(&mut copy);
-    let want = hash_of(m);
-    if let Some(a) = m.annotations.as_mut() {
-        a.remove(SPEC_HASH_ANNOTATION);
-        if a.is_empty() {
-            m.annotations = None;
-        }
-    }
-    assert_eq!(spec_hash(&copy), want);
 }
 
 fn services(cluster: &CassandraCluster) -> BTreeMap<String, Service> {
@@ -850,10 +822,6 @@ fn children_round_trip_through_json_with_api_version_and_kind() {
         let back: StatefulSet = from(json);
         assert_eq!(back, s);
     }
-}
-
-fn from<T: serde::de::DeserializeOwned>(json: serde_json::Value) -> T {
-    serde_json::from_value(json).expect("deserialise")
 }
 
 /// The full StatefulSet of a pool with persistence, as JSON. `UPDATE_GOLDEN=1` rewrites it.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, ResourceRequirements, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, ResourceRequirements, Service};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -15,6 +15,7 @@ use navigator_api::version::ElasticsearchVersion;
 use pretty_assertions::assert_eq;
 
 use super::*;
+use crate::children::test_support::{check_hash, from, hash_of, pod_spec};
 use crate::elasticsearch::names;
 use crate::hash::{SPEC_HASH_ANNOTATION, spec_hash};
 use crate::observe::ChildKind;
@@ -90,13 +91,6 @@ fn sts(cluster: &ElasticsearchCluster, pool: &ElasticsearchClusterNodePool) -> S
     statefulset(cluster, pool, 2, 1, &Settings::default()).expect("statefulset")
 }
 
-fn pod_spec(s: &StatefulSet) -> &PodSpec {
-    s.spec
-        .as_ref()
-        .and_then(|s| s.template.spec.as_ref())
-        .expect("pod spec")
-}
-
 fn container<'a>(s: &'a StatefulSet, name: &str) -> &'a Container {
     let spec = pod_spec(s);
     spec.containers
@@ -104,28 +98,6 @@ fn container<'a>(s: &'a StatefulSet, name: &str) -> &'a Container {
         .chain(spec.init_containers.iter().flatten())
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("no container {name}"))
-}
-
-fn hash_of(meta: &ObjectMeta) -> String {
-    meta.annotations
-        .as_ref()
-        .and_then(|a| a.get(SPEC_HASH_ANNOTATION))
-        .cloned()
-        .expect("spec-hash annotation")
-}
-
-/// The hash annotation equals the hash of the object without it.
-fn check_hash<T: serde::Serialize + Clone>(object: &T, meta: fn(&mut T) -> &mut ObjectMeta) {
-    let mut copy = object.clone();
-    let m = meta(&mut copy);
-    let want = hash_of(m);
-    if let Some(a) = m.annotations.as_mut() {
-        a.remove(SPEC_HASH_ANNOTATION);
-        if a.is_empty() {
-            m.annotations = None;
-        }
-    }
-    assert_eq!(spec_hash(&copy), want);
 }
 
 fn children(cluster: &ElasticsearchCluster) -> Vec<DesiredChild> {
@@ -1303,10 +1275,6 @@ fn children_round_trip_through_json_with_api_version_and_kind() {
         let back: StatefulSet = from(json);
         assert_eq!(back, s);
     }
-}
-
-fn from<T: serde::de::DeserializeOwned>(json: serde_json::Value) -> T {
-    serde_json::from_value(json).expect("deserialise")
 }
 
 proptest::proptest! {
