@@ -10,13 +10,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 use kube::api::ListParams;
+use kube::runtime::{WatchStreamExt, watcher};
 use navigator_api::pilot_contract::ELASTICSEARCH_CLUSTER_NAME_LABEL;
 use navigator_api::v1beta1::Pilot;
 use navigator_client::leader::{Attempt, Elector};
 use navigator_pilot::RequestedState;
+use tokio::sync::watch;
 
 use crate::allocation::{self, PauseClock, Resume};
 use crate::exclusions;
@@ -24,6 +27,7 @@ use crate::flavor::Dialect;
 use crate::replies::{self, EXCLUDE_NAME};
 use crate::rest::{RestClient, RestError};
 use crate::voting::{self, VotingAction};
+use crate::wake;
 
 /// What went wrong in one round of the leader's work.
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +53,8 @@ pub struct LeaderConfig {
     pub cluster: String,
     /// The Lease's duration.
     pub lease_duration: Duration,
-    /// How often to run a round.
+    /// How often the election runs (renewing the Lease while leading), each followed by a
+    /// round: the fallback to the watch's wake-ups.
     pub interval: Duration,
     /// A kubeconfig (else inferred).
     pub kubeconfig: Option<PathBuf>,
@@ -83,8 +88,15 @@ pub struct Flags {
     pub stopping: Arc<AtomicBool>,
 }
 
-/// Runs forever: while the local node is in a cluster, competes for the Lease, and while
-/// leading reconciles the exclusions every interval.
+/// How long a wake-up waits for more changes before its round runs (a burst of Pilot events,
+/// e.g. a scale-in writing several Pilots, is one round).
+pub const WAKE_DEBOUNCE: Duration = Duration::from_millis(50);
+
+/// Runs forever: while the local node is in a cluster, competes for the Lease every interval,
+/// and while leading reconciles the exclusions after every election round (the periodic
+/// fallback) and as soon as a watch of the cluster's Pilots sees a change the round reads
+/// ([`crate::wake`]). The three run side by side: a wake-up neither writes the Lease nor
+/// delays its renewal, and a slow round does not delay the renewal either.
 pub async fn run(config: LeaderConfig, rest: RestClient, flags: Flags) {
     let Flags {
         leading,
@@ -112,11 +124,27 @@ pub async fn run(config: LeaderConfig, rest: RestClient, flags: Flags) {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(elector.clone());
     let pilots = Api::<Pilot>::namespaced(client, &config.namespace);
+    let (wake, woken) = watch::channel(());
+    tokio::join!(
+        elect(&config, &elector, &ready, &leading, &stopping, &wake),
+        watch_pilots(&pilots, &config.cluster, &wake),
+        rounds(&config, &pilots, &rest, &leading, &stopping, woken),
+    );
+}
+
+/// The election, every interval: competes for the Lease while the local node is in a
+/// cluster, records the outcome in `leading`, then wakes the rounds (the periodic round).
+async fn elect(
+    config: &LeaderConfig,
+    elector: &Elector,
+    ready: &AtomicBool,
+    leading: &AtomicBool,
+    stopping: &AtomicBool,
+    wake: &watch::Sender<()>,
+) {
     let mut tick = tokio::time::interval(config.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_error = String::new();
     let mut last_election_error = String::new();
-    let mut state = LeaderState::default();
     loop {
         tick.tick().await;
         if stopping.load(Ordering::SeqCst) {
@@ -150,11 +178,77 @@ pub async fn run(config: LeaderConfig, rest: RestClient, flags: Flags) {
         if leading.swap(now_leading, Ordering::SeqCst) != now_leading {
             tracing::info!(lease = %config.lease_name, leading = now_leading, "leadership changed");
         }
-        if !now_leading {
+        wake.send_replace(());
+    }
+}
+
+/// Watches the Pilots labelled with `cluster` in `pilots`' namespace and wakes the rounds when
+/// one changes what a round reads, or appears or goes ([`wake::Seen`]). Runs in every pilot
+/// (a follower's wake-ups find it not leading and do nothing; a new leader has the watch
+/// warm). A failing watch is logged (again when the error changes) and retried with the
+/// watcher's backoff; meanwhile the periodic round stands in.
+pub async fn watch_pilots(pilots: &Api<Pilot>, cluster: &str, wake: &watch::Sender<()>) {
+    let selector = format!("{ELASTICSEARCH_CLUSTER_NAME_LABEL}={cluster}");
+    let stream =
+        watcher(pilots.clone(), watcher::Config::default().labels(&selector)).default_backoff();
+    let mut stream = std::pin::pin!(stream);
+    let mut seen = wake::Seen::default();
+    let mut last_error = String::new();
+    while let Some(item) = stream.next().await {
+        let event = match item {
+            Ok(event) => {
+                last_error.clear();
+                event
+            }
+            Err(e) => {
+                let text = e.to_string();
+                if text != last_error {
+                    tracing::warn!(error = %text, "leader: watching the cluster's Pilots (the periodic round stands in; logged again when the error changes)");
+                    last_error = text;
+                }
+                continue;
+            }
+        };
+        let read = |p: &Pilot| wake::Read {
+            requested_state: p.spec.requested_state.clone(),
+            ready: allocation::pilot_ready(p),
+        };
+        let name = |p: &Pilot| p.metadata.name.clone().unwrap_or_default();
+        let change = match event {
+            watcher::Event::Apply(p) => wake::Change::Applied(name(&p), read(&p)),
+            watcher::Event::Delete(p) => wake::Change::Deleted(name(&p)),
+            watcher::Event::Init => wake::Change::ListStarted,
+            watcher::Event::InitApply(p) => wake::Change::Listed(name(&p), read(&p)),
+            watcher::Event::InitDone => wake::Change::ListDone,
+        };
+        if seen.observe(change) {
+            wake.send_replace(());
+        }
+    }
+}
+
+/// The leader's rounds: one per wake-up (from the election every interval, or from the
+/// watch), each after [`WAKE_DEBOUNCE`] so that a burst is one round; wake-ups during a round
+/// give one more round after it. Only while `leading` and not `stopping`; the state is reset
+/// when a wake-up finds it not leading. Never touches the Lease.
+pub async fn rounds(
+    config: &LeaderConfig,
+    pilots: &Api<Pilot>,
+    rest: &RestClient,
+    leading: &AtomicBool,
+    stopping: &AtomicBool,
+    mut woken: watch::Receiver<()>,
+) {
+    let mut last_error = String::new();
+    let mut state = LeaderState::default();
+    while woken.changed().await.is_ok() {
+        tokio::time::sleep(WAKE_DEBOUNCE).await;
+        woken.mark_unchanged();
+        if stopping.load(Ordering::SeqCst) || !leading.load(Ordering::SeqCst) {
             state = LeaderState::default();
             continue;
         }
-        match reconcile(&config, &pilots, &rest, &mut state).await {
+        match reconcile(config, pilots, rest, &mut state).await {
             Ok(()) => last_error.clear(),
             Err(e) => {
                 let text = e.to_string();

@@ -8,10 +8,11 @@
 //!   leader's voting configuration exclusions), [`allocation`] (replica allocation paused
 //!   around a data node's restart, resumed by the leader), [`drain`] (a node's progress towards
 //!   its requested state), [`stuck`] (shard copies that can never leave a drained node: when
-//!   they may stay behind), [`replies`] (REST paths and reply parsers), [`roles`].
+//!   they may stay behind), [`wake`] (which changes of the cluster's Pilots wake the leader
+//!   before its next round), [`replies`] (REST paths and reply parsers), [`roles`].
 //! - Thin I/O: [`home`] (the writable home built from the read-only image, plugin bookkeeping),
-//!   [`rest`] (HTTP/JSON client of a node), [`leader`] (the Lease election and the leader's
-//!   reconcile), [`adapter`] (the runtime's `DatabaseAdapter`), [`options`] (the CLI).
+//!   [`rest`] (HTTP/JSON client of a node), [`leader`] (the Lease election, the watch of the
+//!   cluster's Pilots and the leader's reconcile), [`adapter`] (the runtime's `DatabaseAdapter`), [`options`] (the CLI).
 //!
 //! # The pod contract
 //!
@@ -42,6 +43,7 @@ pub mod rest;
 pub mod roles;
 pub mod stuck;
 pub mod voting;
+pub mod wake;
 
 pub use adapter::ElasticsearchAdapter;
 pub use options::ElasticsearchOptions;

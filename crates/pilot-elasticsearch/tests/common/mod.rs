@@ -1,33 +1,34 @@
-//! The real-node scenario shared by tests/real_opensearch.rs and tests/real_elasticsearch.rs:
-//! two real nodes as host processes on 127.0.0.1 with their own ports (no devenv), and
-//! `navigator-apiserver --standalone` holding their Pilots (it serves no Leases, so the
-//! election itself is devenv's to test: here the leader's `reconcile` is called directly).
-//! Needs the images and plugin zips from hack/build-images and `cargo build -p
-//! navigator-apiserver`; fails saying so when one is missing.
+//! The real-node scenario shared by tests/real_opensearch.rs and tests/real_elasticsearch.rs: two
+//! real nodes as host processes on 127.0.0.1 with their own ports (no devenv), and
+//! `navigator-apiserver --standalone` holding their Pilots (it serves no Leases, so the election
+//! itself is devenv's to test: here the leader's `reconcile` is called directly, or run by its
+//! rounds woken by its watch of the Pilots). Needs the images and plugin zips from
+//! hack/build-images and `cargo build -p navigator-apiserver`; fails saying so when one is missing.
 //!
-//! It checks: the rendered configuration (the first node forms the cluster with the initial
-//! masters setting, the second joins without it, a re-render on the data has none), a plugin
-//! zip installed with the distribution's plugin tool (and skipped on the re-render), the REST
-//! client's facts (version, node id, roles, documents, shards), readiness; the leader's
-//! reconcile from the Pilots' requests (label-selected: another cluster's Pilot is ignored):
-//! draining a node of an index with 0 replicas (every primary moves, no document lost), two
-//! nodes drained at once (both excluded), `Decommissioned` with the voting configuration
-//! exclusion, the reversal to `Running` (both exclusions removed); replica allocation paused
-//! around a restart (the adapter's shutdown sets `cluster.routing.allocation.enable:
-//! primaries`, the leader keeps it while the node is stopping, away, and back but not yet
-//! `Ready`, and resumes it once it is; someone else's value left alone; a node that never
-//! comes back: resumed after the bound), a decommission with copies that cannot leave (the
-//! only copy of a 0-replica index required on the node keeps it `InProgress`, naming the copy
-//! and the allocation explain's reason, over several passes; once it is let go, the copies of
-//! a 1-replica index that the same-shard decider keeps on the node stay and the drain is
-//! `Complete` saying so, as does the primary of an index whose replica is on the other node;
-//! the explain's field names checked per flavour), and that master-eligible node going away
-//! (the other keeps its master, the voting exclusion is cleaned up after, the 1-replica
-//! indices yellow, the replica promoted, no document of any index lost), liveness after the
-//! process is gone.
+//! It checks: the rendered configuration (the first node forms the cluster with the initial masters
+//! setting, the second joins without it, a re-render on the data has none), a plugin zip installed
+//! with the distribution's plugin tool (and skipped on the re-render), the REST client's facts
+//! (version, node id, roles, documents, shards), readiness; the leader's reconcile from the Pilots'
+//! requests (label-selected: another cluster's Pilot is ignored; the first two `Drained` requests
+//! excluded within 3 s by rounds woken by the leader's watch of the Pilots alone, no periodic
+//! round): draining a node of an index with 0 replicas (every primary moves, no document lost), two
+//! nodes drained at once (both excluded), `Decommissioned` with the voting configuration exclusion,
+//! the reversal to `Running` (both exclusions removed); replica allocation paused around a restart
+//! (the adapter's shutdown sets `cluster.routing.allocation.enable: primaries`, the leader keeps it
+//! while the node is stopping, away, and back but not yet `Ready`, and resumes it once it is;
+//! someone else's value left alone; a node that never comes back: resumed after the bound), a
+//! decommission with copies that cannot leave (the only copy of a 0-replica index required on the
+//! node keeps it `InProgress`, naming the copy and the allocation explain's reason, over several
+//! passes; once it is let go, the copies of a 1-replica index that the same-shard decider keeps on
+//! the node stay and the drain is `Complete` saying so, as does the primary of an index whose
+//! replica is on the other node; the explain's field names checked per flavour), and that
+//! master-eligible node going away (the other keeps its master, the voting exclusion is cleaned up
+//! after, the 1-replica indices yellow, the replica promoted, no document of any index lost),
+//! liveness after the process is gone.
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -93,6 +94,22 @@ async fn exclusion(rest: &RestClient) -> Option<String> {
     replies::setting(&settings, EXCLUDE_NAME)
         .effective()
         .map(str::to_owned)
+}
+
+/// Waits until the leader's exclusion in effect is `want`, at most `within`: how long it took.
+async fn wait_exclusion(rest: &RestClient, want: Option<&str>, within: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let now = exclusion(rest).await;
+        if now.as_deref() == want {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < within,
+            "{EXCLUDE_NAME} still {now:?} after {within:?}, want {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The Pilot's `Ready` condition, as its pilot's runtime writes it (`False` from SIGTERM on).
@@ -524,15 +541,30 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     let m = n1.reach(RequestedState::Running).await;
     assert!(m.contains("not excluded"), "{m}");
 
-    // Drained: pending the leader's exclusion, then every shard moves.
+    // Drained: pending the leader's exclusion, then every shard moves. The exclusion comes
+    // from the leader's rounds woken by its watch of the cluster's Pilots alone: no periodic
+    // round runs here (the election, which gives one every interval, needs Leases), so each
+    // exclusion below appears only because the watch saw the Pilot's change, and within 3 s
+    // (debounce 50 ms plus one round: typically well under 0.5 s).
     n1.in_progress(
         RequestedState::Drained,
         "waiting for the leader to exclude real-1",
     )
     .await;
+    let woken_leader = {
+        let (config, pilots, rest) = (config.clone(), pilots.clone(), rest.clone());
+        tokio::spawn(async move {
+            let (leading, stopping) = (AtomicBool::new(true), AtomicBool::new(false));
+            let (wake, woken) = tokio::sync::watch::channel(());
+            tokio::join!(
+                leader::watch_pilots(&pilots, &config.cluster, &wake),
+                leader::rounds(&config, &pilots, &rest, &leading, &stopping, woken),
+            );
+        })
+    };
     request(&pilots, "real-1", "Drained").await;
-    reconcile().await;
-    assert_eq!(exclusion(&rest).await.as_deref(), Some("real-1"));
+    let took = wait_exclusion(&rest, Some("real-1"), Duration::from_secs(3)).await;
+    eprintln!("real-1 Drained → excluded through the watch in {took:?}");
     let m = n1.reach(RequestedState::Drained).await;
     assert_eq!(m, "real-1 holds no shards and is excluded from allocation");
     let f1 = facts(&n1.adapter.observe(&n1.ctx).await);
@@ -543,8 +575,17 @@ pub async fn two_real_nodes_form_report_drain_and_reverse(spec: Spec) {
     let count = rest.get("/t/_count").await.expect("count");
     assert_eq!(count["count"], 100, "no document lost");
 
-    // Two nodes drained at once: both excluded, neither lost; then one back. Idempotent.
+    // Two nodes drained at once: both excluded, neither lost; then one back. Idempotent. The
+    // second request is also seen by the watch (long after its first list); then the explicit
+    // rounds take over again.
     request(&pilots, "real-0", "Drained").await;
+    let took = wait_exclusion(&rest, Some("real-0,real-1"), Duration::from_secs(3)).await;
+    eprintln!("real-0 Drained → excluded through the watch in {took:?}");
+    woken_leader.abort();
+    assert!(
+        woken_leader.await.expect_err("aborted").is_cancelled(),
+        "the woken leader ran until aborted"
+    );
     reconcile().await;
     assert_eq!(exclusion(&rest).await.as_deref(), Some("real-0,real-1"));
     reconcile().await;
