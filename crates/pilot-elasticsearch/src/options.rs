@@ -122,8 +122,9 @@ pub struct ElasticsearchOptions {
     #[arg(long, default_value_t = 15)]
     pub leader_lease_seconds: u64,
 
-    /// How often the leader election runs and the leader reconciles the exclusions, in
-    /// milliseconds.
+    /// How often the leader election runs (renewing the Lease while leading), in
+    /// milliseconds. The leader reconciles the exclusions after each election round, and also
+    /// within about 50 ms of a change to its cluster's Pilots (a watch wakes it).
     #[arg(long, default_value_t = 2000)]
     pub leader_interval_ms: u64,
 
