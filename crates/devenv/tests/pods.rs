@@ -164,6 +164,22 @@ fn host_get(ip: &str, path: &str) -> Result<String, String> {
     Ok(body.trim().to_owned())
 }
 
+/// The MAC of the bridge the pods' veths are attached to.
+fn bridge_mac() -> String {
+    std::fs::read_to_string("/sys/class/net/navbr0/address")
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// The MAC of the pod's host-side veth, while it exists.
+fn veth_mac(p: &Value) -> Option<String> {
+    let net = devenv::pods::net::PodNet::for_uid(p["metadata"]["uid"].as_str()?);
+    std::fs::read_to_string(format!("/sys/class/net/{}/address", net.veth))
+        .ok()
+        .map(|m| m.trim().to_owned())
+}
+
 fn pod_ip(p: &Value) -> String {
     p["status"]["podIP"].as_str().unwrap_or_default().to_owned()
 }
@@ -378,19 +394,44 @@ fn statefulset(env: &Env, scratch: &Path) {
     .unwrap();
     assert_eq!(fqdn, ips[1]);
 
-    // Delete web-1: it comes back (new UID) with the same volume data.
-    let old_uid = pods[1]["metadata"]["uid"].as_str().unwrap().to_owned();
+    // Delete the pod whose veth has the lowest MAC (Linux would make it the bridge's MAC had
+    // devenv not fixed one): the others keep answering the host at once after its veth is gone,
+    // and it comes back (new UID) with the same volume data.
+    assert_eq!(bridge_mac(), devenv::pods::net::BRIDGE_MAC);
+    let victim = (0..3).min_by_key(|&i| veth_mac(&pods[i]).unwrap()).unwrap();
+    let victim_name = format!("web-{victim}");
+    let old_uid = pods[victim]["metadata"]["uid"].as_str().unwrap().to_owned();
     let t = Instant::now();
-    env.k(&["delete", "pod", "web-1", "-n", NS, "--wait=false"]);
-    let back = eventually("web-1 back and Ready", Duration::from_secs(90), || {
-        let p = env.pod("web-1")?;
-        let fresh = p["metadata"]["uid"].as_str() != Some(old_uid.as_str());
-        (fresh && is_ready(&p))
-            .then_some(p)
-            .ok_or("not yet".to_owned())
-    });
+    env.k(&["delete", "pod", &victim_name, "-n", NS, "--wait=false"]);
+    eventually(
+        &format!("{victim_name}'s veth removed"),
+        Duration::from_secs(60),
+        || match veth_mac(&pods[victim]) {
+            Some(mac) => Err(mac),
+            None => Ok(()),
+        },
+    );
+    assert_eq!(bridge_mac(), devenv::pods::net::BRIDGE_MAC);
+    for i in (0..3).filter(|&i| i != victim) {
+        assert_eq!(
+            host_get(&ips[i], "/name"),
+            Ok(format!("web-{i}")),
+            "web-{i} answers the host at once after {victim_name}'s veth left the bridge"
+        );
+    }
+    let back = eventually(
+        &format!("{victim_name} back and Ready"),
+        Duration::from_secs(90),
+        || {
+            let p = env.pod(&victim_name)?;
+            let fresh = p["metadata"]["uid"].as_str() != Some(old_uid.as_str());
+            (fresh && is_ready(&p))
+                .then_some(p)
+                .ok_or("not yet".to_owned())
+        },
+    );
     eprintln!(
-        "TIMING web-1 deleted → recreated and Ready: {:.1?}",
+        "TIMING {victim_name} deleted → recreated and Ready: {:.1?}",
         t.elapsed()
     );
     let boots = host_get(&pod_ip(&back), "/boots").unwrap();
@@ -399,11 +440,9 @@ fn statefulset(env: &Env, scratch: &Path) {
         2,
         "the volume kept the first boot's line: {boots:?}"
     );
-    assert!(
-        hooks.join("prestop-web-1").exists(),
-        "preStop ran on delete"
-    );
-    std::fs::remove_file(hooks.join("prestop-web-1")).unwrap();
+    let prestop = hooks.join(format!("prestop-{victim_name}"));
+    assert!(prestop.exists(), "preStop ran on delete");
+    std::fs::remove_file(prestop).unwrap();
 
     // Scale down: the highest ordinal goes, after its preStop hook.
     let t = Instant::now();

@@ -548,12 +548,22 @@ impl Env {
             .unwrap_or_default();
         tail(&text, 40)
     }
+
+    /// The pod runner's last 60 lines about pods in devenv's own log (starts, exits, probe
+    /// failures that killed a container, deletions): what the pods' logs cannot say.
+    pub fn pod_runner_log(&self) -> String {
+        let text = std::fs::read_to_string(self.state.path().join("logs").join("devenv.log"))
+            .unwrap_or_default();
+        let pods: Vec<&str> = text.lines().filter(|l| l.contains("pod ")).collect();
+        tail(&pods.join("\n"), 60)
+    }
 }
 
 impl Drop for Env {
     fn drop(&mut self) {
         if std::thread::panicking() {
             eprintln!("--- navigator-apiserver log ---\n{}", self.navigator_log());
+            eprintln!("--- devenv pod runner log ---\n{}", self.pod_runner_log());
         }
         if let Some(mut child) = self.navigator.take() {
             let _ = child.kill();

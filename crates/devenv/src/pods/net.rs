@@ -10,6 +10,12 @@ use super::ipam::{GATEWAY, PREFIX_LEN};
 
 /// The bridge every pod's veth is attached to. Prefix `nav` marks devenv's links.
 pub const BRIDGE: &str = "navbr0";
+/// The bridge's MAC address, set explicitly (locally administered: `02:…`, then 10.244.0.1).
+/// Without it Linux gives a bridge the lowest MAC of its ports, so deleting the pod whose veth
+/// had it changes the gateway's MAC under every other pod: their neighbour entries go stale and
+/// replies to the host are dropped until they re-resolve — tens of seconds in which probes fail
+/// and liveness restarts healthy pods.
+pub const BRIDGE_MAC: &str = "02:42:0a:f4:00:01";
 /// Prefix of pod network namespace names.
 pub const NETNS_PREFIX: &str = "nav-";
 /// Prefix of the host ends of pod veth pairs.
@@ -76,6 +82,8 @@ pub fn bridge_plan() -> Vec<Vec<String>> {
     [
         vec!["link", "add", BRIDGE, "type", "bridge"],
         vec!["addr", "add", gw.as_str(), "dev", BRIDGE],
+        // A separate step so a bridge made by an older devenv gets it too.
+        vec!["link", "set", BRIDGE, "address", BRIDGE_MAC],
         vec!["link", "set", BRIDGE, "up"],
     ]
     .into_iter()
@@ -179,8 +187,8 @@ pub fn bridge_exists() -> bool {
     std::path::Path::new("/sys/class/net").join(BRIDGE).exists()
 }
 
-/// Creates the bridge with the gateway address (idempotent: an existing bridge is kept, its
-/// address added if missing).
+/// Creates the bridge with the gateway address and a fixed MAC (idempotent: an existing bridge
+/// is kept, its address added if missing, its MAC set).
 ///
 /// # Errors
 /// [`NetError`].
@@ -271,6 +279,15 @@ mod tests {
             bridge_plan()[1].join(" "),
             "addr add 10.244.0.1/16 dev navbr0"
         );
+    }
+
+    #[test]
+    fn the_bridge_mac_is_fixed_and_locally_administered() {
+        let plan: Vec<String> = bridge_plan().iter().map(|v| v.join(" ")).collect();
+        assert!(plan.contains(&format!("link set navbr0 address {BRIDGE_MAC}")));
+        let first = u8::from_str_radix(&BRIDGE_MAC[..2], 16).unwrap();
+        // Locally administered (bit 1), unicast (bit 0 clear).
+        assert_eq!(first & 0b11, 0b10);
     }
 
     #[test]
