@@ -2,9 +2,10 @@
 //!
 //! A devenv control plane (etcd, kube-apiserver with the aggregation layer,
 //! kube-controller-manager, kube-scheduler) runs in its own state directory; a second etcd holds
-//! navigator's objects. The `deploy/` manifests are applied as a user would — the Namespace,
-//! ServiceAccount, delegation and server RBAC, user roles and APIServices — except the
-//! Deployment (no pods here): the binary runs on the host, on the address kube-apiserver
+//! navigator's objects. The `deploy/` manifests (the rendered Helm chart) are applied as a user
+//! would — the Namespace, ServiceAccounts, delegation and server RBAC, user roles and APIServices
+//! — except the workloads (no pods here; the whole of `deploy/` and the chart's default render
+//! pass a server-side dry run): the binary runs on the host, on the address kube-apiserver
 //! advertises, with a kubeconfig made from the ServiceAccount's token (`kubectl create token`), so
 //! the RBAC in `deploy/` is what lets it delegate. `hack/deploy-certs` makes its serving
 //! certificate and sets the APIServices' caBundle; a Service without selector plus a manual
@@ -246,18 +247,15 @@ fn navigator_behind_a_real_kube_apiserver() {
     eprintln!("TIMING devenv up: {:.1?}", t.elapsed());
     let etcd = Etcd::start();
 
-    // --- deploy/: everything but the Deployment, Service and PDB (no pods in this test) ---
+    // --- deploy/ (the rendered chart): everything but the workloads (no pods in this test) ---
     let deploy = repo_root().join("deploy");
-    for file in [
-        "namespace.yaml",
-        "serviceaccount.yaml",
-        "rbac-delegation.yaml",
-        "rbac-server.yaml",
-        "rbac-user-roles.yaml",
-        "apiservice.yaml",
-    ] {
-        cp.k(&["apply", "-f", deploy.join(file).to_str().unwrap()]);
-    }
+    let objects = cp.work.path().join("deploy-objects.json");
+    std::fs::write(
+        &objects,
+        test_support::deploy::deploy_objects(&test_support::deploy::WORKLOAD_KINDS).to_string(),
+    )
+    .unwrap();
+    cp.k(&["apply", "-f", objects.to_str().unwrap()]);
 
     // The address kube-apiserver advertises (endpoint addresses may not be loopback).
     let eps = cp.json(&[
@@ -385,6 +383,36 @@ fn navigator_behind_a_real_kube_apiserver() {
         "poddisruptionbudget.policy/navigator-apiserver",
         "service/navigator-apiserver",
         "clusterrole.rbac.authorization.k8s.io/navigator-edit",
+        "statefulset.apps/navigator-etcd",
+        "deployment.apps/navigator-controller",
+    ] {
+        assert!(dry.contains(object), "{object} missing from:\n{dry}");
+    }
+    // So is the chart with its defaults (a generated serving certificate in a Secret, the CA
+    // in both APIServices), rendered by the real Helm.
+    let rendered = cp.work.path().join("chart-default.yaml");
+    let out = Command::new(test_support::deploy::helm())
+        .args(["template", "navigator"])
+        .arg(repo_root().join("charts/navigator"))
+        .args(["--namespace", "navigator"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&rendered, &out.stdout).unwrap();
+    let dry = cp.k(&[
+        "apply",
+        "-f",
+        rendered.to_str().unwrap(),
+        "--dry-run=server",
+    ]);
+    for object in [
+        "secret/navigator-apiserver-tls",
+        "apiservice.apiregistration.k8s.io/v1beta1.navigator.jetstack.io",
+        "statefulset.apps/navigator-etcd",
     ] {
         assert!(dry.contains(object), "{object} missing from:\n{dry}");
     }

@@ -429,24 +429,17 @@ impl Env {
         kubeconfig
     }
 
-    /// navigator-apiserver aggregated behind kube-apiserver: `deploy/`'s ServiceAccount, RBAC
-    /// and APIServices, `hack/deploy-certs`, the server on the host as its ServiceAccount
+    /// navigator-apiserver aggregated behind kube-apiserver: `deploy/` without its workloads
+    /// (ServiceAccounts, RBAC, APIServices), `hack/deploy-certs`, the server on the host as its ServiceAccount
     /// (embedded store), and a selector-less Service with a manual EndpointSlice pointing the
     /// aggregator at it. Returns once both APIServices are Available. Needs
     /// `cargo build -p navigator-apiserver` (or `$NAVIGATOR_APISERVER`).
     pub fn start_navigator(&mut self) {
         let t = Instant::now();
-        let deploy = repo_root().join("deploy");
-        for file in [
-            "namespace.yaml",
-            "serviceaccount.yaml",
-            "rbac-delegation.yaml",
-            "rbac-server.yaml",
-            "rbac-user-roles.yaml",
-            "apiservice.yaml",
-        ] {
-            self.k(&["apply", "-f", &deploy.join(file).to_string_lossy()]);
-        }
+        self.apply(
+            "deploy",
+            &crate::deploy::deploy_objects(&crate::deploy::WORKLOAD_KINDS),
+        );
         let host_ip = self.host_ip();
         let certs = self.work.path().join("certs");
         let out = Command::new(repo_root().join("hack/deploy-certs"))

@@ -4,6 +4,7 @@
 //! [`devenv`]: a devenv environment for end-to-end tests (`devenv up` in a temporary state
 //! directory, kubectl, navigator-apiserver aggregated, pod logs, processes in pods).
 //! [`cassandra`]: CQL through the Python cassandra-driver and checks of Pilots' ring facts.
+//! [`deploy`]: `deploy/` (the rendered chart) as objects; the Helm binary.
 //! [`controller`]: `navigator-controller` as a host process against devenv (SIGKILL, restart).
 //! [`elasticsearch`]: Elasticsearch/OpenSearch's REST API from the host (health, shards,
 //! exclusions, documents) and a continuous indexer whose acknowledged documents are read back.
@@ -16,6 +17,7 @@
 
 pub mod cassandra;
 pub mod controller;
+pub mod deploy;
 pub mod devenv;
 pub mod elasticsearch;
 pub mod paths;
