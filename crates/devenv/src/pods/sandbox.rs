@@ -1,11 +1,28 @@
 //! One container's sandbox: `ip netns exec <pod netns> unshare --mount --uts --ipc --pid --fork
 //! --kill-child --propagation private devenv pod-init <spec.json>`. `pod-init` is PID 1 of the new
-//! PID namespace: it builds the container's root (a tmpfs with the host's system directories,
-//! the image's directories and the volumes bound in, fresh `/proc`, `/tmp`), sets the hostname,
-//! `chroot`s, starts the command through `setpriv` (user, group, supplementary groups), forwards
-//! signals to it, reaps orphans, and exits with the command's status.
+//! PID namespace: it builds the container's root (a tmpfs with the host's system directories and
+//! the image's directories as overlays, the volumes bound in, fresh `/proc`, `/tmp`), sets the
+//! hostname, `chroot`s, starts the command through `setpriv` (user, group, supplementary
+//! groups), forwards signals to it, reaps orphans, and exits with the command's status.
 //!
-//! [`SandboxSpec`] and the command line are pure; [`pod_init`] is the thin I/O part.
+//! # The container's writable layer
+//! Like a container runtime's, each container's root is writable and starts from a clean copy of
+//! its image: every directory of the image (and every host directory standing for it in a
+//! host-root image, [`HOST_DIRS`]) is an `overlay` mount whose `lowerdir` is the source and whose
+//! `upperdir`/`workdir` ([`layer_paths`]) lie on a tmpfs mounted on [`SandboxSpec::layers`]
+//! inside the container's private mount namespace. Writes land there; the host's directories are
+//! never written; the layer vanishes with the namespace when the container instance ends (a
+//! restart starts from a fresh one; nothing stays on the host even if the runner is killed). A
+//! tmpfs because overlayfs wants `upperdir` and `workdir` on one filesystem that is not
+//! overlayfs and outside the lower layers (the default state directory lies under `/root`, one
+//! of them): the price is that what a container writes into its image is held in memory — data
+//! belongs on volumes, as on a real cluster. Files of an image bound singly
+//! (`/docker-entrypoint.sh`, the pilots) stay read-only binds; volumes stay binds (shared,
+//! persistent; `readOnly` ones read-only). Mounts found below a host directory (`ip netns exec`
+//! binds the pod's `/etc/resolv.conf` and `/etc/hosts`) are bound again on top of its overlay.
+//!
+//! [`SandboxSpec`], the command line, [`placement`], [`overlay_options`], [`layer_paths`] and
+//! [`submounts`] are pure; [`pod_init`] is the thin I/O part.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -13,8 +30,9 @@ use std::path::{Component, Path, PathBuf};
 use nix::mount::{MsFlags, mount};
 use serde::{Deserialize, Serialize};
 
-/// The host directories every container sees (read-only), as on the host: symbolic links stay
-/// links (`/bin -> usr/bin` on merged-/usr systems).
+/// The host directories every container sees, as on the host (each directory as a writable
+/// overlay, see the module documentation): symbolic links stay links (`/bin -> usr/bin` on
+/// merged-/usr systems).
 pub const HOST_DIRS: [&str; 8] = [
     "/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/root", "/opt",
 ];
@@ -38,9 +56,17 @@ pub struct SandboxSpec {
     pub root: PathBuf,
     /// The hostname.
     pub hostname: String,
-    /// Host directories shown read-only (see [`HOST_DIRS`]).
+    /// An empty host directory the tmpfs holding the container's writable layers is mounted on
+    /// (inside the private mount namespace: it goes with the container instance).
+    pub layers: PathBuf,
+    /// Host directories shown as overlays (see [`HOST_DIRS`]).
     pub host_dirs: Vec<String>,
-    /// Image directories and volumes, in order (parents before children).
+    /// The image's directories and files, in order (parents before children), mounted before
+    /// [`SandboxSpec::mounts`]: a directory whose `read_only` is set becomes an overlay (the
+    /// container's own writable copy), one without a shared writable bind (`writable: true` in
+    /// the image map); a file a bind (see [`placement`]).
+    pub image: Vec<BindMount>,
+    /// Volumes, in order (parents before children), bound as given.
     pub mounts: Vec<BindMount>,
     /// The command and its arguments.
     pub argv: Vec<String>,
@@ -148,9 +174,154 @@ pub fn in_root(root: &Path, target: &str) -> PathBuf {
     p
 }
 
+/// What a source path is on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A directory.
+    Dir,
+    /// A file (or anything else that is neither a directory nor a link).
+    File,
+    /// A symbolic link (only host directories keep links as links).
+    Link,
+    /// Nothing there.
+    Missing,
+}
+
+/// Where a mount comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// One of [`HOST_DIRS`].
+    Host,
+    /// The image map (`read_only` = not `writable: true`).
+    Image {
+        /// The source must stay unmodified.
+        read_only: bool,
+    },
+    /// A volume (`read_only` = the volumeMount's `readOnly`).
+    Volume {
+        /// Read-only.
+        read_only: bool,
+    },
+}
+
+/// How an entry enters the container's root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// An overlay mount: the source as the lower layer, a fresh upper layer of the container's own.
+    Overlay,
+    /// A bind of the source.
+    Bind {
+        /// Read-only.
+        read_only: bool,
+    },
+    /// The same symbolic link.
+    Link,
+    /// Nothing (a host directory this host does not have).
+    Skip,
+}
+
+/// How a source of kind `kind` coming from `origin` enters the root. Pure.
+#[must_use]
+pub fn placement(origin: Origin, kind: SourceKind) -> Placement {
+    match (origin, kind) {
+        (Origin::Host, SourceKind::Missing) => Placement::Skip,
+        (Origin::Host, SourceKind::Link) => Placement::Link,
+        (Origin::Host, SourceKind::Dir) | (Origin::Image { read_only: true }, SourceKind::Dir) => {
+            Placement::Overlay
+        }
+        (Origin::Host, SourceKind::File) => Placement::Bind { read_only: true },
+        // Image and volume sources are followed (a link is taken for what it points to); a
+        // missing one fails at the bind, naming it.
+        (Origin::Image { read_only } | Origin::Volume { read_only }, _) => {
+            Placement::Bind { read_only }
+        }
+    }
+}
+
+/// The upper and work directories of the container's `n`th overlay under its layers tmpfs:
+/// `<layers>/<n>/upper`, `<layers>/<n>/work` (one filesystem, as overlayfs requires). Pure.
+#[must_use]
+pub fn layer_paths(layers: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let d = layers.join(n.to_string());
+    (d.join("upper"), d.join("work"))
+}
+
+/// A path as an overlayfs option value: `\`, `,` and `:` escaped with a backslash.
+fn escape_option(p: &Path) -> String {
+    let mut out = String::new();
+    for ch in p.to_string_lossy().chars() {
+        if matches!(ch, '\\' | ',' | ':') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The `overlay` mount options for one lower layer. Pure.
+#[must_use]
+pub fn overlay_options(lower: &Path, upper: &Path, work: &Path) -> String {
+    format!(
+        "lowerdir={},upperdir={},workdir={}",
+        escape_option(lower),
+        escape_option(upper),
+        escape_option(work)
+    )
+}
+
+/// The mount points listed in a `/proc/self/mountinfo` text (octal escapes such as `\040`
+/// undone). Pure.
+#[must_use]
+pub fn mount_points(mountinfo: &str) -> Vec<PathBuf> {
+    mountinfo
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape_octal(p)))
+        .collect()
+}
+
+fn unescape_octal(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let digits = b.get(i + 1..i + 4);
+        if b[i] == b'\\'
+            && let Some(d) = digits.filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)))
+        {
+            out.push(
+                d.iter()
+                    .fold(0u8, |acc, c| acc.wrapping_mul(8).wrapping_add(c - b'0')),
+            );
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The mount points strictly below `dir` that an overlay of `dir` would hide, outermost only
+/// (a recursive bind of one carries those below it), sorted, without those under `exclude`.
+/// Pure.
+#[must_use]
+pub fn submounts(points: &[PathBuf], dir: &Path, exclude: &[&Path]) -> Vec<PathBuf> {
+    let below: BTreeSet<&PathBuf> = points
+        .iter()
+        .filter(|p| p.starts_with(dir) && p.as_path() != dir)
+        .filter(|p| !exclude.iter().any(|x| p.starts_with(x)))
+        .collect();
+    below
+        .iter()
+        .filter(|p| !below.iter().any(|q| q != *p && p.starts_with(q.as_path())))
+        .map(|p| (*p).clone())
+        .collect()
+}
+
 /// The directory mounts made so far: (path in the new root, host source of a bind, or `None`
-/// for a tmpfs laid over a bound directory) — to know when a mount target would have to be
-/// created inside a host directory.
+/// for a writable overlay or a tmpfs laid over a bound directory) — to know when a mount target
+/// would have to be created inside a host directory.
 struct Binds(Vec<(PathBuf, Option<PathBuf>)>);
 
 impl Binds {
@@ -269,17 +440,153 @@ fn ensure_target(full: &Path, dir: bool, binds: &mut Binds) -> Result<(), Sandbo
     }
 }
 
+/// The container's writable layers: the tmpfs they live on and how many overlays it holds.
+struct Layers {
+    dir: PathBuf,
+    next: usize,
+    /// The mount points that existed before the sandbox mounted anything.
+    points: Vec<PathBuf>,
+    /// The sandbox's own directories (never bound again as submounts).
+    own: Vec<PathBuf>,
+}
+
+impl Layers {
+    /// Mounts an overlay of `lower` on `target` with a fresh upper layer, then binds again the
+    /// mounts found below `lower` (which the overlay, reading `lower`'s own filesystem, hides).
+    fn overlay(&mut self, lower: &Path, target: &Path) -> Result<(), SandboxError> {
+        let (upper, work) = layer_paths(&self.dir, self.next);
+        self.next += 1;
+        for d in [&upper, &work] {
+            std::fs::create_dir_all(d).map_err(sys(|| format!("mkdir {}", d.display())))?;
+        }
+        // The mount's root shows the upper directory's owner and mode: those of the image's.
+        let meta = std::fs::metadata(lower).map_err(sys(|| format!("stat {}", lower.display())))?;
+        {
+            use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+            std::os::unix::fs::chown(&upper, Some(meta.uid()), Some(meta.gid()))
+                .map_err(sys(|| format!("chown {}", upper.display())))?;
+            std::fs::set_permissions(&upper, std::fs::Permissions::from_mode(meta.mode()))
+                .map_err(sys(|| format!("chmod {}", upper.display())))?;
+        }
+        let opts = overlay_options(lower, &upper, &work);
+        mount(
+            Some("overlay"),
+            target,
+            Some("overlay"),
+            MsFlags::empty(),
+            Some(opts.as_str()),
+        )
+        .map_err(nixerr)
+        .map_err(sys(|| {
+            format!("overlay of {} on {}", lower.display(), target.display())
+        }))?;
+        let real = std::fs::canonicalize(lower).unwrap_or_else(|_| lower.to_path_buf());
+        let own: Vec<&Path> = self.own.iter().map(PathBuf::as_path).collect();
+        for sub in submounts(&self.points, &real, &own) {
+            let Ok(rel) = sub.strip_prefix(&real) else {
+                continue;
+            };
+            let dst = target.join(rel);
+            if !dst.exists() {
+                if sub.is_dir() {
+                    std::fs::create_dir_all(&dst)
+                        .map_err(sys(|| format!("mkdir {}", dst.display())))?;
+                } else {
+                    if let Some(p) = dst.parent() {
+                        std::fs::create_dir_all(p)
+                            .map_err(sys(|| format!("mkdir {}", p.display())))?;
+                    }
+                    std::fs::write(&dst, b"")
+                        .map_err(sys(|| format!("create {}", dst.display())))?;
+                }
+            }
+            bind(&sub, &dst, false)?;
+        }
+        Ok(())
+    }
+}
+
+fn source_kind(p: &Path) -> SourceKind {
+    match std::fs::symlink_metadata(p) {
+        Err(_) => SourceKind::Missing,
+        Ok(m) if m.file_type().is_symlink() => SourceKind::Link,
+        Ok(m) if m.is_dir() => SourceKind::Dir,
+        Ok(_) => SourceKind::File,
+    }
+}
+
+/// Mounts (or links) `src` at `dst` (a path in the new root) as `origin` says.
+fn place(
+    origin: Origin,
+    src: &Path,
+    dst: &Path,
+    binds: &mut Binds,
+    layers: &mut Layers,
+) -> Result<(), SandboxError> {
+    let kind = source_kind(src);
+    let is_dir = match kind {
+        SourceKind::Dir => true,
+        SourceKind::Link => src.is_dir(),
+        SourceKind::File | SourceKind::Missing => false,
+    };
+    match placement(origin, kind) {
+        Placement::Skip => {}
+        Placement::Link => {
+            let to =
+                std::fs::read_link(src).map_err(sys(|| format!("readlink {}", src.display())))?;
+            if let Some(p) = dst.parent() {
+                std::fs::create_dir_all(p).map_err(sys(|| format!("mkdir {}", p.display())))?;
+            }
+            std::os::unix::fs::symlink(&to, dst)
+                .map_err(sys(|| format!("symlink {}", dst.display())))?;
+        }
+        Placement::Overlay => {
+            ensure_target(dst, true, binds)?;
+            layers.overlay(src, dst)?;
+            // A writable layer: mount targets below are simply created in it.
+            binds.0.push((dst.to_path_buf(), None));
+        }
+        Placement::Bind { read_only } => {
+            ensure_target(dst, is_dir, binds)?;
+            bind(src, dst, read_only)?;
+            if is_dir {
+                binds.0.push((dst.to_path_buf(), Some(src.to_path_buf())));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Builds the root and `chroot`s into it (runs inside the new namespaces).
 ///
 /// # Errors
 /// [`SandboxError`] naming the step that failed.
 pub fn build_root(spec: &SandboxSpec) -> Result<(), SandboxError> {
     let root = spec.root.as_path();
-    std::fs::create_dir_all(root).map_err(sys(|| format!("mkdir {}", root.display())))?;
+    // The mounts inherited from the host's namespace (before the sandbox adds its own).
+    let points = std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|t| mount_points(&t))
+        .map_err(sys(|| "read /proc/self/mountinfo".to_owned()))?;
+    for d in [root, spec.layers.as_path()] {
+        std::fs::create_dir_all(d).map_err(sys(|| format!("mkdir {}", d.display())))?;
+    }
     tmpfs(root, "mode=0755")?;
+    tmpfs(&spec.layers, "mode=0700")?;
+    let mut layers = Layers {
+        dir: spec.layers.clone(),
+        next: 0,
+        points,
+        own: vec![spec.root.clone(), spec.layers.clone()],
+    };
     let mut binds = Binds(Vec::new());
     for d in &spec.host_dirs {
-        replicate(Path::new(d), &in_root(root, d), &mut binds, true)?;
+        place(
+            Origin::Host,
+            Path::new(d),
+            &in_root(root, d),
+            &mut binds,
+            &mut layers,
+        )?;
     }
     for d in ["proc", "dev", "sys", "tmp", "run", "var/tmp", "home"] {
         let p = root.join(d);
@@ -299,14 +606,19 @@ pub fn build_root(spec: &SandboxSpec) -> Result<(), SandboxError> {
     tmpfs(&root.join("tmp"), "mode=1777")?;
     tmpfs(&root.join("var/tmp"), "mode=1777")?;
     tmpfs(&root.join("run"), "mode=0755")?;
-    for m in &spec.mounts {
+    for m in &spec.image {
+        let origin = Origin::Image {
+            read_only: m.read_only,
+        };
         let dst = in_root(root, &m.target);
-        let is_dir = m.source.is_dir();
-        ensure_target(&dst, is_dir, &mut binds)?;
-        bind(&m.source, &dst, m.read_only)?;
-        if is_dir {
-            binds.0.push((dst, Some(m.source.clone())));
-        }
+        place(origin, &m.source, &dst, &mut binds, &mut layers)?;
+    }
+    for m in &spec.mounts {
+        let origin = Origin::Volume {
+            read_only: m.read_only,
+        };
+        let dst = in_root(root, &m.target);
+        place(origin, &m.source, &dst, &mut binds, &mut layers)?;
     }
     nix::unistd::sethostname(&spec.hostname)
         .map_err(nixerr)
@@ -444,8 +756,10 @@ mod tests {
     fn spec() -> SandboxSpec {
         SandboxSpec {
             root: "/s/pods/u/root-c".into(),
+            layers: "/s/pods/u/layers/c".into(),
             hostname: "web-0".into(),
             host_dirs: HOST_DIRS.iter().map(|s| (*s).to_owned()).collect(),
+            image: vec![],
             mounts: vec![],
             argv: vec!["python3".into(), "-m".into(), "http.server".into()],
             env: vec![],
@@ -504,5 +818,125 @@ mod tests {
             Some("/data/x/y".into())
         );
         assert_eq!(b.host_path(Path::new("/r/opt")), None);
+    }
+
+    #[test]
+    fn image_and_host_directories_become_overlays_volumes_stay_binds() {
+        use Origin::{Host, Image, Volume};
+        use Placement::{Bind, Link, Overlay, Skip};
+        use SourceKind::{Dir, File, Link as L, Missing};
+        let ro = Bind { read_only: true };
+        let rw = Bind { read_only: false };
+        let table = [
+            // Host-root images: /usr, /etc, /opt … are the container's own copies.
+            (Host, Dir, Overlay),
+            (Host, L, Link),
+            (Host, File, ro),
+            (Host, Missing, Skip),
+            // The image map's directories too, unless `writable: true` shares them.
+            (Image { read_only: true }, Dir, Overlay),
+            (Image { read_only: false }, Dir, rw),
+            // Files bound singly (/docker-entrypoint.sh, the pilots) stay binds.
+            (Image { read_only: true }, File, ro),
+            (Image { read_only: true }, L, ro),
+            (Image { read_only: true }, Missing, ro),
+            // Volumes: shared and persistent; readOnly ones read-only.
+            (Volume { read_only: false }, Dir, rw),
+            (Volume { read_only: true }, Dir, ro),
+            (Volume { read_only: false }, File, rw),
+            (Volume { read_only: true }, File, ro),
+            (Volume { read_only: false }, L, rw),
+        ];
+        for (origin, kind, want) in table {
+            assert_eq!(placement(origin, kind), want, "{origin:?} {kind:?}");
+        }
+    }
+
+    #[test]
+    fn each_overlay_has_its_upper_and_work_dirs_on_the_layers_tmpfs() {
+        let l = Path::new("/s/pods/u/layers/c");
+        for (n, upper, work) in [
+            (0, "/s/pods/u/layers/c/0/upper", "/s/pods/u/layers/c/0/work"),
+            (7, "/s/pods/u/layers/c/7/upper", "/s/pods/u/layers/c/7/work"),
+        ] {
+            assert_eq!(layer_paths(l, n), (upper.into(), work.into()));
+        }
+    }
+
+    #[test]
+    fn overlay_options_escape_separators() {
+        let table = [
+            (
+                "/usr",
+                "/l/0/upper",
+                "/l/0/work",
+                "lowerdir=/usr,upperdir=/l/0/upper,workdir=/l/0/work",
+            ),
+            (
+                "/img/a,b:c",
+                "/l/1/upper",
+                "/l/1/work",
+                r"lowerdir=/img/a\,b\:c,upperdir=/l/1/upper,workdir=/l/1/work",
+            ),
+            (
+                r"/img/back\slash",
+                "/x y/upper",
+                "/x y/work",
+                r"lowerdir=/img/back\\slash,upperdir=/x y/upper,workdir=/x y/work",
+            ),
+        ];
+        for (lower, upper, work, want) in table {
+            assert_eq!(
+                overlay_options(Path::new(lower), Path::new(upper), Path::new(work)),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn mountinfo_mount_points_are_unescaped() {
+        let text = "22 27 0:21 / /proc rw,relatime - proc proc rw\n\
+                    27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n\
+                    50 27 0:40 /netns/x/resolv.conf /etc/resolv.conf rw - ext4 /dev/vda rw\n\
+                    51 27 0:41 / /mnt/with\\040space rw - tmpfs tmpfs rw\n";
+        assert_eq!(
+            mount_points(text),
+            [
+                PathBuf::from("/proc"),
+                "/".into(),
+                "/etc/resolv.conf".into(),
+                "/mnt/with space".into()
+            ]
+        );
+    }
+
+    #[test]
+    fn submounts_are_the_outermost_strictly_below() {
+        let points: Vec<PathBuf> = [
+            "/",
+            "/etc",
+            "/etc/resolv.conf",
+            "/etc/hosts",
+            "/etc/ssl",
+            "/etc/ssl/private",
+            "/etcetera",
+            "/usr",
+            "/root/.local/state/d/pods/u/rootfs/c",
+            "/root/data",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        let own = Path::new("/root/.local/state/d/pods/u/rootfs/c");
+        let table: [(&str, &[&str]); 4] = [
+            ("/etc", &["/etc/hosts", "/etc/resolv.conf", "/etc/ssl"]),
+            ("/usr", &[]),
+            ("/root", &["/root/data"]),
+            ("/", &["/etc", "/etcetera", "/root/data", "/usr"]),
+        ];
+        for (dir, want) in table {
+            let want: Vec<PathBuf> = want.iter().map(PathBuf::from).collect();
+            assert_eq!(submounts(&points, Path::new(dir), &[own]), want, "{dir}");
+        }
     }
 }

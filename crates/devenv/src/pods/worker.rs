@@ -625,7 +625,9 @@ impl Worker {
                 format!("no command for image {image}"),
             ));
         }
-        let mut mounts: Vec<BindMount> = img
+        // The image's directories become the container's own writable overlays (unless
+        // `writable: true` shares them); see sandbox.rs.
+        let image: Vec<BindMount> = img
             .binds
             .iter()
             .map(|(src, target, writable)| BindMount {
@@ -634,10 +636,10 @@ impl Worker {
                 read_only: !writable,
             })
             .collect();
-        mounts.extend(container_mounts(
+        let mounts = container_mounts(
             c.volume_mounts.as_deref().unwrap_or_default(),
             &self.volumes,
-        ));
+        );
         let working_dir = c
             .working_dir
             .clone()
@@ -646,8 +648,10 @@ impl Worker {
         let dir = self.pod_dir();
         let sbx = SandboxSpec {
             root: dir.join("rootfs").join(&c.name),
+            layers: dir.join("layers").join(&c.name),
             hostname,
             host_dirs: HOST_DIRS.iter().map(|s| (*s).to_owned()).collect(),
+            image,
             mounts,
             argv,
             env: env.clone(),
@@ -659,6 +663,7 @@ impl Worker {
         let spec_file = dir.join(format!("{}.json", c.name));
         let fail = |e: std::io::Error| ("RunContainerError".to_owned(), e.to_string());
         std::fs::create_dir_all(&sbx.root).map_err(fail)?;
+        std::fs::create_dir_all(&sbx.layers).map_err(fail)?;
         let json = serde_json::to_vec_pretty(&sbx).map_err(|e| fail(std::io::Error::other(e)))?;
         std::fs::write(&spec_file, json).map_err(fail)?;
         let log_path = super::container_log(&self.ctx.root, &self.ns, &self.name, &c.name);
