@@ -248,23 +248,38 @@ pub fn expand_vars(s: &str, var: &dyn Fn(&str) -> Option<String>) -> String {
     out
 }
 
-/// The variables of the image map from the runner's environment: `IMAGES`, `TARGET`, `REPO`,
-/// then any environment variable.
+/// The variables of the image map from the runner's environment (see [`image_var`]).
 #[must_use]
 pub fn host_var(name: &str) -> Option<String> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let repo = || {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .nth(2)
-            .map(|p| p.to_string_lossy().into_owned())
-    };
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(|p| p.to_string_lossy().into_owned());
+    image_var(name, &|k| std::env::var(k).ok(), repo.as_deref())
+}
+
+/// The value of `${name}` in the image map, given an environment lookup `env` and the workspace
+/// root `repo`: `IMAGES` (`$NAVIGATOR_CACHE/images`, default `~/.cache/navigator/images`),
+/// `K8S_BIN` (`$DEVENV_BIN_DIR`, default `$NAVIGATOR_CACHE/k8s/<pinned version>` where
+/// `hack/build-k8s` caches etcd and the control plane), `TARGET` (`$CARGO_TARGET_DIR`, default
+/// `<repo>/target`), `REPO`, then any environment variable. Empty variables count as unset. Pure.
+#[must_use]
+pub fn image_var(
+    name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    repo: Option<&str>,
+) -> Option<String> {
+    let env = |k: &str| env(k).filter(|v| !v.is_empty());
+    let cache =
+        || env("NAVIGATOR_CACHE").or_else(|| env("HOME").map(|h| format!("{h}/.cache/navigator")));
     match name {
-        "IMAGES" => env("NAVIGATOR_CACHE")
-            .or_else(|| env("HOME").map(|h| format!("{h}/.cache/navigator")))
-            .map(|c| format!("{c}/images")),
-        "TARGET" => env("CARGO_TARGET_DIR").or_else(|| repo().map(|r| format!("{r}/target"))),
-        "REPO" => repo(),
+        "IMAGES" => cache().map(|c| format!("{c}/images")),
+        "K8S_BIN" => env("DEVENV_BIN_DIR").or_else(|| {
+            let version = crate::binaries::pinned_k8s_version().ok()?;
+            cache().map(|c| format!("{c}/k8s/{version}"))
+        }),
+        "TARGET" => env("CARGO_TARGET_DIR").or_else(|| repo.map(|r| format!("{r}/target"))),
+        "REPO" => repo.map(str::to_owned),
         other => env(other),
     }
 }
@@ -368,6 +383,122 @@ images:
             argv(&img, &s(&["sh"]), &s(&["-c", "y"])),
             s(&["sh", "-c", "y"])
         );
+    }
+
+    #[test]
+    fn image_vars_follow_the_cache_and_target_conventions() {
+        let k8s = crate::binaries::pinned_k8s_version().expect("pinned version");
+        let repo = Some("/w");
+        for (env, name, want) in [
+            (
+                vec![("HOME", "/h")],
+                "IMAGES",
+                Some("/h/.cache/navigator/images".to_owned()),
+            ),
+            (
+                vec![("HOME", "/h"), ("NAVIGATOR_CACHE", "/c")],
+                "IMAGES",
+                Some("/c/images".to_owned()),
+            ),
+            (
+                vec![("HOME", "/h"), ("NAVIGATOR_CACHE", "")],
+                "IMAGES",
+                Some("/h/.cache/navigator/images".to_owned()),
+            ),
+            (vec![], "IMAGES", None),
+            (
+                vec![("HOME", "/h")],
+                "K8S_BIN",
+                Some(format!("/h/.cache/navigator/k8s/{k8s}")),
+            ),
+            (
+                vec![("NAVIGATOR_CACHE", "/c")],
+                "K8S_BIN",
+                Some(format!("/c/k8s/{k8s}")),
+            ),
+            (
+                vec![("NAVIGATOR_CACHE", "/c"), ("DEVENV_BIN_DIR", "/bin-dir")],
+                "K8S_BIN",
+                Some("/bin-dir".to_owned()),
+            ),
+            (vec![], "K8S_BIN", None),
+            (vec![], "TARGET", Some("/w/target".to_owned())),
+            (
+                vec![("CARGO_TARGET_DIR", "/t")],
+                "TARGET",
+                Some("/t".to_owned()),
+            ),
+            (vec![], "REPO", Some("/w".to_owned())),
+            (vec![("FOO", "bar")], "FOO", Some("bar".to_owned())),
+            (vec![("FOO", "")], "FOO", None),
+        ] {
+            let lookup = |k: &str| {
+                env.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            };
+            assert_eq!(image_var(name, &lookup, repo), want, "{name} with {env:?}");
+        }
+    }
+
+    #[test]
+    fn navigator_images_and_etcd_resolve_to_the_workspace_and_cache_binaries() {
+        let m = ImageMap::parse(include_str!("../../images.yaml")).expect("parse");
+        let k8s = crate::binaries::pinned_k8s_version().expect("pinned version");
+        let var = |n: &str| image_var(n, &|k| (k == "HOME").then(|| "/h".to_owned()), Some("/w"));
+        let bind = |src: &str, target: &str| (PathBuf::from(src), target.to_owned(), false);
+        for (image, binds, entrypoint) in [
+            (
+                "navigator-apiserver:0.1.0",
+                vec![bind(
+                    "/w/target/release/navigator-apiserver",
+                    "/usr/local/bin/navigator-apiserver",
+                )],
+                s(&["/usr/local/bin/navigator-apiserver"]),
+            ),
+            (
+                "registry.local/navigator-controller:0.1.0",
+                vec![bind(
+                    "/w/target/release/navigator-controller",
+                    "/usr/local/bin/navigator-controller",
+                )],
+                s(&["/usr/local/bin/navigator-controller"]),
+            ),
+            (
+                "navigator-pilot:dev",
+                vec![
+                    bind(
+                        "/w/target/release/pilot-cassandra",
+                        "/usr/local/bin/pilot-cassandra",
+                    ),
+                    bind(
+                        "/w/target/release/pilot-elasticsearch",
+                        "/usr/local/bin/pilot-elasticsearch",
+                    ),
+                ],
+                vec![],
+            ),
+            (
+                "registry.k8s.io/etcd:3.6.5-0",
+                vec![bind(
+                    &format!("/h/.cache/navigator/k8s/{k8s}/etcd"),
+                    "/usr/local/bin/etcd",
+                )],
+                s(&["/usr/local/bin/etcd"]),
+            ),
+            (
+                "quay.io/coreos/etcd:v3.6.5",
+                vec![bind(
+                    &format!("/h/.cache/navigator/k8s/{k8s}/etcd"),
+                    "/usr/local/bin/etcd",
+                )],
+                s(&["/usr/local/bin/etcd"]),
+            ),
+        ] {
+            let img = m.resolve(image, &var).expect(image);
+            assert_eq!(img.binds, binds, "{image}");
+            assert_eq!(img.entrypoint, entrypoint, "{image}");
+        }
     }
 
     #[test]
