@@ -176,6 +176,10 @@ pub fn args(component: Component, layout: &Layout, settings: &ClusterSettings) -
                     p("apiserver-kubelet-client.crt")
                 ),
                 format!("--kubelet-client-key={}", p("apiserver-kubelet-client.key")),
+                // devenv's kubelet API (crate::kubelet) serves with a cluster-CA certificate on
+                // the nodes' InternalIP; their Hostname does not resolve on the host.
+                format!("--kubelet-certificate-authority={}", p("ca.crt")),
+                "--kubelet-preferred-address-types=InternalIP".to_owned(),
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local".to_owned(),
                 format!("--service-account-key-file={}", p("sa.pub")),
                 format!("--service-account-signing-key-file={}", p("sa.key")),

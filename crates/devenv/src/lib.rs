@@ -21,6 +21,7 @@ pub mod cluster_watch;
 pub mod components;
 pub mod dns;
 pub mod kubeconfig;
+pub mod kubelet;
 pub mod layout;
 pub mod pki;
 pub mod pods;

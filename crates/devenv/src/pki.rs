@@ -181,6 +181,18 @@ pub fn plan(settings: &ClusterSettings) -> Vec<CertSpec> {
             usage: loopback_server(),
         },
         CertSpec {
+            stem: "kubelet-serving",
+            common_name: "devenv-kubelet".into(),
+            organizations: vec![],
+            signer: Signer::By(Ca::Cluster),
+            // The address every devenv node advertises (the pod bridge's gateway).
+            usage: Usage::Server(vec![
+                "10.244.0.1".into(),
+                "localhost".into(),
+                "127.0.0.1".into(),
+            ]),
+        },
+        CertSpec {
             stem: "scheduler-serving",
             common_name: "kube-scheduler".into(),
             organizations: vec![],

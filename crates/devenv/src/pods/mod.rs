@@ -14,8 +14,8 @@
 //!
 //! Files: `<state>/pods/ipam.json` (addresses, netns and veth names of our pods),
 //! `<state>/pods/<uid>/` (sandbox specs, volumes, root mount points),
-//! `<state>/logs/pods/<namespace>_<pod>/<container>.log` (container output; `kubectl logs` is
-//! not supported — there is no kubelet API).
+//! `<state>/logs/pods/<namespace>_<pod>/<container>.log` (container output, served to `kubectl
+//! logs` by [`crate::kubelet`], which also serves `exec` and `port-forward`).
 
 pub mod env;
 pub mod images;
@@ -358,6 +358,27 @@ async fn spawn_services(
             log(&format!("service proxy stopped: {e}"));
         }
     }));
+    let kcfg = crate::kubelet::KubeletConfig {
+        addr: std::net::SocketAddr::from((ipam::GATEWAY, crate::kubelet::PORT)),
+        ca: layout.pki("ca.crt"),
+        cert: layout.pki("kubelet-serving.crt"),
+        key: layout.pki("kubelet-serving.key"),
+        client_cert: layout.pki("apiserver-kubelet-client.crt"),
+        root: layout.root().to_path_buf(),
+    };
+    match crate::kubelet::bind(client.clone(), kcfg).await {
+        Ok(serve) => {
+            let stop = stopped(rx.clone());
+            tasks.push(tokio::spawn(async move {
+                tokio::select! {
+                    () = serve => {}
+                    () = stop => {}
+                }
+            }));
+            log("kubelet API on 10.244.0.1:10250");
+        }
+        Err(e) => log(&format!("kubelet API not started: {e}")),
+    }
     let cfg = crate::provisioner::ProvisionerConfig {
         volumes_dir: layout.root().join("volumes"),
     };
