@@ -7,7 +7,9 @@
 //! IP and by DNS name → a deleted pod comes back with its volume's data → scale-down removes the
 //! highest ordinal after its preStop hook ran → a failing liveness probe restarts a container →
 //! init container, downward-API env, configMap volume, runAsUser/fsGroup seen by the process →
-//! `devenv down` leaves no processes, mounts, namespaces, links or `/etc/netns` entries.
+//! containers writing into their image's directories get their own writable layer, clean at each
+//! start → `devenv down` leaves no processes, mounts, namespaces, links, `/etc/netns` entries or
+//! pod directories.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
@@ -147,18 +149,29 @@ fn http_get_code(url: &str) -> String {
 }
 
 fn host_get(ip: &str, path: &str) -> Result<String, String> {
+    http(ip, 8080, "GET", path, "")
+}
+
+/// One HTTP/1.0 request from the host; the body of a 200 or 201 answer.
+fn http(ip: &str, port: u16, method: &str, path: &str, body: &str) -> Result<String, String> {
     use std::io::Read as _;
     let mut s = std::net::TcpStream::connect_timeout(
-        &format!("{ip}:8080").parse().unwrap(),
+        &format!("{ip}:{port}").parse().unwrap(),
         Duration::from_secs(2),
     )
     .map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {ip}\r\n\r\n").map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {ip}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
     let mut buf = String::new();
     s.read_to_string(&mut buf).map_err(|e| e.to_string())?;
     let (head, body) = buf.split_once("\r\n\r\n").ok_or("no body")?;
-    if !head.contains(" 200 ") {
+    if !head.contains(" 200 ") && !head.contains(" 201 ") {
         return Err(head.to_owned());
     }
     Ok(body.trim().to_owned())
@@ -252,8 +265,12 @@ fn pods_run_for_real() {
     )
     .unwrap();
 
+    // The image map: devenv's own, after a test image with a real directory (see
+    // `writable_layer`).
+    let image_dir = scratch_dir.join("image/opt/app");
+    let images = test_image_map(&scratch_dir, &image_dir);
     let t = Instant::now();
-    let out = env.devenv(&["up"]);
+    let out = env.devenv(&["up", &format!("--images={}", images.display())]);
     assert!(
         out.status.success(),
         "devenv up: {}",
@@ -281,6 +298,8 @@ fn pods_run_for_real() {
     statefulset(&env, &scratch_dir);
     liveness_restarts(&env);
     features(&env, &scratch_dir);
+    writable_layer(&env, &scratch_dir, &image_dir);
+    opensearch_without_a_data_volume(&env);
     down_leaves_nothing(&env, &before);
 }
 
@@ -603,6 +622,232 @@ fn features(env: &Env, scratch: &Path) {
     );
 }
 
+/// Writes the test's image map: `navigator-test/layered:*` (a directory of the test's, owned by
+/// uid 1000 as an image's files may be, at /opt/app) before devenv's own entries.
+fn test_image_map(scratch: &Path, image_dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(image_dir).unwrap();
+    std::fs::write(image_dir.join("content"), "original\n").unwrap();
+    for p in [image_dir, &image_dir.join("content")] {
+        std::os::unix::fs::chown(p, Some(1000), Some(1000)).unwrap();
+    }
+    let ours = std::fs::read_to_string(devenv::pods::images::default_path()).unwrap();
+    let entry = format!(
+        "images:\n  - match: \"navigator-test/layered*\"\n    binds:\n      \
+         - {{source: \"{}\", target: /opt/app}}\n    cmd: [\"sh\"]\n",
+        image_dir.display()
+    );
+    assert!(
+        ours.contains("\nimages:\n"),
+        "images.yaml has an images: list"
+    );
+    let map = scratch.join("images.yaml");
+    std::fs::write(&map, ours.replacen("\nimages:\n", &format!("\n{entry}"), 1)).unwrap();
+    map
+}
+
+/// A StatefulSet whose containers write into their image's directory (/opt/app) and into the
+/// host directories of a host-root image (/etc, /usr/share) with no volume there: it runs, each
+/// container start (a restart too) sees a clean copy of the image, a volume's file stays, the
+/// host's directories are never written, and the deleted pod leaves no layer behind.
+fn writable_layer(env: &Env, scratch: &Path, image_dir: &Path) {
+    let out = scratch.join("layered");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    // First start: record what the image looks like, write into it, exit (restartPolicy Always
+    // restarts it). Second start: record again and stay.
+    let script = "seen=clean; \
+        for f in /opt/app/written-$WHO /etc/navtest-written-$WHO /usr/share/navtest-written-$WHO; do \
+          if [ -e $f ]; then seen=\"dirty:$f\"; fi; done; \
+        echo \"$seen content=$(cat /opt/app/content | tr '\\n' ' ')\" >> /out/$WHO; \
+        echo changed >> /opt/app/content && touch /opt/app/written-$WHO || echo \"cannot write /opt/app\" >> /out/$WHO; \
+        if [ $WHO = root ]; then touch /etc/navtest-written-root /usr/share/navtest-written-root \
+          || echo \"cannot write /etc or /usr\" >> /out/$WHO; fi; \
+        if [ $(wc -l < /out/$WHO) -lt 2 ]; then exit 0; fi; exec sleep 3600";
+    let container = |who: &str, uid: i64| {
+        json!({
+            "name": who, "image": "navigator-test/layered:1",
+            "command": ["sh", "-c", script],
+            "env": [{"name": "WHO", "value": who}],
+            "securityContext": {"runAsUser": uid, "runAsGroup": uid},
+            "volumeMounts": [{"name": "out", "mountPath": "/out"}],
+        })
+    };
+    env.apply(&json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "layered", "namespace": NS},
+        "spec": {
+            "serviceName": "layered", "replicas": 1,
+            "selector": {"matchLabels": {"app": "layered"}},
+            "template": {
+                "metadata": {"labels": {"app": "layered"}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [container("root", 0), container("app", 1000)],
+                    "volumes": [{"name": "out", "hostPath": {"path": out.to_string_lossy()}}],
+                }
+            }
+        }
+    }));
+    let t = Instant::now();
+    let pod = eventually(
+        "layered-0 Ready after each container's restart",
+        Duration::from_secs(90),
+        || {
+            let p = env.pod("layered-0")?;
+            let restarts: Vec<i64> = p["status"]["containerStatuses"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|c| c["restartCount"].as_i64().unwrap_or(0))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let ready = is_ready(&p);
+            (ready && restarts.len() == 2 && restarts.iter().all(|&n| n >= 1))
+                .then_some(p)
+                .ok_or(format!("ready {ready} restarts {restarts:?}"))
+        },
+    );
+    eprintln!(
+        "TIMING StatefulSet writing into its image, each container restarted once, Ready: {:.1?}",
+        t.elapsed()
+    );
+    for who in ["root", "app"] {
+        // The volume's file kept the first start's line; each start saw a clean image.
+        let seen = std::fs::read_to_string(out.join(who)).unwrap();
+        assert_eq!(
+            seen.lines().take(2).collect::<Vec<_>>(),
+            ["clean content=original ", "clean content=original "],
+            "{who}: {seen}"
+        );
+    }
+    // The host's directories were never written.
+    assert_eq!(
+        std::fs::read_to_string(image_dir.join("content")).unwrap(),
+        "original\n"
+    );
+    let names: Vec<String> = std::fs::read_dir(image_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["content"]);
+    for p in [
+        "/etc/navtest-written-root",
+        "/usr/share/navtest-written-root",
+    ] {
+        assert!(!Path::new(p).exists(), "{p} written on the host");
+    }
+    // Deleted: the pod's directory (with its layers' mount points) is gone.
+    let uid = pod["metadata"]["uid"].as_str().unwrap().to_owned();
+    let pod_dir = env.layout().root().join("pods").join(&uid);
+    assert!(pod_dir.join("layers").is_dir(), "{}", pod_dir.display());
+    env.k(&[
+        "delete",
+        "statefulset",
+        "layered",
+        "-n",
+        NS,
+        "--wait=true",
+        "--timeout=60s",
+    ]);
+    eventually("layered-0 gone", Duration::from_secs(60), || {
+        match env.pod("layered-0") {
+            Err(e) if e.contains("NotFound") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    eventually(
+        "layered-0's directory removed",
+        Duration::from_secs(10),
+        || {
+            (!pod_dir.exists())
+                .then_some(())
+                .ok_or(format!("{} remains", pod_dir.display()))
+        },
+    );
+}
+
+/// The issue's case: OpenSearch with no data volume writes /usr/share/opensearch/data (read-only
+/// before containers had a writable layer). It starts, indexes and finds a document; the image
+/// directory in the cache is unchanged.
+fn opensearch_without_a_data_volume(env: &Env) {
+    let cache = std::env::var_os("NAVIGATOR_CACHE").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/navigator"),
+        PathBuf::from,
+    );
+    let data = cache.join("images/opensearch/2.19.6/usr/share/opensearch/data");
+    assert!(
+        data.is_dir(),
+        "{} missing: run hack/build-images (the OpenSearch 2.19.6 image)",
+        data.display()
+    );
+    let listing = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing(&data);
+    let var = |k: &str, v: &str| json!({"name": k, "value": v});
+    env.apply(&json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "opensearch", "namespace": NS},
+        "spec": {
+            "terminationGracePeriodSeconds": 5,
+            "containers": [{
+                "name": "opensearch", "image": "opensearchproject/opensearch:2.19.6",
+                "env": [var("discovery.type", "single-node"),
+                        var("OPENSEARCH_JAVA_OPTS", "-Xms256m -Xmx256m"),
+                        var("DISABLE_SECURITY_PLUGIN", "true")],
+                "readinessProbe": {"tcpSocket": {"port": 9200}, "periodSeconds": 2},
+            }]
+        }
+    }));
+    let t = Instant::now();
+    let p = eventually(
+        "OpenSearch without a data volume Ready",
+        Duration::from_secs(180),
+        || {
+            let p = env.pod("opensearch")?;
+            is_ready(&p)
+                .then_some(p.clone())
+                .ok_or(format!("{}", p["status"]["containerStatuses"]))
+        },
+    );
+    eprintln!(
+        "TIMING OpenSearch 2.19.6 with no data volume Ready: {:.1?}",
+        t.elapsed()
+    );
+    let ip = pod_ip(&p);
+    let put = http(
+        &ip,
+        9200,
+        "PUT",
+        "/layer/_doc/1?refresh=true",
+        r#"{"written": "into the image's data directory"}"#,
+    )
+    .unwrap();
+    assert!(put.contains("\"result\":\"created\""), "{put}");
+    let got = http(&ip, 9200, "GET", "/layer/_doc/1", "").unwrap();
+    assert!(got.contains("into the image's data directory"), "{got}");
+    assert_eq!(
+        listing(&data),
+        before,
+        "the image's data directory was written"
+    );
+    env.k(&[
+        "delete",
+        "pod",
+        "opensearch",
+        "-n",
+        NS,
+        "--wait=true",
+        "--timeout=60s",
+    ]);
+}
+
 fn down_leaves_nothing(env: &Env, before: &HostState) {
     let root = env.layout().root().to_string_lossy().into_owned();
     let t = Instant::now();
@@ -615,6 +860,16 @@ fn down_leaves_nothing(env: &Env, before: &HostState) {
     eprintln!("TIMING devenv down with running pods: {:.1?}", t.elapsed());
     let after = host_state();
     assert_eq!(&after, before, "host state changed");
+    // No container's root or writable layer is left in the state directory.
+    let left: Vec<String> = std::fs::read_dir(env.layout().root().join("pods"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "pod directories remain: {left:?}");
     let strays: Vec<String> = std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
