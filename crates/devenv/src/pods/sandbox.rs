@@ -230,8 +230,8 @@ pub fn placement(origin: Origin, kind: SourceKind) -> Placement {
             Placement::Overlay
         }
         (Origin::Host, SourceKind::File) => Placement::Bind { read_only: true },
-        // Image and volume sources are followed (a link is taken for what it points to); a
-        // missing one fails at the bind, naming it.
+        // Image and volume sources are followed before (a link never gets here); a missing
+        // one fails at the bind, naming it.
         (Origin::Image { read_only } | Origin::Volume { read_only }, _) => {
             Placement::Bind { read_only }
         }
@@ -451,9 +451,8 @@ struct Layers {
 }
 
 impl Layers {
-    /// Mounts an overlay of `lower` on `target` with a fresh upper layer, then binds again the
-    /// mounts found below `lower` (which the overlay, reading `lower`'s own filesystem, hides).
-    fn overlay(&mut self, lower: &Path, target: &Path) -> Result<(), SandboxError> {
+    /// Mounts an overlay of `lower` on `target` with a fresh upper layer.
+    fn mount_overlay(&mut self, lower: &Path, target: &Path) -> Result<(), SandboxError> {
         let (upper, work) = layer_paths(&self.dir, self.next);
         self.next += 1;
         for d in [&upper, &work] {
@@ -479,7 +478,12 @@ impl Layers {
         .map_err(nixerr)
         .map_err(sys(|| {
             format!("overlay of {} on {}", lower.display(), target.display())
-        }))?;
+        }))
+    }
+
+    /// Binds again, on the overlay of `lower` at `target`, the mounts found below `lower` (which
+    /// the overlay, reading `lower`'s own filesystem, hides).
+    fn rebind_submounts(&self, lower: &Path, target: &Path) -> Result<(), SandboxError> {
         let real = std::fs::canonicalize(lower).unwrap_or_else(|_| lower.to_path_buf());
         let own: Vec<&Path> = self.own.iter().map(PathBuf::as_path).collect();
         for sub in submounts(&self.points, &real, &own) {
@@ -506,8 +510,14 @@ impl Layers {
     }
 }
 
-fn source_kind(p: &Path) -> SourceKind {
-    match std::fs::symlink_metadata(p) {
+/// What `p` is; `follow`: a link is taken for what it points to.
+fn source_kind(p: &Path, follow: bool) -> SourceKind {
+    let meta = if follow {
+        std::fs::metadata(p)
+    } else {
+        std::fs::symlink_metadata(p)
+    };
+    match meta {
         Err(_) => SourceKind::Missing,
         Ok(m) if m.file_type().is_symlink() => SourceKind::Link,
         Ok(m) if m.is_dir() => SourceKind::Dir,
@@ -523,7 +533,8 @@ fn place(
     binds: &mut Binds,
     layers: &mut Layers,
 ) -> Result<(), SandboxError> {
-    let kind = source_kind(src);
+    // Only a host directory keeps a link as a link; image and volume sources are followed.
+    let kind = source_kind(src, !matches!(origin, Origin::Host));
     let is_dir = match kind {
         SourceKind::Dir => true,
         SourceKind::Link => src.is_dir(),
@@ -542,9 +553,23 @@ fn place(
         }
         Placement::Overlay => {
             ensure_target(dst, true, binds)?;
-            layers.overlay(src, dst)?;
-            // A writable layer: mount targets below are simply created in it.
-            binds.0.push((dst.to_path_buf(), None));
+            match layers.mount_overlay(src, dst) {
+                Ok(()) => {
+                    layers.rebind_submounts(src, dst)?;
+                    // A writable layer: mount targets below are simply created in it.
+                    binds.0.push((dst.to_path_buf(), None));
+                }
+                Err(e) => {
+                    // A filesystem overlayfs refuses as a lower layer: the container still
+                    // runs, with this directory read-only as before writable layers.
+                    eprintln!(
+                        "devenv pod-init: {e}; {} stays a read-only bind (no writable layer)",
+                        src.display()
+                    );
+                    bind(src, dst, true)?;
+                    binds.0.push((dst.to_path_buf(), Some(src.to_path_buf())));
+                }
+            }
         }
         Placement::Bind { read_only } => {
             ensure_target(dst, is_dir, binds)?;
