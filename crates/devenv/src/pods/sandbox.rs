@@ -15,8 +15,9 @@
 //! restart starts from a fresh one; nothing stays on the host even if the runner is killed). A
 //! tmpfs because overlayfs wants `upperdir` and `workdir` on one filesystem that is not
 //! overlayfs and outside the lower layers (the default state directory lies under `/root`, one
-//! of them): the price is that what a container writes into its image is held in memory — data
-//! belongs on volumes, as on a real cluster. Files of an image bound singly
+//! of them): the price is that what a container writes into its image is held in memory (bounded
+//! by the container's `ephemeral-storage` limit when it has one) — data belongs on volumes, as on
+//! a real cluster. Files of an image bound singly
 //! (`/docker-entrypoint.sh`, the pilots) stay read-only binds; volumes stay binds (shared,
 //! persistent; `readOnly` ones read-only). Mounts found below a host directory (`ip netns exec`
 //! binds the pod's `/etc/resolv.conf` and `/etc/hosts`) are bound again on top of its overlay.
@@ -59,6 +60,10 @@ pub struct SandboxSpec {
     /// An empty host directory the tmpfs holding the container's writable layers is mounted on
     /// (inside the private mount namespace: it goes with the container instance).
     pub layers: PathBuf,
+    /// The size limit of the layers tmpfs in bytes (the container's `ephemeral-storage`
+    /// limit); `None`: tmpfs's default (half the RAM).
+    #[serde(default)]
+    pub layers_size: Option<u64>,
     /// Host directories shown as overlays (see [`HOST_DIRS`]).
     pub host_dirs: Vec<String>,
     /// The image's directories and files, in order (parents before children), mounted before
@@ -267,6 +272,16 @@ pub fn overlay_options(lower: &Path, upper: &Path, work: &Path) -> String {
         escape_option(upper),
         escape_option(work)
     )
+}
+
+/// The mount options of the layers tmpfs: private to root, at most `size` bytes (at least one
+/// page: `size=0` would mean no limit). Pure.
+#[must_use]
+pub fn layers_tmpfs_options(size: Option<u64>) -> String {
+    match size {
+        None => "mode=0700".to_owned(),
+        Some(n) => format!("mode=0700,size={}", n.max(4096)),
+    }
 }
 
 /// The mount points listed in a `/proc/self/mountinfo` text (octal escapes such as `\040`
@@ -596,7 +611,7 @@ pub fn build_root(spec: &SandboxSpec) -> Result<(), SandboxError> {
         std::fs::create_dir_all(d).map_err(sys(|| format!("mkdir {}", d.display())))?;
     }
     tmpfs(root, "mode=0755")?;
-    tmpfs(&spec.layers, "mode=0700")?;
+    tmpfs(&spec.layers, &layers_tmpfs_options(spec.layers_size))?;
     let mut layers = Layers {
         dir: spec.layers.clone(),
         next: 0,
@@ -782,6 +797,7 @@ mod tests {
         SandboxSpec {
             root: "/s/pods/u/root-c".into(),
             layers: "/s/pods/u/layers/c".into(),
+            layers_size: None,
             hostname: "web-0".into(),
             host_dirs: HOST_DIRS.iter().map(|s| (*s).to_owned()).collect(),
             image: vec![],
@@ -885,6 +901,17 @@ mod tests {
             (7, "/s/pods/u/layers/c/7/upper", "/s/pods/u/layers/c/7/work"),
         ] {
             assert_eq!(layer_paths(l, n), (upper.into(), work.into()));
+        }
+    }
+
+    #[test]
+    fn the_layers_tmpfs_is_bounded_by_the_ephemeral_storage_limit() {
+        for (size, want) in [
+            (None, "mode=0700"),
+            (Some(1 << 30), "mode=0700,size=1073741824"),
+            (Some(0), "mode=0700,size=4096"),
+        ] {
+            assert_eq!(layers_tmpfs_options(size), want);
         }
     }
 

@@ -137,6 +137,21 @@ fn slot(c: &Container, reason: &str) -> Slot {
     }
 }
 
+/// The container's `ephemeral-storage` limit in bytes: the size of its writable layer's tmpfs
+/// (kubelet would evict the pod beyond it; here writes fail with ENOSPC). Pure.
+fn ephemeral_storage_limit(c: &Container) -> Option<u64> {
+    let q = c
+        .resources
+        .as_ref()?
+        .limits
+        .as_ref()?
+        .get("ephemeral-storage")?;
+    let bytes = env::parse_quantity(&q.0).ceil();
+    // Saturating float-to-int conversion; quantities are never negative in a valid pod.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Some(bytes.max(0.0) as u64)
+}
+
 /// Restart delay after `n` quick failures: 1 s doubling, at most 10 s (kubelet: 10 s to 5 min).
 fn restart_delay(n: u32) -> Duration {
     Duration::from_secs(1u64 << n.min(4)).min(Duration::from_secs(10))
@@ -649,6 +664,7 @@ impl Worker {
         let sbx = SandboxSpec {
             root: dir.join("rootfs").join(&c.name),
             layers: dir.join("layers").join(&c.name),
+            layers_size: ephemeral_storage_limit(&c),
             hostname,
             host_dirs: HOST_DIRS.iter().map(|s| (*s).to_owned()).collect(),
             image,
@@ -1005,6 +1021,31 @@ async fn probe_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_writable_layer_is_sized_by_the_ephemeral_storage_limit() {
+        let c = |limits: serde_json::Value| -> Container {
+            serde_json::from_value(serde_json::json!({"name": "c", "resources": limits})).unwrap()
+        };
+        for (res, want) in [
+            (serde_json::json!({}), None),
+            (serde_json::json!({"limits": {"memory": "1Gi"}}), None),
+            (
+                serde_json::json!({"requests": {"ephemeral-storage": "1Gi"}}),
+                None,
+            ),
+            (
+                serde_json::json!({"limits": {"ephemeral-storage": "1Gi"}}),
+                Some(1 << 30),
+            ),
+            (
+                serde_json::json!({"limits": {"ephemeral-storage": "500M"}}),
+                Some(500_000_000),
+            ),
+        ] {
+            assert_eq!(ephemeral_storage_limit(&c(res.clone())), want, "{res}");
+        }
+    }
 
     #[test]
     fn restart_delays_are_capped_low() {
