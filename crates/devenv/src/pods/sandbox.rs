@@ -17,10 +17,11 @@
 //! overlayfs and outside the lower layers (the default state directory lies under `/root`, one
 //! of them): the price is that what a container writes into its image is held in memory (bounded
 //! by the container's `ephemeral-storage` limit when it has one) — data belongs on volumes, as on
-//! a real cluster. Files of an image bound singly
-//! (`/docker-entrypoint.sh`, the pilots) stay read-only binds; volumes stay binds (shared,
-//! persistent; `readOnly` ones read-only). Mounts found below a host directory (`ip netns exec`
-//! binds the pod's `/etc/resolv.conf` and `/etc/hosts`) are bound again on top of its overlay.
+//! a real cluster. Files of an image bound singly (`/docker-entrypoint.sh`, the pilots) stay
+//! read-only binds; volumes stay binds (shared, persistent; `readOnly` ones read-only). Mounts
+//! found below a host directory (`ip netns exec` binds the pod's `/etc/resolv.conf` and
+//! `/etc/hosts`) are bound again on top of its overlay. A directory overlayfs refuses as a lower
+//! layer stays a read-only bind (with a warning in the container's log).
 //!
 //! [`SandboxSpec`], the command line, [`placement`], [`overlay_options`], [`layer_paths`] and
 //! [`submounts`] are pure; [`pod_init`] is the thin I/O part.
