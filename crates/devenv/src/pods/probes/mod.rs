@@ -2,6 +2,8 @@
 //! `nsenter` into the container's namespaces and root. The threshold bookkeeping is pure
 //! ([`Tracker`]); the actions are thin.
 
+mod tls;
+
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Container, ExecAction, HTTPGetAction, Probe};
@@ -20,6 +22,8 @@ pub enum Action {
         port: u16,
         /// Path and query.
         path: String,
+        /// `scheme: HTTPS`: over TLS, the certificate not verified (as the kubelet does).
+        https: bool,
     },
     /// TCP connect.
     Tcp {
@@ -96,6 +100,10 @@ fn http_action(c: &Container, h: &HTTPGetAction, pod_ip: &str) -> Option<Action>
             .clone()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "/".to_owned()),
+        https: h
+            .scheme
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("https")),
     })
 }
 
@@ -204,7 +212,12 @@ pub async fn run(a: &Action, exec: Option<&ExecTarget>, timeout: Duration) -> Re
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("dial tcp {host}:{port}: {e}")),
-            Action::Http { host, port, path } => http_get(host, *port, path).await,
+            Action::Http {
+                host,
+                port,
+                path,
+                https,
+            } => http_get(host, *port, path, *https).await,
             Action::Exec { command } => {
                 let Some(t) = exec else {
                     return Err("container not running".to_owned());
@@ -235,19 +248,25 @@ pub async fn run(a: &Action, exec: Option<&ExecTarget>, timeout: Duration) -> Re
         .unwrap_or_else(|_| Err(format!("timed out after {timeout:?}")))
 }
 
-async fn http_get(host: &str, port: u16, path: &str) -> Result<(), String> {
-    let mut s = TcpStream::connect((host, port))
+async fn http_get(host: &str, port: u16, path: &str, https: bool) -> Result<(), String> {
+    let s = TcpStream::connect((host, port))
         .await
         .map_err(|e| format!("dial tcp {host}:{port}: {e}"))?;
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kube-probe/1.37\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     );
-    s.write_all(req.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    // Read the whole (bounded) response, so the server is not reset mid-write.
-    let mut buf = Vec::new();
-    let _ = (&mut s).take(1 << 20).read_to_end(&mut buf).await;
+    let buf = if https {
+        let config = tls::client_config().map_err(|e| e.to_string())?;
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+            .map_err(|e| format!("{host}: {e}"))?;
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, s)
+            .await
+            .map_err(|e| format!("TLS handshake with {host}:{port}: {e}"))?;
+        exchange(tls, &req).await?
+    } else {
+        exchange(s, &req).await?
+    };
     let head = String::from_utf8_lossy(&buf[..buf.len().min(64)]);
     let code: u16 = head
         .split_whitespace()
@@ -259,6 +278,19 @@ async fn http_get(host: &str, port: u16, path: &str) -> Result<(), String> {
     } else {
         Err(format!("HTTP probe failed with statuscode: {code}"))
     }
+}
+
+/// Writes `req` and reads the whole (bounded) response, so the server is not reset mid-write.
+async fn exchange<S>(mut s: S, req: &str) -> Result<Vec<u8>, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let _ = (&mut s).take(1 << 20).read_to_end(&mut buf).await;
+    Ok(buf)
 }
 
 /// Consecutive-result bookkeeping of one probe. Pure.
@@ -327,7 +359,21 @@ mod tests {
             Some(Action::Http {
                 host: "10.244.0.12".into(),
                 port: 8080,
-                path: "/".into()
+                path: "/".into(),
+                https: false,
+            })
+        );
+        let https: Probe = serde_json::from_value(
+            serde_json::json!({"httpGet": {"port": 6443, "path": "/livez", "scheme": "HTTPS"}}),
+        )
+        .expect("probe");
+        assert_eq!(
+            probe_action(&c(), &https, "10.244.0.12"),
+            Some(Action::Http {
+                host: "10.244.0.12".into(),
+                port: 6443,
+                path: "/livez".into(),
+                https: true,
             })
         );
         let t = timing(&p);
