@@ -1,0 +1,463 @@
+//! devenv's kubelet API end to end, with the real kubectl through the real kube-apiserver:
+//! `kubectl logs` (plain, `-c`, `--tail`, `-f` reading lines as they come, `--previous` after a
+//! restart), `kubectl exec` (stdout, stderr, stdin, exit code; `-it` on a pty; kubectl's SPDY
+//! fallback), `kubectl port-forward` to a server bound to the pod's loopback, and the TLS rules
+//! (no client certificate: refused; a cluster-CA certificate other than kube-apiserver's: 403).
+//!
+//! `#[ignore]`d (needs root, the Go-built binaries, python3, curl); run by `hack/test-devenv` or
+//! `flock /tmp/devenv.lock cargo test -p devenv --test kubelet_api -- --ignored --nocapture`.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use devenv::binaries::{self, Binaries};
+use devenv::layout::Layout;
+use serde_json::{Value, json};
+
+const DEVENV: &str = env!("CARGO_BIN_EXE_devenv");
+const NS: &str = "kubelet-test";
+
+struct Env {
+    state: tempfile::TempDir,
+    bins: Binaries,
+}
+
+impl Env {
+    fn layout(&self) -> Layout {
+        Layout::new(self.state.path().canonicalize().unwrap())
+    }
+
+    fn devenv(&self, args: &[&str]) -> Output {
+        Command::new(DEVENV)
+            .arg("--state-dir")
+            .arg(self.state.path())
+            .args(args)
+            .env("DEVENV_BIN_DIR", self.bins.dir())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn kubectl_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(self.bins.kubectl());
+        c.arg("--kubeconfig")
+            .arg(self.layout().admin_kubeconfig())
+            .args(args);
+        c
+    }
+
+    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.kubectl_env(args, stdin, &[])
+    }
+
+    fn kubectl_env(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+        let mut child = self
+            .kubectl_cmd(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+
+    fn k(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args, None);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn get(&self, args: &[&str]) -> Result<Value, String> {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        let out = self.kubectl(&a, None);
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = self.devenv(&["down"]);
+    }
+}
+
+fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(e) if Instant::now() >= deadline => panic!("{what}: not within {timeout:?}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(300)),
+        }
+    }
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Kills and reaps a child when dropped (kubectl -f, port-forward).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn pods() -> Value {
+    let sh = |name: &str, script: &str| json!({"name": name, "image": "busybox", "command": ["sh", "-c", script]});
+    json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "talker", "namespace": NS},
+         "spec": {"terminationGracePeriodSeconds": 1, "containers": [
+            sh("first", "echo first-1; echo first-2; echo first-3; n=0; while true; do n=$((n+1)); echo tick-$n; sleep 0.3; done"),
+            sh("second", "echo second-only; exec sleep 100000"),
+            sh("web", "echo hello-from-pod > /tmp/index.html && exec python3 -m http.server 8080 --bind 127.0.0.1 --directory /tmp"),
+         ]}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crasher", "namespace": NS},
+         "spec": {"terminationGracePeriodSeconds": 1, "containers": [
+            sh("c", "echo run-$(cat /proc/sys/kernel/random/uuid); sleep 2; exit 1"),
+         ]}},
+    ]})
+}
+
+#[test]
+#[ignore = "devenv group: needs root, the Go-built Kubernetes binaries, python3 and curl; run hack/test-devenv"]
+fn kubelet_api_serves_kubectl() {
+    let bin_dir = match std::env::var_os("DEVENV_BIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => binaries::default_bin_dir().unwrap(),
+    };
+    let bins = Binaries::find(&bin_dir).unwrap_or_else(|e| {
+        panic!("the devenv test group needs the Go-built binaries (hack/build-k8s): {e}")
+    });
+    let env = Env {
+        state: tempfile::Builder::new()
+            .prefix("devenv-kubelet-")
+            .tempdir()
+            .unwrap(),
+        bins,
+    };
+    let out = env.devenv(&["up"]);
+    assert!(
+        out.status.success(),
+        "devenv up: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.k(&["create", "namespace", NS]);
+    eventually("default ServiceAccount", Duration::from_secs(30), || {
+        env.get(&["get", "serviceaccount", "default", "-n", NS])
+            .map(|_| ())
+    });
+    let out = env.kubectl(&["apply", "-f", "-"], Some(&pods().to_string()));
+    assert!(out.status.success(), "apply: {:?}", text(&out));
+    eventually("talker Ready", Duration::from_secs(60), || {
+        let p = env.get(&["get", "pod", "talker", "-n", NS])?;
+        let ready = p["status"]["containerStatuses"]
+            .as_array()
+            .is_some_and(|a| a.len() == 3 && a.iter().all(|c| c["ready"] == true));
+        ready.then_some(()).ok_or_else(|| "not ready".to_owned())
+    });
+
+    tls_rules(&env);
+    logs(&env);
+    exec(&env);
+    port_forward(&env);
+    previous(&env);
+}
+
+fn curl(env: &Env, cert: Option<&str>) -> Output {
+    let l = env.layout();
+    let mut c = Command::new("curl");
+    c.args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(l.pki("ca.crt"));
+    if let Some(stem) = cert {
+        c.arg("--cert")
+            .arg(l.pki(&format!("{stem}.crt")))
+            .arg("--key")
+            .arg(l.pki(&format!("{stem}.key")));
+    }
+    c.args(["-w", "\n%{http_code}", "https://10.244.0.1:10250/healthz"]);
+    c.output()
+        .unwrap_or_else(|e| panic!("curl (install it: apt-get install curl): {e}"))
+}
+
+fn tls_rules(env: &Env) {
+    let none = curl(env, None);
+    assert!(
+        !none.status.success(),
+        "no client certificate must be refused: {:?}",
+        text(&none)
+    );
+    let admin = curl(env, Some("admin"));
+    assert!(
+        text(&admin).0.ends_with("\n403"),
+        "another cluster-CA client certificate gets 403: {:?}",
+        text(&admin)
+    );
+    let apiserver = curl(env, Some("apiserver-kubelet-client"));
+    assert_eq!(text(&apiserver).0, "ok\n200", "{:?}", text(&apiserver));
+}
+
+fn logs(env: &Env) {
+    let second = env.k(&["logs", "talker", "-c", "second", "-n", NS]);
+    assert_eq!(second, "second-only\n");
+    let first = env.k(&["logs", "talker", "-c", "first", "-n", NS]);
+    assert!(
+        first.starts_with("first-1\nfirst-2\nfirst-3\ntick-1\n"),
+        "{first}"
+    );
+    assert!(!first.contains("=== devenv"), "no runner markers: {first}");
+    // Wait for a third tick, so the last two lines are ticks.
+    eventually("three ticks", Duration::from_secs(10), || {
+        let all = env.k(&["logs", "talker", "-c", "first", "-n", NS]);
+        all.contains("tick-3\n").then_some(()).ok_or(all)
+    });
+    let tail = env.k(&["logs", "talker", "-c", "first", "-n", NS, "--tail=2"]);
+    let lines: Vec<&str> = tail.lines().collect();
+    assert_eq!(lines.len(), 2, "{tail}");
+    let n = |l: &str| {
+        l.strip_prefix("tick-")
+            .and_then(|x| x.parse::<u32>().ok())
+            .unwrap_or_else(|| panic!("not a tick line: {l:?}"))
+    };
+    assert_eq!(n(lines[1]), n(lines[0]) + 1, "{tail}");
+    // Without -c in a pod with several containers kubectl asks for one (its own rule), so -c is
+    // what picks the file; a missing container is the API's 400/404.
+    let missing = env.kubectl(&["logs", "talker", "-c", "nope", "-n", NS], None);
+    assert!(!missing.status.success());
+
+    // -f: lines arrive as the container writes them (one every 0.3 s), then we stop reading.
+    let mut child = Killed(
+        env.kubectl_cmd(&["logs", "-f", "talker", "-c", "first", "-n", NS, "--tail=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines() {
+            let Ok(l) = l else { break };
+            if tx.send((Instant::now(), l)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while got.len() < 6 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(x) => got.push(x),
+            Err(_) => break,
+        }
+    }
+    drop(child);
+    assert!(got.len() >= 6, "kubectl logs -f gave {got:?}");
+    let ticks: Vec<u32> = got.iter().map(|(_, l)| n(l)).collect();
+    assert!(
+        ticks.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive: {ticks:?}"
+    );
+    let spread = got[5].0 - got[1].0;
+    assert!(
+        spread >= Duration::from_millis(800),
+        "lines came as written, not at once: {spread:?}"
+    );
+    eprintln!("TIMING kubectl logs -f: 4 lines over {spread:.1?} (written every 0.3 s)");
+}
+
+fn exec(env: &Env) {
+    let t = Instant::now();
+    let out = env.kubectl(
+        &[
+            "exec",
+            "talker",
+            "-c",
+            "second",
+            "-n",
+            NS,
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; hostname",
+        ],
+        None,
+    );
+    let (o, e) = text(&out);
+    assert!(out.status.success(), "{o} {e}");
+    assert_eq!(o, "out\ntalker\n");
+    assert!(e.contains("err"), "{e}");
+    eprintln!(
+        "TIMING kubectl exec (WebSocket → SPDY): {:.1?}",
+        t.elapsed()
+    );
+    let out = env.kubectl(
+        &[
+            "exec", "-i", "talker", "-c", "second", "-n", NS, "--", "tr", "a-z", "A-Z",
+        ],
+        Some("hello\nworld\n"),
+    );
+    assert_eq!(text(&out).0, "HELLO\nWORLD\n", "{:?}", text(&out));
+    let out = env.kubectl(
+        &[
+            "exec", "talker", "-c", "second", "-n", NS, "--", "sh", "-c", "exit 3",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3), "{:?}", text(&out));
+    // The container's PID namespace: its command is PID 1's child there (pod-init is PID 1).
+    let ps = env.k(&[
+        "exec",
+        "talker",
+        "-c",
+        "second",
+        "-n",
+        NS,
+        "--",
+        "cat",
+        "/proc/1/comm",
+    ]);
+    assert_eq!(ps.trim(), "devenv", "pod-init is PID 1: {ps}");
+
+    // kubectl's SPDY fallback (no WebSocket): the apiserver passes the upgrade through.
+    let spdy = [("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "false")];
+    let out = env.kubectl_env(
+        &[
+            "exec",
+            "-i",
+            "talker",
+            "-c",
+            "second",
+            "-n",
+            NS,
+            "--",
+            "sh",
+            "-c",
+            "cat; echo e >&2; exit 5",
+        ],
+        Some("via-spdy\n"),
+        &spdy,
+    );
+    let (o, e) = text(&out);
+    assert_eq!(o, "via-spdy\n", "{e}");
+    assert!(e.contains('e'), "{e}");
+    assert_eq!(out.status.code(), Some(5), "{e}");
+
+    // -it on a pseudo-terminal (kubectl itself runs on one made by python's pty module).
+    for env_pairs in [&[][..], &spdy[..]] {
+        let kubeconfig = env.layout().admin_kubeconfig();
+        let argv = json!([
+            env.bins.kubectl().to_string_lossy(),
+            "--kubeconfig",
+            kubeconfig.to_string_lossy(),
+            "exec",
+            "-it",
+            "talker",
+            "-c",
+            "second",
+            "-n",
+            NS,
+            "--",
+            "sh",
+            "-c",
+            "tty; stty size; exit 7"
+        ]);
+        let code = format!(
+            "import os, pty, sys\nstatus = pty.spawn({argv})\nsys.exit(os.waitstatus_to_exitcode(status))"
+        );
+        let mut child = Command::new("python3")
+            .args(["-c", &code])
+            .envs(env_pairs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            out.contains("/dev/pts/"),
+            "tty inside: {out:?} ({env_pairs:?})"
+        );
+        assert_eq!(status.code(), Some(7), "{out:?} ({env_pairs:?})");
+    }
+}
+
+fn port_forward(env: &Env) {
+    let mut child = Killed(
+        env.kubectl_cmd(&["port-forward", "-n", NS, "pod/talker", "18080:8080"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("Forwarding from 127.0.0.1:18080"), "{line}");
+    for _ in 0..3 {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "10",
+                "http://127.0.0.1:18080/index.html",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(text(&out).0, "hello-from-pod\n", "{:?}", text(&out));
+    }
+    // Nothing listens on 9999 in the pod: the request fails, the forwarder stays up.
+    drop(child);
+}
+
+fn previous(env: &Env) {
+    eventually("crasher restarted", Duration::from_secs(90), || {
+        let p = env.get(&["get", "pod", "crasher", "-n", NS])?;
+        let n = p["status"]["containerStatuses"][0]["restartCount"]
+            .as_i64()
+            .unwrap_or(0);
+        (n >= 1).then_some(()).ok_or(format!("restartCount {n}"))
+    });
+    let (prev, cur) = eventually("previous and current logs", Duration::from_secs(30), || {
+        let prev = env.kubectl(&["logs", "crasher", "-n", NS, "--previous"], None);
+        let cur = env.kubectl(&["logs", "crasher", "-n", NS], None);
+        let (p, c) = (text(&prev).0, text(&cur).0);
+        (prev.status.success() && p.starts_with("run-") && c.starts_with("run-"))
+            .then_some((p, c))
+            .ok_or(format!("{:?} {:?}", text(&prev), text(&cur)))
+    });
+    assert_eq!(prev.lines().count(), 1, "{prev}");
+    assert_ne!(prev, cur, "previous is the instance before the current one");
+}
