@@ -662,13 +662,18 @@ fn writable_layer(env: &Env, scratch: &Path, image_dir: &Path) {
         echo changed >> /opt/app/content && touch /opt/app/written-$WHO || echo \"cannot write /opt/app\" >> /out/$WHO; \
         if [ $WHO = root ]; then touch /etc/navtest-written-root /usr/share/navtest-written-root \
           || echo \"cannot write /etc or /usr\" >> /out/$WHO; fi; \
+        dd if=/dev/zero of=/opt/app/big bs=64k count=32 2>/dev/null; echo $? > /out/$WHO.dd; \
+        rm -f /opt/app/big; \
         if [ $(wc -l < /out/$WHO) -lt 2 ]; then exit 0; fi; exec sleep 3600";
-    let container = |who: &str, uid: i64| {
+    // The second container's writable layer is limited to 1 MiB (its ephemeral-storage
+    // limit): writing 2 MiB into its image fails.
+    let container = |who: &str, uid: i64, resources: Value| {
         json!({
             "name": who, "image": "navigator-test/layered:1",
             "command": ["sh", "-c", script],
             "env": [{"name": "WHO", "value": who}],
             "securityContext": {"runAsUser": uid, "runAsGroup": uid},
+            "resources": resources,
             "volumeMounts": [{"name": "out", "mountPath": "/out"}],
         })
     };
@@ -682,7 +687,10 @@ fn writable_layer(env: &Env, scratch: &Path, image_dir: &Path) {
                 "metadata": {"labels": {"app": "layered"}},
                 "spec": {
                     "terminationGracePeriodSeconds": 1,
-                    "containers": [container("root", 0), container("app", 1000)],
+                    "containers": [
+                        container("root", 0, json!({})),
+                        container("app", 1000, json!({"limits": {"ephemeral-storage": "1Mi"}})),
+                    ],
                     "volumes": [{"name": "out", "hostPath": {"path": out.to_string_lossy()}}],
                 }
             }
@@ -721,6 +729,10 @@ fn writable_layer(env: &Env, scratch: &Path, image_dir: &Path) {
             "{who}: {seen}"
         );
     }
+    // 2 MiB fit in the unlimited layer, not in the one limited to 1 MiB.
+    let dd = |who: &str| std::fs::read_to_string(out.join(format!("{who}.dd"))).unwrap();
+    assert_eq!(dd("root").trim(), "0");
+    assert_ne!(dd("app").trim(), "0", "2 MiB written into a 1 MiB layer");
     // The host's directories were never written.
     assert_eq!(
         std::fs::read_to_string(image_dir.join("content")).unwrap(),
