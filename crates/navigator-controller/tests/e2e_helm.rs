@@ -1,0 +1,372 @@
+//! End to end: Navigator installed the way users install it — `helm install` of
+//! `charts/navigator` on devenv, everything as pods (navigator-apiserver ×2, its etcd, the
+//! controller ×2 with Lease election), images from devenv's image map (the release binaries under
+//! the OCI images' names and entrypoints).
+//!
+//! One install goes through the whole story:
+//!
+//!  1. `helm install --wait`: both APIServices Available, served by the pods;
+//!  2. kubectl through the aggregation layer: create, get, list, patch and delete Pilots and a
+//!     CassandraCluster in both versions; the in-cluster controller (the Lease holder) writes
+//!     the paused cluster's status;
+//!  3. one navigator-apiserver pod killed (grace 0) during a stream of kubectl creates: every
+//!     acknowledged object is read back, the APIService never leaves Available, and the
+//!     Deployment replaces the pod;
+//!  4. `helm upgrade` with a changed value (a pod annotation) rolls the API server pods (all new
+//!     UIDs), the objects stay;
+//!  5. `helm uninstall`: no Navigator pods and no navigator APIServices are left; etcd's volume
+//!     claim stays (Helm never deletes a StatefulSet's claims; database volumes stay too).
+//!
+//! `#[ignore]`d: needs root, the pod network, the Go-built binaries (`hack/build-k8s`), Helm
+//! (`hack/build-helm`) and `cargo build --release -p navigator-apiserver -p navigator-controller
+//! -p pilot-cassandra -p pilot-elasticsearch`. Run by `hack/test-devenv`, or with
+//! `flock /tmp/devenv.lock cargo test -p navigator-controller --test e2e_helm -- --ignored
+//! --nocapture`.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use test_support::deploy::helm;
+use test_support::devenv::{
+    Env, EnvOptions, GROUP, condition, eventually, repo_root, require_release_binary,
+};
+
+const NS: &str = "navigator";
+const USER_NS: &str = "helm-e2e";
+
+/// `helm <args>` against the environment; Ok(stdout) or Err(output).
+fn helm_run(env: &Env, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(helm())
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(env.admin())
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "helm {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Everything a failed wait should show: the release's pods and their logs.
+fn context(env: &Env) -> String {
+    format!(
+        "--- pods ---\n{}\n--- apiservices ---\n{}\n--- pod logs ---\n{}",
+        env.kubectl(&["get", "pods", "-n", NS, "-o", "wide"])
+            .unwrap_or_else(|e| e),
+        env.kubectl(&["get", "apiservices", "-o", "wide"])
+            .unwrap_or_else(|e| e)
+            .lines()
+            .filter(|l| l.contains(GROUP) || l.starts_with("NAME"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        env.pod_logs(NS)
+    )
+}
+
+fn apiservice_available(env: &Env, version: &str) -> Result<(), String> {
+    let svc = env.get(&["get", "apiservice", &format!("{version}.{GROUP}")])?;
+    let c = condition(&svc["status"]["conditions"], "Available")
+        .cloned()
+        .unwrap_or(Value::Null);
+    (c["status"] == "True")
+        .then_some(())
+        .ok_or_else(|| format!("{c}"))
+}
+
+/// The navigator-apiserver pods: (name, uid).
+fn apiserver_pods(env: &Env) -> Vec<(String, String)> {
+    let pods = env.json(&[
+        "get",
+        "pods",
+        "-n",
+        NS,
+        "-l",
+        "app.kubernetes.io/name=navigator-apiserver",
+    ]);
+    pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap().to_owned(),
+                p["metadata"]["uid"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn pilot(name: &str) -> Value {
+    json!({"apiVersion": format!("{GROUP}/v1beta1"), "kind": "Pilot",
+           "metadata": {"name": name, "namespace": USER_NS, "labels": {"e2e": "helm"}}})
+}
+
+#[test]
+#[ignore = "devenv group: needs root, the Go-built binaries, Helm and release binaries; run hack/test-devenv"]
+fn navigator_installed_with_helm() {
+    for package in [
+        "navigator-apiserver",
+        "navigator-controller",
+        "pilot-cassandra",
+        "pilot-elasticsearch",
+    ] {
+        require_release_binary(package);
+    }
+    let env = Env::up(EnvOptions::new("nav-helm"));
+    let chart = repo_root().join("charts/navigator");
+    let chart = chart.to_str().unwrap();
+
+    // 1. install
+    let t = Instant::now();
+    helm_run(
+        &env,
+        &[
+            "install",
+            "navigator",
+            chart,
+            "--namespace",
+            NS,
+            "--create-namespace",
+            "--wait",
+            "--timeout",
+            "5m",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", context(&env)));
+    for version in ["v1beta1", "v1alpha1"] {
+        eventually(
+            &format!("APIService {version} Available"),
+            Duration::from_secs(120),
+            || context(&env),
+            || apiservice_available(&env, version),
+        );
+    }
+    println!(
+        "TIMING helm install → both APIServices Available {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(apiserver_pods(&env).len(), 2);
+
+    // 2. kubectl through the aggregation layer, both versions
+    env.k(&["create", "namespace", USER_NS]);
+    env.apply("pilot-a", &pilot("a"));
+    let a = env.json(&[
+        "get",
+        "pilot.v1alpha1.navigator.jetstack.io",
+        "a",
+        "-n",
+        USER_NS,
+    ]);
+    assert_eq!(a["apiVersion"], format!("{GROUP}/v1alpha1"));
+    env.k(&[
+        "patch",
+        "pilot",
+        "a",
+        "-n",
+        USER_NS,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"labels":{"patched":"yes"}}}"#,
+    ]);
+    let listed = env.json(&["get", "pilots", "-n", USER_NS, "-l", "patched=yes"]);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed:#}");
+    env.apply(
+        "cluster",
+        &json!({"apiVersion": format!("{GROUP}/v1beta1"), "kind": "CassandraCluster",
+                "metadata": {"name": "held", "namespace": USER_NS},
+                "spec": {"version": "5.0.8", "paused": true,
+                         "pilotImage": {"repository": "navigator-pilot", "tag": "0.1.0"},
+                         "nodePools": [{"name": "a", "replicas": 1}]}}),
+    );
+    eventually(
+        "the in-cluster controller reports the paused cluster",
+        Duration::from_secs(90),
+        || context(&env),
+        || {
+            let c = env.get(&["get", "cassandracluster", "held", "-n", USER_NS])?;
+            let progressing = condition(&c["status"]["conditions"], "Progressing")
+                .cloned()
+                .unwrap_or(Value::Null);
+            (progressing["reason"] == "ClusterPaused")
+                .then_some(())
+                .ok_or_else(|| format!("{}", c["status"]))
+        },
+    );
+    let lease = env.json(&["get", "lease", "navigator-controller", "-n", NS]);
+    let holder = lease["spec"]["holderIdentity"].as_str().unwrap_or_default();
+    assert!(holder.starts_with("navigator-controller-"), "{lease:#}");
+    env.k(&["delete", "cassandracluster", "held", "-n", USER_NS]);
+
+    // 3. one API server pod killed during a stream of writes
+    let victim = apiserver_pods(&env)[0].clone();
+    let mut acked = Vec::new();
+    let mut unavailable = Vec::new();
+    let t = Instant::now();
+    for i in 0..60 {
+        if i == 15 {
+            env.k(&[
+                "delete",
+                "pod",
+                &victim.0,
+                "-n",
+                NS,
+                "--grace-period=0",
+                "--force",
+            ]);
+        }
+        let name = format!("w-{i}");
+        if env
+            .kubectl(&["create", "-f", &write_manifest(&env, &name)])
+            .is_ok()
+        {
+            acked.push(name);
+        }
+        if let Err(e) = apiservice_available(&env, "v1beta1") {
+            unavailable.push(format!("after write {i}: {e}"));
+        }
+    }
+    println!(
+        "TIMING 60 kubectl creates with one API server pod killed: {:.1}s, {} acknowledged",
+        t.elapsed().as_secs_f64(),
+        acked.len()
+    );
+    assert!(
+        unavailable.is_empty(),
+        "the APIService left Available: {unavailable:?}"
+    );
+    assert!(
+        acked.len() >= 50,
+        "only {} writes acknowledged",
+        acked.len()
+    );
+    let names: Vec<String> = env
+        .k(&[
+            "get",
+            "pilots",
+            "-n",
+            USER_NS,
+            "-l",
+            "e2e=writer",
+            "-o",
+            "name",
+        ])
+        .lines()
+        .map(|l| {
+            l.trim_start_matches("pilot.navigator.jetstack.io/")
+                .to_owned()
+        })
+        .collect();
+    let lost: Vec<&String> = acked.iter().filter(|n| !names.contains(n)).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    eventually(
+        "the Deployment replaces the killed pod",
+        Duration::from_secs(120),
+        || context(&env),
+        || {
+            let pods = apiserver_pods(&env);
+            let ready = env.get(&["get", "deployment", "navigator-apiserver", "-n", NS])?;
+            (pods.len() == 2
+                && !pods.iter().any(|p| p.1 == victim.1)
+                && ready["status"]["readyReplicas"] == 2)
+                .then_some(())
+                .ok_or_else(|| format!("{pods:?} {}", ready["status"]))
+        },
+    );
+
+    // 4. upgrade with a changed value: the API server pods roll
+    let before = apiserver_pods(&env);
+    let t = Instant::now();
+    helm_run(
+        &env,
+        &[
+            "upgrade",
+            "navigator",
+            chart,
+            "--namespace",
+            NS,
+            "--reuse-values",
+            "--set",
+            "apiserver.podAnnotations.e2e/rolled=yes",
+            "--wait",
+            "--timeout",
+            "5m",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", context(&env)));
+    eventually(
+        "only new API server pods after the upgrade",
+        Duration::from_secs(120),
+        || context(&env),
+        || {
+            let after = apiserver_pods(&env);
+            (after.len() == 2 && after.iter().all(|p| !before.iter().any(|b| b.1 == p.1)))
+                .then_some(())
+                .ok_or_else(|| format!("{after:?}"))
+        },
+    );
+    apiservice_available(&env, "v1beta1").unwrap();
+    println!(
+        "TIMING helm upgrade (changed value) → API server pods rolled {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    let count = env
+        .k(&[
+            "get",
+            "pilots",
+            "-n",
+            USER_NS,
+            "-l",
+            "e2e=writer",
+            "-o",
+            "name",
+        ])
+        .lines()
+        .count();
+    assert_eq!(count, acked.len(), "objects kept across the upgrade");
+
+    // 5. uninstall
+    let t = Instant::now();
+    helm_run(
+        &env,
+        &["uninstall", "navigator", "--namespace", NS, "--wait"],
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", context(&env)));
+    eventually(
+        "no Navigator pods left",
+        Duration::from_secs(120),
+        || context(&env),
+        || {
+            let pods = env.k(&["get", "pods", "-n", NS, "-o", "name"]);
+            pods.trim().is_empty().then_some(()).ok_or(pods)
+        },
+    );
+    let apiservices = env.k(&["get", "apiservices", "-o", "name"]);
+    assert!(!apiservices.contains(GROUP), "{apiservices}");
+    let claims = env.k(&["get", "pvc", "-n", NS, "-o", "name"]);
+    assert!(
+        claims.contains("persistentvolumeclaim/data-navigator-etcd-0"),
+        "etcd's claim stays: {claims}"
+    );
+    println!(
+        "TIMING helm uninstall → no Navigator pods {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+/// A Pilot labelled `e2e=writer`, written to a file for `kubectl create -f`.
+fn write_manifest(env: &Env, name: &str) -> String {
+    let mut p = pilot(name);
+    p["metadata"]["labels"] = json!({"e2e": "writer"});
+    let path = env.work_dir().join(format!("{name}.json"));
+    std::fs::write(&path, p.to_string()).unwrap();
+    path.to_string_lossy().into_owned()
+}
