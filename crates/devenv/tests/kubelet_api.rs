@@ -223,6 +223,16 @@ fn tls_rules(env: &Env) {
 fn logs(env: &Env) {
     let second = env.k(&["logs", "talker", "-c", "second", "-n", NS]);
     assert_eq!(second, "second-only\n");
+    let limited = env.k(&[
+        "logs",
+        "talker",
+        "-c",
+        "second",
+        "-n",
+        NS,
+        "--limit-bytes=5",
+    ]);
+    assert_eq!(limited, "secon");
     let first = env.k(&["logs", "talker", "-c", "first", "-n", NS]);
     assert!(
         first.starts_with("first-1\nfirst-2\nfirst-3\ntick-1\n"),
@@ -343,6 +353,44 @@ fn exec(env: &Env) {
     ]);
     assert_eq!(ps.trim(), "devenv", "pod-init is PID 1: {ps}");
 
+    // A client that goes away takes its command with it.
+    let cmdlines = || {
+        env.k(&[
+            "exec",
+            "talker",
+            "-c",
+            "second",
+            "-n",
+            NS,
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/[0-9]*/cmdline | tr '\\0' ' '",
+        ])
+    };
+    let child = Killed(
+        env.kubectl_cmd(&[
+            "exec", "talker", "-c", "second", "-n", NS, "--", "sleep", "4242",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    eventually("sleep 4242 running", Duration::from_secs(10), || {
+        let c = cmdlines();
+        c.contains("sleep 4242").then_some(()).ok_or(c)
+    });
+    drop(child);
+    eventually(
+        "sleep 4242 gone with its client",
+        Duration::from_secs(10),
+        || {
+            let c = cmdlines();
+            (!c.contains("sleep 4242")).then_some(()).ok_or(c)
+        },
+    );
+
     // kubectl's SPDY fallback (no WebSocket): the apiserver passes the upgrade through.
     let spdy = [("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "false")];
     let out = env.kubectl_env(
@@ -414,8 +462,55 @@ fn exec(env: &Env) {
 }
 
 fn port_forward(env: &Env) {
+    // kubectl's default (a WebSocket tunnel of SPDY to kube-apiserver) and its SPDY fallback.
+    for (local, env_pairs) in [
+        (18080, &[][..]),
+        (18082, &[("KUBECTL_PORT_FORWARD_WEBSOCKETS", "false")][..]),
+    ] {
+        let mut child = Killed(
+            env.kubectl_cmd(&[
+                "port-forward",
+                "-n",
+                NS,
+                "pod/talker",
+                &format!("{local}:8080"),
+            ])
+            .envs(env_pairs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        );
+        let mut line = String::new();
+        BufReader::new(child.0.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.contains(&format!("Forwarding from 127.0.0.1:{local}")),
+            "{line}"
+        );
+        let t = Instant::now();
+        for _ in 0..3 {
+            let out = Command::new("curl")
+                .args(["-sS", "--max-time", "10"])
+                .arg(format!("http://127.0.0.1:{local}/index.html"))
+                .output()
+                .unwrap();
+            assert_eq!(
+                text(&out).0,
+                "hello-from-pod\n",
+                "{:?} ({env_pairs:?})",
+                text(&out)
+            );
+        }
+        eprintln!(
+            "TIMING 3 HTTP requests through kubectl port-forward ({env_pairs:?}): {:.1?}",
+            t.elapsed()
+        );
+    }
+    // Nothing listens on 9999 in the pod: the connection fails, kubectl is told why.
     let mut child = Killed(
-        env.kubectl_cmd(&["port-forward", "-n", NS, "pod/talker", "18080:8080"])
+        env.kubectl_cmd(&["port-forward", "-n", NS, "pod/talker", "18081:9999"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -425,21 +520,24 @@ fn port_forward(env: &Env) {
     BufReader::new(child.0.stdout.as_mut().unwrap())
         .read_line(&mut line)
         .unwrap();
-    assert!(line.contains("Forwarding from 127.0.0.1:18080"), "{line}");
-    for _ in 0..3 {
-        let out = Command::new("curl")
-            .args([
-                "-sS",
-                "--max-time",
-                "10",
-                "http://127.0.0.1:18080/index.html",
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(text(&out).0, "hello-from-pod\n", "{:?}", text(&out));
-    }
-    // Nothing listens on 9999 in the pod: the request fails, the forwarder stays up.
-    drop(child);
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "http://127.0.0.1:18081/"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{:?}", text(&out));
+    let _ = child.0.kill();
+    let mut err = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("9999"),
+        "kubectl reports the pod's refusal: {err}"
+    );
 }
 
 fn previous(env: &Env) {
@@ -459,5 +557,29 @@ fn previous(env: &Env) {
             .ok_or(format!("{:?} {:?}", text(&prev), text(&cur)))
     });
     assert_eq!(prev.lines().count(), 1, "{prev}");
+    // -f ends by itself when the followed instance ends (the container exits after 2 s).
+    let t = Instant::now();
+    let mut child = env
+        .kubectl_cmd(&["logs", "-f", "crasher", "-n", NS])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let mut stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        let _ = tx.send(s);
+    });
+    let followed = rx.recv_timeout(Duration::from_secs(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    let followed = followed.expect("kubectl logs -f of a container that exits did not end");
+    assert!(followed.starts_with("run-"), "{followed}");
+    eprintln!(
+        "TIMING kubectl logs -f ended with its instance after {:.1?}",
+        t.elapsed()
+    );
     assert_ne!(prev, cur, "previous is the instance before the current one");
 }

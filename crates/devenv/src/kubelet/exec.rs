@@ -11,9 +11,11 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::spdy::headers::get;
 use super::spdy::session::{Session, Stream, Writer};
@@ -136,7 +138,7 @@ pub async fn serve(mut session: Session, target: ExecTarget, opts: ExecOptions) 
     let w = session.writer.clone();
     let ids: Vec<u32> = streams.values().map(|s| s.id).collect();
     let error_id = streams.get("error").map(|s| s.id);
-    let status = run(&w, &mut streams, &target, &opts).await;
+    let status = run(&w, &mut streams, &target, &opts, session.closed.clone()).await;
     if let Some(id) = error_id {
         w.data(id, status.to_string().as_bytes());
     }
@@ -177,10 +179,11 @@ async fn run(
     streams: &mut BTreeMap<String, Stream>,
     target: &ExecTarget,
     opts: &ExecOptions,
+    closed: watch::Receiver<bool>,
 ) -> serde_json::Value {
     let argv = exec_argv(target, &opts.command);
     if opts.tty {
-        return run_tty(w, streams, argv, opts).await;
+        return run_tty(w, streams, argv, opts, closed).await;
     }
     let pipe = |on: bool| if on { Stdio::piped() } else { Stdio::null() };
     let child = tokio::process::Command::new(&argv[0])
@@ -188,6 +191,7 @@ async fn run(
         .stdin(pipe(streams.contains_key("stdin")))
         .stdout(pipe(streams.contains_key("stdout")))
         .stderr(pipe(streams.contains_key("stderr")))
+        .process_group(0)
         .kill_on_drop(true)
         .spawn();
     let mut child = match child {
@@ -204,19 +208,41 @@ async fn run(
     if let (Some(o), Some(s)) = (child.stderr.take(), streams.get("stderr")) {
         outs.push(tokio::spawn(pump(o, w.clone(), s.id)));
     }
-    let code = child
-        .wait()
-        .await
-        .map(|s| {
-            s.code().unwrap_or_else(|| {
-                128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(9)
-            })
-        })
-        .unwrap_or(128);
+    let Some(code) = wait(&mut child, closed).await else {
+        return failure_status("the client went away");
+    };
     for o in outs {
         let _ = o.await;
     }
     exit_status(code, &opts.command)
+}
+
+/// The child's exit code, or `None` when the client went first: then the child's process group
+/// (nsenter and the command in the container) is killed.
+async fn wait(child: &mut tokio::process::Child, mut closed: watch::Receiver<bool>) -> Option<i32> {
+    tokio::select! {
+        r = child.wait() => Some(r.map(|s| {
+            s.code().unwrap_or_else(|| {
+                128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(9)
+            })
+        })
+        .unwrap_or(128)),
+        () = async {
+            let _ = closed.wait_for(|c| *c).await;
+        } => {
+            // The command is in nsenter's process group (its own, or setsid's session with a tty).
+            match child.id().and_then(|p| i32::try_from(p).ok()) {
+                Some(pid) => {
+                    let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+                None => {
+                    let _ = child.start_kill();
+                }
+            }
+            let _ = child.wait().await;
+            None
+        }
+    }
 }
 
 fn stty(slave: &PathBuf, (width, height): (u16, u16)) {
@@ -235,6 +261,7 @@ async fn run_tty(
     streams: &mut BTreeMap<String, Stream>,
     argv: Vec<String>,
     opts: &ExecOptions,
+    closed: watch::Receiver<bool>,
 ) -> serde_json::Value {
     let pty = match nix::pty::openpty(None, None) {
         Ok(p) => p,
@@ -286,15 +313,9 @@ async fn run_tty(
         (Ok(r), Some(s)) => Some(tokio::spawn(pump(r, w.clone(), s.id))),
         _ => None,
     };
-    let code = child
-        .wait()
-        .await
-        .map(|s| {
-            s.code().unwrap_or_else(|| {
-                128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(9)
-            })
-        })
-        .unwrap_or(128);
+    let Some(code) = wait(&mut child, closed).await else {
+        return failure_status("the client went away");
+    };
     if let Some(o) = out {
         let _ = tokio::time::timeout(Duration::from_secs(2), o).await;
     }

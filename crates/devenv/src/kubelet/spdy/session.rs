@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::frame::{self, FLAG_FIN, Frame};
 use super::headers::{Deflater, Headers, Inflater};
@@ -81,6 +81,8 @@ pub struct Session {
     pub incoming: mpsc::UnboundedReceiver<Stream>,
     /// Our side.
     pub writer: Writer,
+    /// Turns true when the peer's side of the connection ends (closed, reset or GOAWAY).
+    pub closed: watch::Receiver<bool>,
 }
 
 /// Starts the reader and writer tasks on `io`; `early` holds bytes read past the HTTP request.
@@ -92,11 +94,17 @@ where
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (in_tx, in_rx) = mpsc::unbounded_channel();
     let writer = Writer { tx: out_tx };
+    let (closed_tx, closed) = watch::channel(false);
     tokio::spawn(write_loop(wr, out_rx));
-    tokio::spawn(read_loop(rd, early, in_tx, writer.clone()));
+    let w = writer.clone();
+    tokio::spawn(async move {
+        read_loop(rd, early, in_tx, w).await;
+        let _ = closed_tx.send(true);
+    });
     Session {
         incoming: in_rx,
         writer,
+        closed,
     }
 }
 
