@@ -68,7 +68,8 @@ pub struct ImageBind {
     pub source: String,
     /// Absolute path inside the pod.
     pub target: String,
-    /// Bound read-write (default read-only).
+    /// The host directory itself, shared and writable (default: a directory is the lower layer
+    /// of the container's own writable overlay, a file a read-only bind).
     #[serde(default)]
     pub writable: bool,
 }
