@@ -60,25 +60,38 @@ pub async fn execute(
     };
     let written = match action {
         Action::ApplyChildren(children) => {
-            // Independent objects: applied at once (a RoleBinding may name its Role before
-            // the Role exists), so creating a cluster's children costs one round trip.
-            futures::future::try_join_all(children.iter().map(|child| async move {
-                match child {
-                    DesiredChild::ServiceAccount(o) => {
-                        apply::<ServiceAccount>(client, namespace, o).await
+            // Independent objects are applied at once, in two waves: RoleBindings after the
+            // rest, because kube-apiserver checks a binding against the rules of the Role it
+            // names (a controller that is not cluster-admin gets NotFound for a binding whose
+            // Role does not exist yet). Every write of a wave runs to its end (none is dropped
+            // half-sent when another fails); the first error is reported.
+            let (bindings, others): (Vec<_>, Vec<_>) = children
+                .iter()
+                .partition(|c| matches!(c, DesiredChild::RoleBinding(_)));
+            for wave in [others, bindings] {
+                let results = futures::future::join_all(wave.into_iter().map(|child| async move {
+                    match child {
+                        DesiredChild::ServiceAccount(o) => {
+                            apply::<ServiceAccount>(client, namespace, o).await
+                        }
+                        DesiredChild::Role(o) => apply::<Role>(client, namespace, o).await,
+                        DesiredChild::RoleBinding(o) => {
+                            apply::<RoleBinding>(client, namespace, o).await
+                        }
+                        DesiredChild::Service(o) => apply::<Service>(client, namespace, o).await,
+                        DesiredChild::PodDisruptionBudget(o) => {
+                            apply::<PodDisruptionBudget>(client, namespace, o).await
+                        }
+                        DesiredChild::ConfigMap(o) => {
+                            apply::<ConfigMap>(client, namespace, o).await
+                        }
                     }
-                    DesiredChild::Role(o) => apply::<Role>(client, namespace, o).await,
-                    DesiredChild::RoleBinding(o) => {
-                        apply::<RoleBinding>(client, namespace, o).await
-                    }
-                    DesiredChild::Service(o) => apply::<Service>(client, namespace, o).await,
-                    DesiredChild::PodDisruptionBudget(o) => {
-                        apply::<PodDisruptionBudget>(client, namespace, o).await
-                    }
-                    DesiredChild::ConfigMap(o) => apply::<ConfigMap>(client, namespace, o).await,
+                }))
+                .await;
+                for result in results {
+                    result?;
                 }
-            }))
-            .await?;
+            }
             None
         }
         Action::CreatePilot(pilot) => {
