@@ -434,8 +434,23 @@ fn exec(env: &Env) {
             "-c",
             "tty; stty size; exit 7"
         ]);
+        // A 33x111 terminal for kubectl; the container's pty gets that size.
         let code = format!(
-            "import os, pty, sys\nstatus = pty.spawn({argv})\nsys.exit(os.waitstatus_to_exitcode(status))"
+            "import fcntl, os, pty, struct, sys, termios\n\
+             argv = {argv}\n\
+             pid, fd = pty.fork()\n\
+             if pid == 0:\n    \
+                 fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 33, 111, 0, 0))\n    \
+                 os.execv(argv[0], argv)\n\
+             out = b''\n\
+             while True:\n    \
+                 try:\n        d = os.read(fd, 4096)\n    \
+                 except OSError:\n        break\n    \
+                 if not d:\n        break\n    \
+                 out += d\n\
+             _, status = os.waitpid(pid, 0)\n\
+             sys.stdout.write(out.decode(errors='replace'))\n\
+             sys.exit(os.waitstatus_to_exitcode(status))\n"
         );
         let mut child = Command::new("python3")
             .args(["-c", &code])
@@ -456,6 +471,10 @@ fn exec(env: &Env) {
         assert!(
             out.contains("/dev/pts/"),
             "tty inside: {out:?} ({env_pairs:?})"
+        );
+        assert!(
+            out.contains("33 111"),
+            "the terminal's size: {out:?} ({env_pairs:?})"
         );
         assert_eq!(status.code(), Some(7), "{out:?} ({env_pairs:?})");
     }
@@ -508,6 +527,59 @@ fn port_forward(env: &Env) {
             t.elapsed()
         );
     }
+    // 5 MiB in with `kubectl cp` (tar over exec's stdin), back out through port-forward.
+    let scratch = tempfile::tempdir().unwrap();
+    let big: Vec<u8> = (0..5u32 << 20)
+        .map(|i| u8::try_from(i.wrapping_mul(2_654_435_761) >> 24).unwrap())
+        .collect();
+    let src = scratch.path().join("big.bin");
+    std::fs::write(&src, &big).unwrap();
+    let t = Instant::now();
+    let out = env.kubectl(
+        &[
+            "cp",
+            &src.to_string_lossy(),
+            &format!("{NS}/talker:/tmp/big.bin"),
+            "-c",
+            "web",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "kubectl cp: {:?}", text(&out));
+    eprintln!(
+        "TIMING kubectl cp of 5 MiB into a container: {:.1?}",
+        t.elapsed()
+    );
+    let mut child = Killed(
+        env.kubectl_cmd(&["port-forward", "-n", NS, "pod/talker", "18083:8080"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let dst = scratch.path().join("back.bin");
+    let t = Instant::now();
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "60", "-o"])
+        .arg(&dst)
+        .arg("http://127.0.0.1:18083/big.bin")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(
+        std::fs::read(&dst).unwrap() == big,
+        "5 MiB came back intact"
+    );
+    eprintln!(
+        "TIMING 5 MiB through kubectl port-forward: {:.1?}",
+        t.elapsed()
+    );
+    drop(child);
+
     // Nothing listens on 9999 in the pod: the connection fails, kubectl is told why.
     let mut child = Killed(
         env.kubectl_cmd(&["port-forward", "-n", NS, "pod/talker", "18081:9999"])

@@ -263,7 +263,31 @@ async fn run_tty(
     opts: &ExecOptions,
     closed: watch::Receiver<bool>,
 ) -> serde_json::Value {
-    let pty = match nix::pty::openpty(None, None) {
+    // kubectl sends the terminal's size first: the pty is made with it when it comes soon.
+    let mut resize = streams.remove("resize").map(|s| s.data);
+    let mut pending = Vec::new();
+    let mut initial = None;
+    if let Some(rx) = resize.as_mut() {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+        while initial.is_none() {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(d)) => {
+                    pending.extend_from_slice(&d);
+                    let (sizes, used) = resizes(&pending);
+                    pending.drain(..used);
+                    initial = sizes.last().copied();
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+    }
+    let winsize = initial.map(|(cols, rows)| nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    });
+    let pty = match nix::pty::openpty(winsize.as_ref(), None) {
         Ok(p) => p,
         Err(e) => return failure_status(&format!("openpty: {e}")),
     };
@@ -290,11 +314,9 @@ async fn run_tty(
     let master = std::fs::File::from(pty.master);
     let reader = master.try_clone().map(tokio::fs::File::from_std);
     let writer = tokio::fs::File::from_std(master);
-    if let Some(s) = streams.remove("resize") {
+    if let Some(mut rx) = resize {
         let path = slave_path.clone();
-        let mut rx = s.data;
         tokio::spawn(async move {
-            let mut pending = Vec::new();
             while let Some(d) = rx.recv().await {
                 pending.extend_from_slice(&d);
                 let (sizes, used) = resizes(&pending);
