@@ -653,5 +653,34 @@ fn previous(env: &Env) {
         "TIMING kubectl logs -f ended with its instance after {:.1?}",
         t.elapsed()
     );
+
+    // The same name, a new pod: its logs are its own, and it has no previous instance yet.
+    env.k(&["delete", "pod", "crasher", "-n", NS, "--wait=true"]);
+    let out = env.kubectl(&["apply", "-f", "-"], Some(&pods().to_string()));
+    assert!(out.status.success(), "apply: {:?}", text(&out));
+    let fresh = eventually("the new crasher's log", Duration::from_secs(60), || {
+        let p = env.get(&["get", "pod", "crasher", "-n", NS])?;
+        let n = p["status"]["containerStatuses"][0]["restartCount"].as_i64();
+        let cur = env.kubectl(&["logs", "crasher", "-n", NS], None);
+        let c = text(&cur).0;
+        (n == Some(0) && c.starts_with("run-"))
+            .then_some(c)
+            .ok_or(format!("restartCount {n:?}, log {:?}", text(&cur)))
+    });
+    assert_eq!(
+        fresh.lines().count(),
+        1,
+        "only the new pod's output: {fresh}"
+    );
+    assert!(!fresh.contains(prev.trim()) && !fresh.contains(cur.trim()));
+    // Right after its first start the new pod has no previous instance; should it have restarted
+    // meanwhile (first back-off 1-2 s), its previous is its own first run, never the old pod's.
+    let p = env.kubectl(&["logs", "crasher", "-n", NS, "--previous"], None);
+    let (p_out, p_err) = text(&p);
+    if p.status.success() {
+        assert_eq!(p_out, fresh, "the new pod's own first run: {p_err}");
+    } else {
+        assert!(p_err.contains("previous terminated container"), "{p_err}");
+    }
     assert_ne!(prev, cur, "previous is the instance before the current one");
 }

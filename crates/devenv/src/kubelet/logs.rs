@@ -43,9 +43,10 @@ pub fn options(req: &Request) -> LogOptions {
 }
 
 /// The byte ranges of every instance's output in `content`, oldest first (marker lines
-/// excluded). A file without markers is one instance. Pure.
+/// excluded); with `uid`, only the instances of that pod (a pod recreated under the same name
+/// appends to the same file). A file without markers is one instance. Pure.
 #[must_use]
-pub fn instances(content: &[u8]) -> Vec<Range<usize>> {
+pub fn instances(content: &[u8], uid: Option<&str>) -> Vec<Range<usize>> {
     let mut markers: Vec<(usize, usize)> = Vec::new();
     let mut at = 0;
     while at < content.len() {
@@ -61,9 +62,17 @@ pub fn instances(content: &[u8]) -> Vec<Range<usize>> {
     if markers.is_empty() {
         return std::iter::once(0..content.len()).collect();
     }
+    let tag = uid.map(|u| format!("(pod uid {u})"));
     markers
         .iter()
         .enumerate()
+        .filter(|(_, (start, body))| {
+            tag.as_ref().is_none_or(|t| {
+                content[*start..*body]
+                    .windows(t.len())
+                    .any(|w| w == t.as_bytes())
+            })
+        })
         .map(|(i, (_, body))| {
             let stop = markers.get(i + 1).map_or(content.len(), |(m, _)| *m);
             *body..stop
@@ -91,11 +100,11 @@ pub fn tail_start(b: &[u8], n: usize) -> usize {
     0
 }
 
-/// The part of `content` a request with `o` returns first, or `None` when it asks for a
-/// previous instance that does not exist. Pure.
+/// The part of `content` a request with `o` returns first (of the pod with `uid`), or `None`
+/// when it asks for a previous instance that does not exist. Pure.
 #[must_use]
-pub fn select(content: &[u8], o: &LogOptions) -> Option<Range<usize>> {
-    let all = instances(content);
+pub fn select(content: &[u8], uid: Option<&str>, o: &LogOptions) -> Option<Range<usize>> {
+    let all = instances(content, uid);
     let r = if o.previous {
         all.len().checked_sub(2).and_then(|i| all.get(i))?.clone()
     } else {
@@ -155,6 +164,7 @@ pub async fn serve<W, F>(
     w: &mut W,
     file: &Path,
     o: LogOptions,
+    uid: &str,
     names: (&str, &str),
     running: F,
 ) -> Result<(), LogError>
@@ -163,7 +173,7 @@ where
     F: Fn() -> bool + Send + Sync,
 {
     let content = std::fs::read(file).map_err(|_| LogError::NoLog(names.1.to_owned()))?;
-    let r = select(&content, &o).ok_or_else(|| LogError::NoPrevious {
+    let r = select(&content, Some(uid), &o).ok_or_else(|| LogError::NoPrevious {
         container: names.1.to_owned(),
         pod: names.0.to_owned(),
     })?;
@@ -248,15 +258,28 @@ mod tests {
             (o(false, Some(2), Some(3)), Some("fou")),
         ];
         for (opts, want) in cases {
-            assert_eq!(s(select(LOG, &opts)), want, "{opts:?}");
+            assert_eq!(s(select(LOG, Some("u"), &opts)), want, "{opts:?}");
+            assert_eq!(s(select(LOG, None, &opts)), want, "{opts:?}");
         }
         let single = b"=== devenv: t1 start #1 of c\nonly\n";
-        assert_eq!(select(single, &o(true, None, None)), None);
+        assert_eq!(select(single, None, &o(true, None, None)), None);
+        // The same pod name, a new pod: the old pod's instance is not its previous one.
+        let recreated = b"=== devenv: t1 start #1 of c (pod uid old): []\nold\n=== devenv: t2 start #1 of c (pod uid new): []\nnew\n";
+        let only_new: Vec<&[u8]> = instances(recreated, Some("new"))
+            .into_iter()
+            .map(|r| &recreated[r])
+            .collect();
+        assert_eq!(only_new, [b"new\n"]);
+        assert_eq!(select(recreated, Some("new"), &o(true, None, None)), None);
+        assert_eq!(instances(recreated, None).len(), 2);
         assert_eq!(
-            instances(b"no markers\n"),
+            instances(b"no markers\n", None),
             std::iter::once(0..11).collect::<Vec<_>>()
         );
-        assert_eq!(instances(b""), std::iter::once(0..0).collect::<Vec<_>>());
+        assert_eq!(
+            instances(b"", None),
+            std::iter::once(0..0).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -224,15 +224,18 @@ where
         } => {
             let file = crate::pods::container_log(&ctx.root, &namespace, &pod, &container);
             let opts = logs::options(&req);
-            let spec = match target::pod_uid(&ctx.client, &namespace, &pod).await {
-                Ok(uid) => target::spec_file(&ctx.root, &uid, &container),
+            let uid = match target::pod_uid(&ctx.client, &namespace, &pod).await {
+                Ok(uid) => uid,
                 Err(e) => {
                     let _ = http::respond(&mut io, 404, &e.to_string()).await;
                     return;
                 }
             };
+            let spec = target::spec_file(&ctx.root, &uid, &container);
             let running = move || target::find_init(&spec).is_some();
-            if let Err(e) = logs::serve(&mut io, &file, opts, (&pod, &container), running).await {
+            if let Err(e) =
+                logs::serve(&mut io, &file, opts, &uid, (&pod, &container), running).await
+            {
                 let code = match e {
                     logs::LogError::NoLog(_) => 404,
                     logs::LogError::NoPrevious { .. } => 400,
