@@ -27,7 +27,8 @@ pub struct NodeConfig {
     pub rack: String,
     /// `num_tokens`.
     pub num_tokens: u16,
-    /// The pod's IP: listen, broadcast, RPC and broadcast RPC address.
+    /// The pod's IP: listen, broadcast and broadcast RPC address (CQL listens on every address,
+    /// `rpc_address` 0.0.0.0 or `::`).
     pub address: IpAddr,
     /// Seed addresses (see [`crate::seeds`]); never empty.
     pub seeds: Vec<IpAddr>,

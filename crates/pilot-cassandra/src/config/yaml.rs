@@ -37,7 +37,10 @@ pub fn render(c: &NodeConfig) -> String {
     line(format!("      - seeds: \"{seeds}\""));
     line(format!("listen_address: {}", c.address));
     line(format!("broadcast_address: {}", c.address));
-    line(format!("rpc_address: {}", c.address));
+    // CQL on every address of the pod (its IP, and loopback for `kubectl port-forward`, which
+    // connects to localhost in the pod), advertised to clients as the pod's IP.
+    let any = if c.address.is_ipv6() { "::" } else { "0.0.0.0" };
+    line(format!("rpc_address: {any}"));
     line(format!("broadcast_rpc_address: {}", c.address));
     line("endpoint_snitch: GossipingPropertyFileSnitch".into());
     line(format!("storage_port: {}", c.storage_port));
@@ -145,6 +148,39 @@ mod tests {
                 want.into_iter().collect::<Vec<_>>(),
                 "{dialect} {mode}"
             );
+        }
+    }
+
+    #[test]
+    fn cql_listens_everywhere_and_advertises_the_pod_ip() {
+        use crate::compatibility::StorageCompatibility as S;
+        use crate::dialect::Dialect;
+        for (address, any) in [
+            (std::net::IpAddr::from([10, 0, 0, 5]), "0.0.0.0"),
+            ("fd00::5".parse().unwrap(), "::"),
+        ] {
+            let yaml = render(&NodeConfig {
+                dialect: Dialect::V5_0,
+                cluster_name: "demo".into(),
+                datacenter: "dc1".into(),
+                rack: "rack1".into(),
+                num_tokens: 16,
+                address,
+                seeds: vec![address],
+                data_dir: "/var/lib/cassandra".into(),
+                storage_port: 7000,
+                native_transport_port: 9042,
+                sizing: crate::config::Sizing::for_limit(None),
+                ring_delay_ms: None,
+                storage_compatibility: S::None,
+            });
+            let value = |key: &str| {
+                yaml.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{key}: ")).map(str::to_owned))
+            };
+            assert_eq!(value("rpc_address").as_deref(), Some(any));
+            assert_eq!(value("broadcast_rpc_address"), Some(address.to_string()));
+            assert_eq!(value("listen_address"), Some(address.to_string()));
         }
     }
 
