@@ -341,7 +341,11 @@ pub fn ensure(layout: &Layout, plan: &[CertSpec]) -> Result<bool, PkiError> {
     if file_names(plan).iter().all(|n| dir.join(n).is_file()) {
         return Ok(false);
     }
-    let files = generate(plan, OffsetDateTime::now_utc())?;
+    let now = OffsetDateTime::now_utc();
+    let files = match missing_leaves(&dir, plan, now)? {
+        Some(files) => files,
+        None => generate(plan, now)?,
+    };
     fs::create_dir_all(&dir).map_err(|source| PkiError::Write {
         path: dir.clone(),
         source,
@@ -355,6 +359,77 @@ pub fn ensure(layout: &Layout, plan: &[CertSpec]) -> Result<bool, PkiError> {
         })?;
     }
     Ok(true)
+}
+
+/// When both CAs and the service-account key pair exist and only leaf certificates are missing
+/// (a state directory from before a certificate was added to the plan), those leaves signed by
+/// the existing CAs — so the CA, kubeconfigs and tokens stay valid. `None`: generate everything.
+fn missing_leaves(
+    dir: &Path,
+    plan: &[CertSpec],
+    now: OffsetDateTime,
+) -> Result<Option<Vec<PemFile>>, PkiError> {
+    let has = |stem: &str| {
+        dir.join(format!("{stem}.crt")).is_file() && dir.join(format!("{stem}.key")).is_file()
+    };
+    if !dir.join("sa.key").is_file() || !dir.join("sa.pub").is_file() {
+        return Ok(None);
+    }
+    let mut cluster_ca = None;
+    let mut front_proxy_ca = None;
+    for spec in plan {
+        let Usage::Ca(ca) = spec.usage else { continue };
+        if !has(spec.stem) {
+            return Ok(None);
+        }
+        let Ok(pem) = fs::read_to_string(dir.join(format!("{}.key", spec.stem))) else {
+            return Ok(None);
+        };
+        let gen_err = |source| PkiError::Generate {
+            what: spec.stem.to_owned(),
+            source,
+        };
+        let issuer = Issuer::new(
+            params(spec, now).map_err(gen_err)?,
+            KeyPair::from_pem(&pem).map_err(gen_err)?,
+        );
+        match ca {
+            Ca::Cluster => cluster_ca = Some(issuer),
+            Ca::FrontProxy => front_proxy_ca = Some(issuer),
+        }
+    }
+    let mut files = Vec::new();
+    for spec in plan.iter().filter(|s| !has(s.stem)) {
+        let gen_err = |source| PkiError::Generate {
+            what: spec.stem.to_owned(),
+            source,
+        };
+        let Signer::By(ca) = spec.signer else {
+            return Ok(None);
+        };
+        let Some(issuer) = (match ca {
+            Ca::Cluster => cluster_ca.as_ref(),
+            Ca::FrontProxy => front_proxy_ca.as_ref(),
+        }) else {
+            return Ok(None);
+        };
+        let key = KeyPair::generate().map_err(gen_err)?;
+        let cert = params(spec, now)
+            .map_err(gen_err)?
+            .signed_by(&key, issuer)
+            .map_err(gen_err)?;
+        files.push(PemFile {
+            name: format!("{}.crt", spec.stem),
+            pem: cert.pem(),
+            secret: false,
+        });
+        files.push(PemFile {
+            name: format!("{}.key", spec.stem),
+            pem: key.serialize_pem(),
+            secret: true,
+        });
+    }
+    Ok(Some(files))
 }
 
 /// Writes `contents` to `path` (mode 0600 when `secret`, else 0644), replacing it.
@@ -505,6 +580,43 @@ mod tests {
         }
         // Serving certificates are not client certificates.
         assert!(!accepts("ca.crt", "apiserver.crt"));
+    }
+
+    #[test]
+    fn ensure_adds_a_missing_leaf_signed_by_the_existing_ca() {
+        use rustls::client::danger::ServerCertVerifier as _;
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(dir.path());
+        let p = plan(&mk_settings());
+        assert!(ensure(&layout, &p).expect("first"));
+        let ca = fs::read(layout.pki("ca.crt")).expect("ca");
+        let admin = fs::read(layout.pki("admin.crt")).expect("admin");
+        fs::remove_file(layout.pki("kubelet-serving.crt")).expect("rm");
+        fs::remove_file(layout.pki("kubelet-serving.key")).expect("rm");
+        assert!(ensure(&layout, &p).expect("second"));
+        assert_eq!(fs::read(layout.pki("ca.crt")).expect("ca"), ca, "CA kept");
+        assert_eq!(fs::read(layout.pki("admin.crt")).expect("admin"), admin);
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(&ca).expect("ca pem"))
+            .expect("root");
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(roots.into(), provider)
+                .build()
+                .expect("verifier");
+        let leaf = fs::read(layout.pki("kubelet-serving.crt")).expect("leaf");
+        let leaf = CertificateDer::from_pem_slice(&leaf).expect("leaf pem");
+        let name = ServerName::try_from("10.244.0.1").expect("name");
+        verifier
+            .verify_server_cert(&leaf, &[], &name, &[], UnixTime::now())
+            .expect("the new kubelet serving certificate chains to the existing CA");
+        // Without the CA's key everything is generated afresh.
+        fs::remove_file(layout.pki("ca.key")).expect("rm");
+        assert!(ensure(&layout, &p).expect("third"));
+        assert_ne!(fs::read(layout.pki("ca.crt")).expect("ca"), ca);
     }
 
     #[test]
