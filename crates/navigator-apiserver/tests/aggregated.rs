@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use support::{Etcd, Output, kubectl_path, run_bounded};
+use support::{Etcd, Output, cassandra, kubectl_path, run_bounded};
+use test_support::kubectl_scenario::{elasticsearch_v1alpha1, names};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_navigator-apiserver");
 const GROUP: &str = "navigator.jetstack.io";
@@ -126,6 +127,29 @@ impl ControlPlane {
     }
 }
 
+impl test_support::kubectl_scenario::Cluster for ControlPlane {
+    fn kubectl_admin(&self, args: &[&str]) -> Result<String, String> {
+        let out = self.kubectl_as(&self.admin(), args);
+        if out.success() {
+            Ok(out.stdout)
+        } else {
+            Err(format!(
+                "kubectl {args:?} failed ({}): {}",
+                out.status, out.stderr
+            ))
+        }
+    }
+    fn admin_kubeconfig(&self) -> PathBuf {
+        self.admin()
+    }
+    fn kubectl_binary(&self) -> PathBuf {
+        kubectl_path().to_path_buf()
+    }
+    fn scratch(&self) -> &Path {
+        self.work.path()
+    }
+}
+
 impl Drop for ControlPlane {
     fn drop(&mut self) {
         let _ = self.devenv(&["down"]);
@@ -194,38 +218,8 @@ fn service_account_kubeconfig(cp: &ControlPlane) -> PathBuf {
     path
 }
 
-fn cassandra(ns: &str, name: &str) -> Value {
-    support::cassandra(ns, name)
-}
-
-fn elasticsearch_v1alpha1(ns: &str, name: &str) -> Value {
-    json!({
-        "apiVersion": "navigator.jetstack.io/v1alpha1",
-        "kind": "ElasticsearchCluster",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "minimumMasters": 2,
-            "version": "6.8.23",
-            "pilotImage": {"repository": "navigator/pilot-elasticsearch", "tag": "v1", "pullPolicy": "IfNotPresent"},
-            "nodePools": [{"name": "mixed", "replicas": 3, "roles": ["master", "ingest", "data"],
-                           "persistence": {"size": "10Gi"}}]
-        }
-    })
-}
-
 fn pilot(ns: &str, name: &str) -> Value {
     support::pilot(ns, name, "a")
-}
-
-fn names(list: &Value) -> Vec<String> {
-    let mut v: Vec<String> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]
@@ -417,7 +411,7 @@ fn navigator_behind_a_real_kube_apiserver() {
         assert!(dry.contains(object), "{object} missing from:\n{dry}");
     }
 
-    kubectl_scenarios(&cp);
+    test_support::kubectl_scenario::run(&cp, "agg");
     rbac_decides(&cp);
     missing_namespace_is_refused(&cp);
     garbage_collector_collects_an_owned_pilot(&cp);
@@ -436,190 +430,6 @@ fn navigator_behind_a_real_kube_apiserver() {
         nav.log_tail()
     );
     assert!(log.contains(TEST_USER), "{}", nav.log_tail());
-}
-
-/// create/get/list/apply/patch/watch/delete for the three kinds in both versions, through
-/// kube-apiserver.
-fn kubectl_scenarios(cp: &ControlPlane) {
-    let ns = "agg";
-    cp.k(&["create", "namespace", ns]);
-    let resources = cp.k(&["api-resources", "--api-group", GROUP, "-o", "name"]);
-    let mut found: Vec<&str> = resources.lines().collect();
-    found.sort_unstable();
-    assert_eq!(
-        found,
-        [
-            "cassandraclusters.navigator.jetstack.io",
-            "elasticsearchclusters.navigator.jetstack.io",
-            "pilots.navigator.jetstack.io"
-        ]
-    );
-    let versions = cp.k(&["api-versions"]);
-    assert!(
-        versions.contains("navigator.jetstack.io/v1beta1"),
-        "{versions}"
-    );
-    assert!(
-        versions.contains("navigator.jetstack.io/v1alpha1"),
-        "{versions}"
-    );
-
-    // create (v1beta1 CassandraCluster and Pilot, v1alpha1 ElasticsearchCluster) …
-    cp.apply("cass", &cassandra(ns, "demo"));
-    cp.apply("es", &elasticsearch_v1alpha1(ns, "search"));
-    cp.apply("pilot", &pilot(ns, "demo-a-0"));
-    // … get in both versions …
-    for (resource, name) in [
-        ("cassandraclusters", "demo"),
-        ("elasticsearchclusters", "search"),
-        ("pilots", "demo-a-0"),
-    ] {
-        for version in ["v1beta1", "v1alpha1"] {
-            let o = cp.json(&[
-                "get",
-                &format!("{resource}.{version}.{GROUP}"),
-                name,
-                "-n",
-                ns,
-            ]);
-            assert_eq!(o["apiVersion"], format!("{GROUP}/{version}"));
-            assert_eq!(o["metadata"]["name"], name);
-        }
-    }
-    // … the preferred version is v1beta1; tables come from navigator's printer columns …
-    let es = cp.json(&["get", "elasticsearchclusters", "search", "-n", ns]);
-    assert_eq!(es["apiVersion"], "navigator.jetstack.io/v1beta1");
-    let table = cp.k(&["get", "cassandraclusters", "-n", ns]);
-    assert!(table.starts_with("NAME"), "{table}");
-    assert!(table.contains("demo"), "{table}");
-    // … list (namespace and all namespaces) …
-    assert_eq!(names(&cp.json(&["get", "pilots", "-n", ns])), ["demo-a-0"]);
-    assert_eq!(
-        names(&cp.json(&[
-            "get",
-            "cassandraclusters.v1alpha1.navigator.jetstack.io",
-            "-A"
-        ])),
-        ["demo"]
-    );
-
-    // watch: a background `kubectl get -w` sees a patch made meanwhile.
-    let watch_out = cp.work.path().join("watch.out");
-    let mut watch = Command::new(kubectl_path())
-        .arg("--kubeconfig")
-        .arg(cp.admin())
-        .args([
-            "get",
-            "cassandraclusters",
-            "-n",
-            ns,
-            "--watch-only",
-            "--output-watch-events",
-            "-o",
-            "json",
-        ])
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&watch_out).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
-    // patch: strategic merge (pools merged by name) …
-    cp.k(&[
-        "patch",
-        "cassandraclusters",
-        "demo",
-        "-n",
-        ns,
-        "-p",
-        r#"{"spec":{"nodePools":[{"name":"a","replicas":5}]}}"#,
-    ]);
-    let seen = eventually("the watch sees the patch", Duration::from_secs(30), || {
-        let s = std::fs::read_to_string(&watch_out).unwrap_or_default();
-        let events: Vec<Value> = serde_json::Deserializer::from_str(&s)
-            .into_iter::<Value>()
-            .filter_map(Result::ok)
-            .collect();
-        events
-            .into_iter()
-            .find(|e| {
-                e["type"] == "MODIFIED" && e["object"]["spec"]["nodePools"][0]["replicas"] == 5
-            })
-            .ok_or(s)
-    });
-    let _ = watch.kill();
-    let _ = watch.wait();
-    assert_eq!(seen["object"]["metadata"]["name"], "demo");
-    let cass = cp.json(&["get", "cassandraclusters", "demo", "-n", ns]);
-    assert_eq!(cass["spec"]["nodePools"][0]["persistence"]["size"], "5Gi");
-    // … merge and JSON patches, label …
-    cp.k(&[
-        "patch",
-        "pilots",
-        "demo-a-0",
-        "-n",
-        ns,
-        "--type=merge",
-        "-p",
-        r#"{"metadata":{"annotations":{"checked":"yes"}}}"#,
-    ]);
-    cp.k(&[
-        "patch",
-        "elasticsearchclusters.v1alpha1.navigator.jetstack.io",
-        "search",
-        "-n",
-        ns,
-        "--type=json",
-        "-p",
-        r#"[{"op":"replace","path":"/spec/minimumMasters","value":3},{"op":"replace","path":"/spec/nodePools/0/replicas","value":4}]"#,
-    ]);
-    cp.k(&["label", "pilots", "demo-a-0", "-n", ns, "tier=db"]);
-    let p = cp.json(&["get", "pilots", "-n", ns, "-l", "tier=db"]);
-    assert_eq!(names(&p), ["demo-a-0"]);
-    assert_eq!(p["items"][0]["metadata"]["annotations"]["checked"], "yes");
-    let es = cp.json(&["get", "elasticsearchclusters", "search", "-n", ns]);
-    assert_eq!(es["spec"]["nodePools"][0]["replicas"], 4);
-    // … apply again (client-side: a three-way strategic merge) and server-side apply …
-    let mut cass = cassandra(ns, "demo");
-    cass["spec"]["nodePools"][0]["replicas"] = json!(2);
-    cp.apply("cass-again", &cass);
-    assert_eq!(
-        cp.json(&["get", "cassandraclusters", "demo", "-n", ns])["spec"]["nodePools"][0]["replicas"],
-        2
-    );
-    let ssa = cp.work.path().join("ssa.json");
-    std::fs::write(&ssa, cassandra(ns, "applied").to_string()).unwrap();
-    cp.k(&["apply", "--server-side", "-f", ssa.to_str().unwrap()]);
-    let applied = cp.json(&[
-        "get",
-        "cassandraclusters",
-        "applied",
-        "-n",
-        ns,
-        "--show-managed-fields",
-    ]);
-    let managers: Vec<&str> = applied["metadata"]["managedFields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["manager"].as_str().unwrap())
-        .collect();
-    assert_eq!(managers, ["kubectl"], "{applied:#}");
-    // … delete.
-    cp.k(&["delete", "cassandraclusters", "applied", "-n", ns]);
-    cp.k(&[
-        "delete",
-        "elasticsearchclusters.v1alpha1.navigator.jetstack.io",
-        "search",
-        "-n",
-        ns,
-    ]);
-    let gone = cp.kubectl_as(
-        &cp.admin(),
-        &["get", "elasticsearchclusters", "search", "-n", ns],
-    );
-    assert!(!gone.success());
-    assert!(gone.stderr.contains("NotFound"), "{}", gone.stderr);
 }
 
 /// `kubectl auth can-i` and real RBAC decide: the devenv test user has no binding (403); bound to

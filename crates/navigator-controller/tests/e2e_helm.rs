@@ -5,10 +5,11 @@
 //!
 //! One install goes through the whole story:
 //!
-//!  1. `helm install --wait`: both APIServices Available, served by the pods;
-//!  2. kubectl through the aggregation layer: create, get, list, patch and delete Pilots and a
-//!     CassandraCluster in both versions; the in-cluster controller (the Lease holder) writes
-//!     the paused cluster's status;
+//!  1. `helm install --wait` with the controller off: both APIServices Available, served by the
+//!     pods; the aggregated kubectl scenario (`test_support::kubectl_scenario`: every verb, both
+//!     versions, watch, patches, apply) passes through them;
+//!  2. `helm upgrade` turns the controller on (two replicas, one Lease holder), which writes a
+//!     paused CassandraCluster's status;
 //!  3. one navigator-apiserver pod killed (grace 0) during a stream of kubectl creates: every
 //!     acknowledged object is read back, the APIService never leaves Available, and the
 //!     Deployment replaces the pod;
@@ -136,6 +137,8 @@ fn navigator_installed_with_helm() {
             "--namespace",
             NS,
             "--create-namespace",
+            "--set",
+            "controller.enabled=false",
             "--wait",
             "--timeout",
             "5m",
@@ -155,8 +158,32 @@ fn navigator_installed_with_helm() {
         t.elapsed().as_secs_f64()
     );
     assert_eq!(apiserver_pods(&env).len(), 2);
+    let t = Instant::now();
+    test_support::kubectl_scenario::run(&env, "agg");
+    env.k(&["delete", "namespace", "agg", "--timeout=120s"]);
+    println!(
+        "TIMING the aggregated kubectl scenario through the pods {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
 
-    // 2. kubectl through the aggregation layer, both versions
+    // 2. the controller turned on by an upgrade; kubectl in both versions
+    helm_run(
+        &env,
+        &[
+            "upgrade",
+            "navigator",
+            chart,
+            "--namespace",
+            NS,
+            "--reuse-values",
+            "--set",
+            "controller.enabled=true",
+            "--wait",
+            "--timeout",
+            "5m",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", context(&env)));
     env.k(&["create", "namespace", USER_NS]);
     env.apply("pilot-a", &pilot("a"));
     let a = env.json(&[

@@ -8,6 +8,7 @@
 //! [`controller`]: `navigator-controller` as a host process against devenv (SIGKILL, restart).
 //! [`elasticsearch`]: Elasticsearch/OpenSearch's REST API from the host (health, shards,
 //! exclusions, documents) and a continuous indexer whose acknowledged documents are read back.
+//! [`kubectl_scenario`]: kubectl through the aggregation layer, every verb, both versions.
 //! [`procfs`]: memory and thread figures of a process from `/proc/<pid>/status`.
 //! [`paths`]: prerequisites on the machine (binaries, images), or a failure saying what to run.
 //! [`pilot_pods`]: the pilots' RBAC and pod template pieces in devenv, Pilots and pods there.
@@ -20,6 +21,7 @@ pub mod controller;
 pub mod deploy;
 pub mod devenv;
 pub mod elasticsearch;
+pub mod kubectl_scenario;
 pub mod paths;
 pub mod pilot_pods;
 #[cfg(feature = "pilots")]

@@ -804,28 +804,14 @@ pub fn collection(namespace: &str, resource: &str) -> String {
     format!("/apis/navigator.jetstack.io/v1beta1/namespaces/{namespace}/{resource}")
 }
 
-/// A valid v1beta1 CassandraCluster.
+/// A valid v1beta1 CassandraCluster (test-support's, shared with the aggregated scenario).
 pub fn cassandra(namespace: &str, name: &str) -> Value {
-    serde_json::json!({
-        "apiVersion": "navigator.jetstack.io/v1beta1",
-        "kind": "CassandraCluster",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app": "demo"}},
-        "spec": {
-            "version": "5.0.2",
-            "pilotImage": {"repository": "navigator/pilot-cassandra", "tag": "v1"},
-            "nodePools": [{"name": "a", "replicas": 3, "persistence": {"size": "5Gi"}}]
-        }
-    })
+    test_support::kubectl_scenario::cassandra(namespace, name)
 }
 
 /// A valid v1beta1 Pilot of cluster `demo`, pool `pool`.
 pub fn pilot(namespace: &str, name: &str, pool: &str) -> Value {
-    serde_json::json!({
-        "apiVersion": "navigator.jetstack.io/v1beta1",
-        "kind": "Pilot",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"cluster": {"kind": "CassandraCluster", "name": "demo"}, "nodePool": pool}
-    })
+    test_support::kubectl_scenario::pilot(namespace, name, pool)
 }
 
 /// Polls `check` until it returns `Some`, or panics after `timeout` with `what`.
