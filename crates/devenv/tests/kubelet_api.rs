@@ -9,104 +9,47 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use devenv::binaries::{self, Binaries};
 use devenv::layout::Layout;
 use serde_json::{Value, json};
+use test_support::devenv::{Env, EnvOptions};
 
-const DEVENV: &str = env!("CARGO_BIN_EXE_devenv");
 const NS: &str = "kubelet-test";
 
-struct Env {
-    state: tempfile::TempDir,
-    bins: Binaries,
+/// devenv's layout of the environment's state (its PKI).
+fn layout(env: &Env) -> Layout {
+    Layout::new(env.state_dir().canonicalize().unwrap())
 }
 
-impl Env {
-    fn layout(&self) -> Layout {
-        Layout::new(self.state.path().canonicalize().unwrap())
+/// kubectl as the admin with `stdin` and extra environment variables; its whole output.
+fn kubectl_env(env: &Env, args: &[&str], stdin: Option<&str>, vars: &[(&str, &str)]) -> Output {
+    let mut child = env
+        .kubectl_command(args)
+        .envs(vars.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
     }
-
-    fn devenv(&self, args: &[&str]) -> Output {
-        Command::new(DEVENV)
-            .arg("--state-dir")
-            .arg(self.state.path())
-            .args(args)
-            .env("DEVENV_BIN_DIR", self.bins.dir())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn kubectl_cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(self.bins.kubectl());
-        c.arg("--kubeconfig")
-            .arg(self.layout().admin_kubeconfig())
-            .args(args);
-        c
-    }
-
-    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        self.kubectl_env(args, stdin, &[])
-    }
-
-    fn kubectl_env(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
-        let mut child = self
-            .kubectl_cmd(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            input.write_all(s.as_bytes()).unwrap();
-        }
-        drop(input);
-        child.wait_with_output().unwrap()
-    }
-
-    fn k(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args, None);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn get(&self, args: &[&str]) -> Result<Value, String> {
-        let mut a = args.to_vec();
-        a.extend(["-o", "json"]);
-        let out = self.kubectl(&a, None);
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
-    }
+    drop(input);
+    child.wait_with_output().unwrap()
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = self.devenv(&["down"]);
-    }
+/// Polls `f` until it returns `Ok` (test-support's, without extra context).
+fn eventually<T>(what: &str, timeout: Duration, f: impl FnMut() -> Result<T, String>) -> T {
+    test_support::devenv::eventually(what, timeout, String::new, f)
 }
 
-fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() >= deadline => panic!("{what}: not within {timeout:?}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(300)),
-        }
-    }
+/// [`kubectl_env`] without extra variables.
+fn kubectl(env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
+    kubectl_env(env, args, stdin, &[])
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -145,32 +88,13 @@ fn pods() -> Value {
 #[test]
 #[ignore = "devenv group: needs root, the Go-built Kubernetes binaries, python3 and curl; run hack/test-devenv"]
 fn kubelet_api_serves_kubectl() {
-    let bin_dir = match std::env::var_os("DEVENV_BIN_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => binaries::default_bin_dir().unwrap(),
-    };
-    let bins = Binaries::find(&bin_dir).unwrap_or_else(|e| {
-        panic!("the devenv test group needs the Go-built binaries (hack/build-k8s): {e}")
-    });
-    let env = Env {
-        state: tempfile::Builder::new()
-            .prefix("devenv-kubelet-")
-            .tempdir()
-            .unwrap(),
-        bins,
-    };
-    let out = env.devenv(&["up"]);
-    assert!(
-        out.status.success(),
-        "devenv up: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let env = Env::up(EnvOptions::new("devenv-kubelet"));
     env.k(&["create", "namespace", NS]);
     eventually("default ServiceAccount", Duration::from_secs(30), || {
         env.get(&["get", "serviceaccount", "default", "-n", NS])
             .map(|_| ())
     });
-    let out = env.kubectl(&["apply", "-f", "-"], Some(&pods().to_string()));
+    let out = kubectl(&env, &["apply", "-f", "-"], Some(&pods().to_string()));
     assert!(out.status.success(), "apply: {:?}", text(&out));
     eventually("talker Ready", Duration::from_secs(60), || {
         let p = env.get(&["get", "pod", "talker", "-n", NS])?;
@@ -188,7 +112,7 @@ fn kubelet_api_serves_kubectl() {
 }
 
 fn curl(env: &Env, cert: Option<&str>) -> Output {
-    let l = env.layout();
+    let l = layout(env);
     let mut c = Command::new("curl");
     c.args(["-sS", "--max-time", "10", "--cacert"])
         .arg(l.pki("ca.crt"));
@@ -255,12 +179,12 @@ fn logs(env: &Env) {
     assert_eq!(n(lines[1]), n(lines[0]) + 1, "{tail}");
     // Without -c in a pod with several containers kubectl asks for one (its own rule), so -c is
     // what picks the file; a missing container is the API's 400/404.
-    let missing = env.kubectl(&["logs", "talker", "-c", "nope", "-n", NS], None);
+    let missing = kubectl(env, &["logs", "talker", "-c", "nope", "-n", NS], None);
     assert!(!missing.status.success());
 
     // -f: lines arrive as the container writes them (one every 0.3 s), then we stop reading.
     let mut child = Killed(
-        env.kubectl_cmd(&["logs", "-f", "talker", "-c", "first", "-n", NS, "--tail=1"])
+        env.kubectl_command(&["logs", "-f", "talker", "-c", "first", "-n", NS, "--tail=1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -302,7 +226,8 @@ fn logs(env: &Env) {
 
 fn exec(env: &Env) {
     let t = Instant::now();
-    let out = env.kubectl(
+    let out = kubectl(
+        env,
         &[
             "exec",
             "talker",
@@ -325,14 +250,16 @@ fn exec(env: &Env) {
         "TIMING kubectl exec (WebSocket → SPDY): {:.1?}",
         t.elapsed()
     );
-    let out = env.kubectl(
+    let out = kubectl(
+        env,
         &[
             "exec", "-i", "talker", "-c", "second", "-n", NS, "--", "tr", "a-z", "A-Z",
         ],
         Some("hello\nworld\n"),
     );
     assert_eq!(text(&out).0, "HELLO\nWORLD\n", "{:?}", text(&out));
-    let out = env.kubectl(
+    let out = kubectl(
+        env,
         &[
             "exec", "talker", "-c", "second", "-n", NS, "--", "sh", "-c", "exit 3",
         ],
@@ -369,7 +296,7 @@ fn exec(env: &Env) {
         ])
     };
     let child = Killed(
-        env.kubectl_cmd(&[
+        env.kubectl_command(&[
             "exec", "talker", "-c", "second", "-n", NS, "--", "sleep", "4242",
         ])
         .stdout(Stdio::null())
@@ -393,7 +320,8 @@ fn exec(env: &Env) {
 
     // kubectl's SPDY fallback (no WebSocket): the apiserver passes the upgrade through.
     let spdy = [("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "false")];
-    let out = env.kubectl_env(
+    let out = kubectl_env(
+        env,
         &[
             "exec",
             "-i",
@@ -417,9 +345,9 @@ fn exec(env: &Env) {
 
     // -it on a pseudo-terminal (kubectl itself runs on one made by python's pty module).
     for env_pairs in [&[][..], &spdy[..]] {
-        let kubeconfig = env.layout().admin_kubeconfig();
+        let kubeconfig = layout(env).admin_kubeconfig();
         let argv = json!([
-            env.bins.kubectl().to_string_lossy(),
+            env.bin_dir().join("kubectl").to_string_lossy(),
             "--kubeconfig",
             kubeconfig.to_string_lossy(),
             "exec",
@@ -487,7 +415,7 @@ fn port_forward(env: &Env) {
         (18082, &[("KUBECTL_PORT_FORWARD_WEBSOCKETS", "false")][..]),
     ] {
         let mut child = Killed(
-            env.kubectl_cmd(&[
+            env.kubectl_command(&[
                 "port-forward",
                 "-n",
                 NS,
@@ -535,7 +463,8 @@ fn port_forward(env: &Env) {
     let src = scratch.path().join("big.bin");
     std::fs::write(&src, &big).unwrap();
     let t = Instant::now();
-    let out = env.kubectl(
+    let out = kubectl(
+        env,
         &[
             "cp",
             &src.to_string_lossy(),
@@ -551,7 +480,7 @@ fn port_forward(env: &Env) {
         t.elapsed()
     );
     let mut child = Killed(
-        env.kubectl_cmd(&["port-forward", "-n", NS, "pod/talker", "18083:8080"])
+        env.kubectl_command(&["port-forward", "-n", NS, "pod/talker", "18083:8080"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -582,7 +511,7 @@ fn port_forward(env: &Env) {
 
     // Nothing listens on 9999 in the pod: the connection fails, kubectl is told why.
     let mut child = Killed(
-        env.kubectl_cmd(&["port-forward", "-n", NS, "pod/talker", "18081:9999"])
+        env.kubectl_command(&["port-forward", "-n", NS, "pod/talker", "18081:9999"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -621,8 +550,8 @@ fn previous(env: &Env) {
         (n >= 1).then_some(()).ok_or(format!("restartCount {n}"))
     });
     let (prev, cur) = eventually("previous and current logs", Duration::from_secs(30), || {
-        let prev = env.kubectl(&["logs", "crasher", "-n", NS, "--previous"], None);
-        let cur = env.kubectl(&["logs", "crasher", "-n", NS], None);
+        let prev = kubectl(env, &["logs", "crasher", "-n", NS, "--previous"], None);
+        let cur = kubectl(env, &["logs", "crasher", "-n", NS], None);
         let (p, c) = (text(&prev).0, text(&cur).0);
         (prev.status.success() && p.starts_with("run-") && c.starts_with("run-"))
             .then_some((p, c))
@@ -632,7 +561,7 @@ fn previous(env: &Env) {
     // -f ends by itself when the followed instance ends (the container exits after 2 s).
     let t = Instant::now();
     let mut child = env
-        .kubectl_cmd(&["logs", "-f", "crasher", "-n", NS])
+        .kubectl_command(&["logs", "-f", "crasher", "-n", NS])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -656,12 +585,12 @@ fn previous(env: &Env) {
 
     // The same name, a new pod: its logs are its own, and it has no previous instance yet.
     env.k(&["delete", "pod", "crasher", "-n", NS, "--wait=true"]);
-    let out = env.kubectl(&["apply", "-f", "-"], Some(&pods().to_string()));
+    let out = kubectl(env, &["apply", "-f", "-"], Some(&pods().to_string()));
     assert!(out.status.success(), "apply: {:?}", text(&out));
     let fresh = eventually("the new crasher's log", Duration::from_secs(60), || {
         let p = env.get(&["get", "pod", "crasher", "-n", NS])?;
         let n = p["status"]["containerStatuses"][0]["restartCount"].as_i64();
-        let cur = env.kubectl(&["logs", "crasher", "-n", NS], None);
+        let cur = kubectl(env, &["logs", "crasher", "-n", NS], None);
         let c = text(&cur).0;
         (n == Some(0) && c.starts_with("run-"))
             .then_some(c)
@@ -675,7 +604,7 @@ fn previous(env: &Env) {
     assert!(!fresh.contains(prev.trim()) && !fresh.contains(cur.trim()));
     // Right after its first start the new pod has no previous instance; should it have restarted
     // meanwhile (first back-off 1-2 s), its previous is its own first run, never the old pod's.
-    let p = env.kubectl(&["logs", "crasher", "-n", NS, "--previous"], None);
+    let p = kubectl(env, &["logs", "crasher", "-n", NS, "--previous"], None);
     let (p_out, p_err) = text(&p);
     if p.status.success() {
         assert_eq!(p_out, fresh, "the new pod's own first run: {p_err}");

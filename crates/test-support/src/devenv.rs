@@ -303,6 +303,14 @@ impl Env {
         self.state.path().join("admin.kubeconfig")
     }
 
+    /// A kubectl command as the cluster admin (no request timeout: for `-f`, `exec`,
+    /// `port-forward`), to be given stdin, environment and output handling by the caller.
+    pub fn kubectl_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(self.bin_dir.join("kubectl"));
+        command.arg("--kubeconfig").arg(self.admin()).args(args);
+        command
+    }
+
     /// kubectl as the cluster admin: its stdout, or an error with its output.
     pub fn kubectl(&self, args: &[&str]) -> Result<String, String> {
         let out = Command::new(self.bin_dir.join("kubectl"))
