@@ -275,23 +275,7 @@ fn navigator_installed_with_helm() {
         "only {} writes acknowledged",
         acked.len()
     );
-    let names: Vec<String> = env
-        .k(&[
-            "get",
-            "pilots",
-            "-n",
-            USER_NS,
-            "-l",
-            "e2e=writer",
-            "-o",
-            "name",
-        ])
-        .lines()
-        .map(|l| {
-            l.trim_start_matches("pilot.navigator.jetstack.io/")
-                .to_owned()
-        })
-        .collect();
+    let names = writer_pilots(&env);
     let lost: Vec<&String> = acked.iter().filter(|n| !names.contains(n)).collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
     eventually(
@@ -345,20 +329,11 @@ fn navigator_installed_with_helm() {
         "TIMING helm upgrade (changed value) → API server pods rolled {:.1}s",
         t.elapsed().as_secs_f64()
     );
-    let count = env
-        .k(&[
-            "get",
-            "pilots",
-            "-n",
-            USER_NS,
-            "-l",
-            "e2e=writer",
-            "-o",
-            "name",
-        ])
-        .lines()
-        .count();
-    assert_eq!(count, acked.len(), "objects kept across the upgrade");
+    assert_eq!(
+        writer_pilots(&env),
+        names,
+        "objects kept across the upgrade"
+    );
 
     // 5. uninstall
     let t = Instant::now();
@@ -387,6 +362,33 @@ fn navigator_installed_with_helm() {
         "TIMING helm uninstall → no Navigator pods {:.1}s",
         t.elapsed().as_secs_f64()
     );
+}
+
+/// The names of the writer's Pilots, in the order written.
+fn writer_pilots(env: &Env) -> Vec<String> {
+    let mut names: Vec<String> = env
+        .k(&[
+            "get",
+            "pilots",
+            "-n",
+            USER_NS,
+            "-l",
+            "e2e=writer",
+            "-o",
+            "name",
+        ])
+        .lines()
+        .map(|l| {
+            l.trim_start_matches("pilot.navigator.jetstack.io/")
+                .to_owned()
+        })
+        .collect();
+    names.sort_by_key(|n| {
+        n.trim_start_matches("w-")
+            .parse::<u32>()
+            .unwrap_or(u32::MAX)
+    });
+    names
 }
 
 /// A Pilot labelled `e2e=writer`, written to a file for `kubectl create -f`.
