@@ -1,12 +1,14 @@
 //! `hack/demo` end to end, as a newcomer runs it: it starts devenv, installs Navigator from the
-//! chart as pods and waits for a Ready three-node Cassandra managed by the in-cluster
-//! controller. Then what the demo tells the user to try works through the kubelet API, with
+//! chart as pods and waits for a Ready three-node Cassandra and a Ready three-node OpenSearch,
+//! both managed by the in-cluster controller. Then what the demo tells the user to try works through the kubelet API, with
 //! real clients:
 //!
 //!  - `kubectl exec cass-demo-a-0 -- nodetool status` lists 3 nodes Up/Normal;
 //!  - `kubectl logs` of a database pod shows its pilot's log;
 //!  - `kubectl port-forward` to 9042 lets the Python cassandra-driver on the host write rows at
 //!    ALL and read them back;
+//!  - `kubectl port-forward svc/es-search 9200` reaches OpenSearch: health green, a document
+//!    indexed and read back;
 //!  - `helm uninstall` of Navigator leaves the running database alone: its pods keep running and
 //!    its volume claims stay.
 //!
@@ -23,17 +25,23 @@ use std::time::{Duration, Instant};
 use test_support::cassandra::cql;
 use test_support::deploy::helm;
 use test_support::devenv::{eventually, k8s_bin_dir, repo_root};
+use test_support::elasticsearch::{self as es, HTTP_PORT};
 
 /// The demo's namespace and pods.
 const NS: &str = "demo";
 const PODS: [&str; 3] = ["cass-demo-a-0", "cass-demo-a-1", "cass-demo-a-2"];
+const SEARCH_PODS: [&str; 3] = [
+    "es-search-mixed-0",
+    "es-search-mixed-1",
+    "es-search-mixed-2",
+];
 /// The datacenter of a pool that names none.
 const DC: &str = "navigator-default-datacenter";
 
 /// The demo's devenv state; `hack/demo --down` when dropped.
 struct Demo {
     state: tempfile::TempDir,
-    port_forward: Option<Child>,
+    port_forwards: Vec<Child>,
 }
 
 impl Demo {
@@ -60,6 +68,38 @@ impl Demo {
         }
     }
 
+    /// `kubectl port-forward <target> <local>:<remote>`, kept running until the demo is dropped;
+    /// returns once it listens. Its output goes to `port-forward-<local>.{log,err}`.
+    fn forward(&mut self, target: &str, local: u16, remote: u16) {
+        let log = self.state.path().join(format!("port-forward-{local}.log"));
+        let child = Command::new(k8s_bin_dir().join("kubectl"))
+            .arg("--kubeconfig")
+            .arg(self.kubeconfig())
+            .args([
+                "-n",
+                NS,
+                "port-forward",
+                target,
+                &format!("{local}:{remote}"),
+            ])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
+            .spawn()
+            .unwrap();
+        self.port_forwards.push(child);
+        eventually(
+            &format!("kubectl port-forward {target} listening"),
+            Duration::from_secs(30),
+            || self.context(),
+            || {
+                let out = std::fs::read_to_string(&log).unwrap_or_default();
+                out.contains(&format!("Forwarding from 127.0.0.1:{local}"))
+                    .then_some(())
+                    .ok_or(out)
+            },
+        );
+    }
+
     fn context(&self) -> String {
         format!(
             "{}\n{}",
@@ -74,13 +114,15 @@ impl Demo {
 impl Drop for Demo {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let log = self.state.path().join("port-forward.err");
-            eprintln!(
-                "--- kubectl port-forward's stderr ---\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
+            for port in [9042, HTTP_PORT] {
+                let log = self.state.path().join(format!("port-forward-{port}.err"));
+                eprintln!(
+                    "--- kubectl port-forward {port}'s stderr ---\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
         }
-        if let Some(mut child) = self.port_forward.take() {
+        for mut child in self.port_forwards.drain(..) {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -99,7 +141,7 @@ fn the_demo_runs_a_cassandra_cluster_users_can_reach() {
             .prefix("nav-demo-")
             .tempdir()
             .unwrap(),
-        port_forward: None,
+        port_forwards: Vec::new(),
     };
     let t = Instant::now();
     let out = Command::new(repo_root().join("hack/demo"))
@@ -115,11 +157,13 @@ fn the_demo_runs_a_cassandra_cluster_users_can_reach() {
         demo.context()
     );
     assert!(
-        stderr.contains("is Ready: 3 nodes") && stderr.contains("nodetool status"),
+        stderr.contains("demo/demo is Ready: 3 nodes")
+            && stderr.contains("demo/search is Ready: 3 nodes")
+            && stderr.contains("nodetool status"),
         "{stderr}"
     );
     println!(
-        "TIMING hack/demo (warm caches) → 3 Cassandra nodes Ready {:.1}s",
+        "TIMING hack/demo (warm caches) → 3 Cassandra and 3 OpenSearch nodes Ready {:.1}s",
         t.elapsed().as_secs_f64()
     );
     // The cluster is managed by the in-cluster controller (the Lease holder is one of its pods).
@@ -173,34 +217,7 @@ fn the_demo_runs_a_cassandra_cluster_users_can_reach() {
     // The driver's contact points take the default CQL port, so the host's 9042 (free: the
     // databases listen in their pods' network namespaces).
     let local_port = 9042;
-    let forward_log = demo.state.path().join("port-forward.log");
-    demo.port_forward = Some(
-        Command::new(k8s_bin_dir().join("kubectl"))
-            .arg("--kubeconfig")
-            .arg(demo.kubeconfig())
-            .args([
-                "-n",
-                NS,
-                "port-forward",
-                &format!("pod/{}", PODS[0]),
-                &format!("{local_port}:9042"),
-            ])
-            .stdout(std::fs::File::create(&forward_log).unwrap())
-            .stderr(std::fs::File::create(forward_log.with_extension("err")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    eventually(
-        "kubectl port-forward listening",
-        Duration::from_secs(30),
-        || demo.context(),
-        || {
-            let out = std::fs::read_to_string(&forward_log).unwrap_or_default();
-            out.contains("Forwarding from 127.0.0.1:9042")
-                .then_some(())
-                .ok_or(out)
-        },
-    );
+    demo.forward(&format!("pod/{}", PODS[0]), local_port, 9042);
     let contact = "127.0.0.1".to_owned();
     let wrote = cql(
         "write",
@@ -213,9 +230,32 @@ fn the_demo_runs_a_cassandra_cluster_users_can_reach() {
     let read = cql("read", DC, "demo_ks", 3, 20, std::slice::from_ref(&contact));
     assert!(
         wrote.contains("WROTE 20 rows at ALL") && read.contains("READ 20 rows at ALL"),
-        "{wrote}\n{read}\n{}",
-        std::fs::read_to_string(forward_log.with_extension("err")).unwrap_or_default()
+        "{wrote}\n{read}"
     );
+
+    // OpenSearch through the client Service, forwarded to the host's 9200.
+    demo.forward("svc/es-search", HTTP_PORT, HTTP_PORT);
+    let health = eventually(
+        "OpenSearch green through the port-forward",
+        Duration::from_secs(60),
+        || demo.context(),
+        || {
+            let h = es::health("127.0.0.1")?;
+            (h["status"] == "green" && h["number_of_nodes"] == 3)
+                .then_some(h.clone())
+                .ok_or_else(|| h.to_string())
+        },
+    );
+    println!("{health}");
+    es::rest(
+        "PUT",
+        "127.0.0.1",
+        "/demo/_doc/1?refresh=true",
+        Some(r#"{"hello":"navigator"}"#),
+    )
+    .unwrap();
+    let doc = es::rest("GET", "127.0.0.1", "/demo/_doc/1", None).unwrap();
+    assert_eq!(doc["_source"]["hello"], "navigator", "{doc}");
 
     // Uninstalling Navigator leaves the database running, with its volumes.
     let out = Command::new(helm())
@@ -236,7 +276,7 @@ fn the_demo_runs_a_cassandra_cluster_users_can_reach() {
         String::from_utf8_lossy(&out.stderr)
     );
     std::thread::sleep(Duration::from_secs(20));
-    for pod in PODS {
+    for pod in PODS.iter().chain(&SEARCH_PODS) {
         let phase = demo
             .kubectl(&[
                 "-n",
@@ -253,5 +293,5 @@ fn the_demo_runs_a_cassandra_cluster_users_can_reach() {
     let claims = demo
         .kubectl(&["-n", NS, "get", "pvc", "-o", "name"])
         .unwrap();
-    assert_eq!(claims.lines().count(), 3, "{claims}");
+    assert_eq!(claims.lines().count(), 6, "{claims}");
 }
