@@ -1,5 +1,6 @@
 //! The `navigator.jetstack.io` API server: the navigator kinds wired into the generic machinery.
 //!
+//! * [`etcd_start`] — connecting to etcd at start, waiting for it up to a minute.
 //! * [`metered`] — storage latency metrics around the store.
 //! * [`options`] — command-line options validated into a [`options::Config`].
 //! * [`run`] — builds the server (registries over the embedded store or etcd — `--etcd-servers`
@@ -12,6 +13,7 @@
 //!   create/update/status rules, validation, printer columns, selectable fields, and the patch
 //!   and field schemas read from the published OpenAPI documents.
 
+pub mod etcd_start;
 pub mod metered;
 pub mod options;
 pub mod run;

@@ -12,7 +12,7 @@ use apimachinery::store::{CompactionSchedule, Storage, StoreError, spawn_compact
 use apiserver::{
     ApiServer, CheckScope, HealthCheck, Metrics, OpenApiInput, ServingOptions, TlsSource,
 };
-use etcd_store::{EtcdConfig, EtcdStore, EtcdStoreError, EtcdTls};
+use etcd_store::{EtcdConfig, EtcdStoreError, EtcdTls};
 use navigator_api::scheme::ApiVersion;
 use navigator_api::{GROUP, openapi, resources};
 
@@ -158,7 +158,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             served
         }
         StorageConfig::Etcd(options) => {
-            let etcd = EtcdStore::connect(etcd_config(options)).await?;
+            let etcd =
+                crate::etcd_start::connect(etcd_config(options), crate::etcd_start::START_WAIT)
+                    .await?;
             // Coordinated through etcd (kube-apiserver's compact_rev_key): servers sharing the
             // etcd compact once per interval between them.
             let compactor = etcd.spawn_compactor(interval);

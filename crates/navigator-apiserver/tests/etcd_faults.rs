@@ -229,3 +229,46 @@ async fn etcd_restarts_under_writes_and_watches() {
         s.gone
     );
 }
+
+/// Started before its etcd answers (as the chart's pods start beside etcd's), the server waits
+/// for etcd, saying why in its log, and serves once etcd is up — no exit, no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_started_before_etcd_serves_once_etcd_answers() {
+    let mut etcd = support::Etcd::start();
+    let url = etcd.url();
+    etcd.kill9();
+    let started = Instant::now();
+    let restarter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(3));
+        etcd.restart();
+        etcd
+    });
+    // Blocks until the server is ready (or fails if it exits first).
+    let server = tokio::task::spawn_blocking(move || Server::start_with(&["--etcd-servers", &url]))
+        .await
+        .unwrap();
+    let etcd = restarter.join().unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "ready before etcd was"
+    );
+    assert!(
+        server.log_tail().contains("etcd does not answer yet"),
+        "{}",
+        server.log_tail()
+    );
+    let http = server.http().await;
+    let created = http
+        .post_json(
+            &collection(NS, "cassandraclusters"),
+            &support::cassandra(NS, "late"),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let read = http
+        .get(&format!("{}/late", collection(NS, "cassandraclusters")))
+        .await;
+    assert_eq!(read.status, StatusCode::OK);
+    drop(server);
+    drop(etcd);
+}
