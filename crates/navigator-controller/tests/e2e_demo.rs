@@ -38,6 +38,22 @@ const SEARCH_PODS: [&str; 3] = [
 /// The datacenter of a pool that names none.
 const DC: &str = "navigator-default-datacenter";
 
+/// `hack/demo` with the environment a user's shell would give it: without the variables cargo
+/// sets for a test (ring's build script reruns when `CARGO_MANIFEST_DIR` changes, so the demo's
+/// `cargo build --release` would rebuild what `hack/test-devenv` has just built).
+fn demo_command() -> Command {
+    let mut command = Command::new(repo_root().join("hack/demo"));
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        let cargo_set =
+            name.starts_with("CARGO") && name != "CARGO_HOME" && name != "CARGO_TARGET_DIR";
+        if cargo_set || name == "OUT_DIR" || name == "LD_LIBRARY_PATH" {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// The demo's devenv state; `hack/demo --down` when dropped.
 struct Demo {
     state: tempfile::TempDir,
@@ -126,7 +142,7 @@ impl Drop for Demo {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let _ = Command::new(repo_root().join("hack/demo"))
+        let _ = demo_command()
             .arg("--down")
             .env("DEVENV_STATE_DIR", self.state.path())
             .status();
@@ -144,7 +160,7 @@ fn the_demo_runs_a_cassandra_cluster_users_can_reach() {
         port_forwards: Vec::new(),
     };
     let t = Instant::now();
-    let out = Command::new(repo_root().join("hack/demo"))
+    let out = demo_command()
         .env("DEVENV_STATE_DIR", demo.state.path())
         .env("DEMO_TIMEOUT", "900")
         .output()
