@@ -23,7 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use test_support::cassandra::cql;
-use test_support::deploy::helm;
+use test_support::deploy::helm_run;
 use test_support::devenv::{eventually, k8s_bin_dir, repo_root};
 use test_support::elasticsearch::{self as es, HTTP_PORT};
 
@@ -274,23 +274,17 @@ fn the_demo_runs_a_cassandra_cluster_users_can_reach() {
     assert_eq!(doc["_source"]["hello"], "navigator", "{doc}");
 
     // Uninstalling Navigator leaves the database running, with its volumes.
-    let out = Command::new(helm())
-        .args([
+    helm_run(
+        &demo.kubeconfig(),
+        &[
             "uninstall",
             "navigator",
             "--namespace",
             "navigator",
             "--wait",
-        ])
-        .arg("--kubeconfig")
-        .arg(demo.kubeconfig())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", demo.context()));
     std::thread::sleep(Duration::from_secs(20));
     for pod in PODS.iter().chain(&SEARCH_PODS) {
         let phase = demo

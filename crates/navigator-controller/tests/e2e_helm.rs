@@ -25,11 +25,10 @@
 //! --nocapture`.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use test_support::deploy::helm;
+use test_support::deploy::helm_run;
 use test_support::devenv::{
     Env, EnvOptions, GROUP, condition, eventually, repo_root, require_release_binary,
 };
@@ -37,23 +36,24 @@ use test_support::devenv::{
 const NS: &str = "navigator";
 const USER_NS: &str = "helm-e2e";
 
-/// `helm <args>` against the environment; Ok(stdout) or Err(output).
-fn helm_run(env: &Env, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(helm())
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(env.admin())
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+/// `helm install` (`verb` "install") or `helm upgrade --reuse-values` of the chart with one
+/// `--set`, waiting for the release's pods; panics with the release's state unless it succeeds.
+fn release(env: &Env, verb: &str, set: &str) {
+    let chart = repo_root().join("charts/navigator");
+    let mut args = vec![
+        verb,
+        "navigator",
+        chart.to_str().unwrap(),
+        "--namespace",
+        NS,
+    ];
+    args.push(if verb == "install" {
+        "--create-namespace"
     } else {
-        Err(format!(
-            "helm {args:?}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+        "--reuse-values"
+    });
+    args.extend(["--set", set, "--wait", "--timeout", "5m"]);
+    helm_run(&env.admin(), &args).unwrap_or_else(|e| panic!("{e}\n{}", context(env)));
 }
 
 /// Everything a failed wait should show: the release's pods and their logs.
@@ -123,28 +123,9 @@ fn navigator_installed_with_helm() {
         require_release_binary(package);
     }
     let env = Env::up(EnvOptions::new("nav-helm"));
-    let chart = repo_root().join("charts/navigator");
-    let chart = chart.to_str().unwrap();
-
     // 1. install
     let t = Instant::now();
-    helm_run(
-        &env,
-        &[
-            "install",
-            "navigator",
-            chart,
-            "--namespace",
-            NS,
-            "--create-namespace",
-            "--set",
-            "controller.enabled=false",
-            "--wait",
-            "--timeout",
-            "5m",
-        ],
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", context(&env)));
+    release(&env, "install", "controller.enabled=false");
     for version in ["v1beta1", "v1alpha1"] {
         eventually(
             &format!("APIService {version} Available"),
@@ -167,23 +148,7 @@ fn navigator_installed_with_helm() {
     );
 
     // 2. the controller turned on by an upgrade; kubectl in both versions
-    helm_run(
-        &env,
-        &[
-            "upgrade",
-            "navigator",
-            chart,
-            "--namespace",
-            NS,
-            "--reuse-values",
-            "--set",
-            "controller.enabled=true",
-            "--wait",
-            "--timeout",
-            "5m",
-        ],
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", context(&env)));
+    release(&env, "upgrade", "controller.enabled=true");
     env.k(&["create", "namespace", USER_NS]);
     env.apply("pilot-a", &pilot("a"));
     let a = env.json(&[
@@ -296,23 +261,7 @@ fn navigator_installed_with_helm() {
     // 4. upgrade with a changed value: the API server pods roll
     let before = apiserver_pods(&env);
     let t = Instant::now();
-    helm_run(
-        &env,
-        &[
-            "upgrade",
-            "navigator",
-            chart,
-            "--namespace",
-            NS,
-            "--reuse-values",
-            "--set",
-            "apiserver.podAnnotations.e2e/rolled=yes",
-            "--wait",
-            "--timeout",
-            "5m",
-        ],
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", context(&env)));
+    release(&env, "upgrade", "apiserver.podAnnotations.e2e/rolled=yes");
     eventually(
         "only new API server pods after the upgrade",
         Duration::from_secs(120),
@@ -338,7 +287,7 @@ fn navigator_installed_with_helm() {
     // 5. uninstall
     let t = Instant::now();
     helm_run(
-        &env,
+        &env.admin(),
         &["uninstall", "navigator", "--namespace", NS, "--wait"],
     )
     .unwrap_or_else(|e| panic!("{e}\n{}", context(&env)));

@@ -1,7 +1,7 @@
 //! `deploy/` (the rendered Helm chart) as objects, for tests that apply part of it, and the Helm
 //! binary the chart tests run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -58,4 +58,24 @@ pub fn helm() -> PathBuf {
         .unwrap_or_default()
         .to_owned();
     PathBuf::from(dir).join("helm")
+}
+
+/// `helm <args> --kubeconfig <kubeconfig>` with the Helm of [`helm`]: its stdout, or an error
+/// with its whole output.
+pub fn helm_run(kubeconfig: &Path, args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new(helm())
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .output()
+        .map_err(|e| format!("run helm: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "helm {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
