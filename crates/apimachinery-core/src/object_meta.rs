@@ -4,8 +4,10 @@
 //!
 //! Errors are collected, never short-circuited; paths start at `metadata`.
 
-use crate::selector::{is_dns1123_subdomain, label_key_errors, label_value_errors, regex_error};
-use crate::status::{FieldError, FieldErrorKind};
+use crate::field::{FieldError, FieldErrorKind};
+use crate::names::{
+    dns1123_label_errors, dns1123_subdomain_errors, label_key_errors, label_value_errors,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -14,52 +16,6 @@ use std::collections::BTreeSet;
 pub const FIELD_IMMUTABLE: &str = "field is immutable";
 /// Go's `TotalAnnotationSizeLimitB`: 256 KiB of keys and values together.
 pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
-
-const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-const DNS1123_LABEL_ERR: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_FMT: &str =
-    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
-const DNS1123_SUBDOMAIN_ERR: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-
-fn is_dns1123_label(s: &str) -> bool {
-    !s.contains('.') && is_dns1123_subdomain(s)
-}
-
-/// Go's `validation.IsDNS1123Label`.
-pub fn dns1123_label_errors(value: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if value.len() > 63 {
-        errs.push("must be no more than 63 characters".to_owned());
-    }
-    if !is_dns1123_label(value) {
-        if is_dns1123_subdomain(value) {
-            errs.push("must not contain dots".to_owned());
-        } else {
-            errs.push(regex_error(
-                DNS1123_LABEL_ERR,
-                DNS1123_LABEL_FMT,
-                &["my-name", "123-abc"],
-            ));
-        }
-    }
-    errs
-}
-
-/// Go's `validation.IsDNS1123Subdomain`.
-pub fn dns1123_subdomain_errors(value: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if value.len() > 253 {
-        errs.push("must be no more than 253 characters".to_owned());
-    }
-    if !is_dns1123_subdomain(value) {
-        errs.push(regex_error(
-            DNS1123_SUBDOMAIN_ERR,
-            DNS1123_SUBDOMAIN_FMT,
-            &["example.com"],
-        ));
-    }
-    errs
-}
 
 /// How object names of a kind are validated (Go's `ValidateNameFunc`s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

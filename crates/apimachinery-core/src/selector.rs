@@ -7,9 +7,12 @@
 //! * [`FieldSelector::parse`] follows Go's `k8s.io/apimachinery/pkg/fields.ParseSelector`:
 //!   `f=v`, `f==v`, `f!=v`, comma = AND, and `\` escaping `\`, `,` and `=` in values.
 //!
-//! Every error converts to a 400 `BadRequest` with [`SelectorError::into_api_error`].
+//! Every error is answered as a 400 `BadRequest` with the error's text as message
+//! (`apimachinery` converts [`SelectorError`] into its `ApiError`).
 
-use crate::status::{ApiError, FieldError, aggregate_message, go_quote};
+use crate::field::{FieldError, aggregate_message};
+use crate::names::{label_key_errors, label_value_errors};
+use crate::quote::go_quote;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -45,13 +48,6 @@ pub enum SelectorError {
         /// The supported fields.
         supported: Vec<String>,
     },
-}
-
-impl SelectorError {
-    /// The 400 `BadRequest` a Go server answers with.
-    pub fn into_api_error(self) -> ApiError {
-        ApiError::bad_request(self.to_string())
-    }
 }
 
 /// A label lookup: anything that maps a label key to its value.
@@ -274,119 +270,6 @@ fn requirement_errors(
                 value_errs.join("; "),
             ));
         }
-    }
-    errs
-}
-
-const LABEL_KEY_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
-const LABEL_KEY_ERR: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_FMT: &str =
-    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
-const DNS1123_SUBDOMAIN_ERR: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-const LABEL_VALUE_ERR: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-
-/// Go's `content.RegexError`.
-pub(crate) fn regex_error(msg: &str, re: &str, examples: &[&str]) -> String {
-    let ex: Vec<String> = examples.iter().map(|e| format!("'{e}', ")).collect();
-    format!(
-        "{msg} (e.g. {}regex used for validation is '{re}')",
-        ex.join(" or ")
-    )
-}
-
-/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`
-fn is_label_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    let alnum = |c: &u8| c.is_ascii_alphanumeric();
-    match (b.first(), b.last()) {
-        (Some(first), Some(last)) => {
-            alnum(first)
-                && alnum(last)
-                && b.iter()
-                    .all(|c| alnum(c) || matches!(c, b'-' | b'_' | b'.'))
-        }
-        _ => false,
-    }
-}
-
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?` joined by dots.
-pub(crate) fn is_dns1123_subdomain(s: &str) -> bool {
-    s.split('.').all(|label| {
-        let b = label.as_bytes();
-        let ok = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-        match (b.first(), b.last()) {
-            (Some(first), Some(last)) => {
-                ok(first) && ok(last) && b.iter().all(|c| ok(c) || *c == b'-')
-            }
-            _ => false,
-        }
-    })
-}
-
-/// Go's `content.IsLabelKey` (a.k.a. `IsQualifiedName`): every problem with a label key.
-pub fn label_key_errors(key: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    let parts: Vec<&str> = key.split('/').collect();
-    let name = match parts.as_slice() {
-        [name] => *name,
-        [prefix, name] => {
-            if prefix.is_empty() {
-                errs.push("prefix part must be non-empty".to_owned());
-            } else {
-                if prefix.len() > 253 {
-                    errs.push("prefix part must be no more than 253 bytes".to_owned());
-                }
-                if !is_dns1123_subdomain(prefix) {
-                    errs.push(format!(
-                        "prefix part {}",
-                        regex_error(
-                            DNS1123_SUBDOMAIN_ERR,
-                            DNS1123_SUBDOMAIN_FMT,
-                            &["example.com"]
-                        )
-                    ));
-                }
-            }
-            *name
-        }
-        _ => {
-            errs.push(format!(
-                "a valid label key {} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
-                regex_error(LABEL_KEY_ERR, LABEL_KEY_FMT, &["MyName", "my.name", "123-abc"])
-            ));
-            return errs;
-        }
-    };
-    if name.is_empty() {
-        errs.push("name part must be non-empty".to_owned());
-    } else if name.len() > 63 {
-        errs.push("name part must be no more than 63 bytes".to_owned());
-    }
-    if !is_label_name(name) {
-        errs.push(format!(
-            "name part {}",
-            regex_error(
-                LABEL_KEY_ERR,
-                LABEL_KEY_FMT,
-                &["MyName", "my.name", "123-abc"]
-            )
-        ));
-    }
-    errs
-}
-
-/// Go's `content.IsLabelValue`: every problem with a label value.
-pub fn label_value_errors(value: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if value.len() > 63 {
-        errs.push("must be no more than 63 bytes".to_owned());
-    }
-    if !value.is_empty() && !is_label_name(value) {
-        errs.push(regex_error(
-            LABEL_VALUE_ERR,
-            &format!("({LABEL_KEY_FMT})?"),
-            &["MyValue", "my_value", "12345"],
-        ));
     }
     errs
 }

@@ -6,12 +6,15 @@
 //! `k8s.io/apiserver/pkg/storage/errors.go`): the same `code`, `reason`, `message` and `details`,
 //! so clients that match on any of them behave as they do against kube-apiserver.
 //!
-//! Validation errors are [`FieldError`]s; their messages follow Go's `field.Error.ErrorBody`.
+//! Validation errors are [`FieldError`]s (from `apimachinery_core::field`, re-exported here);
+//! their messages follow Go's `field.Error.ErrorBody`.
 
+pub use apimachinery_core::field::{
+    ErrorType, FieldError, FieldErrorKind, FieldPath, StatusCause, aggregate_message,
+};
+pub use apimachinery_core::quote::go_quote;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::HashSet;
-use std::fmt::Write as _;
 
 /// The standard optimistic-concurrency message (`registry.OptimisticLockErrorMsg` in Go).
 pub const OPTIMISTIC_LOCK_MESSAGE: &str =
@@ -78,308 +81,6 @@ impl std::fmt::Display for GroupKind {
         } else {
             write!(f, "{}.{}", self.kind, self.group)
         }
-    }
-}
-
-/// Why one field failed validation, with the data its message needs.
-///
-/// Mirrors Go's `field.ErrorType`; the wire name is [`FieldErrorKind::cause_type`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum FieldErrorKind {
-    /// `FieldValueInvalid`: malformed value.
-    Invalid {
-        /// The offending value (`None` omits it from the message).
-        value: Option<Value>,
-        /// Why it is invalid.
-        detail: String,
-    },
-    /// `FieldValueRequired`: missing value.
-    Required {
-        /// Optional explanation.
-        detail: String,
-    },
-    /// `FieldValueNotSupported`: a value outside an enumeration.
-    NotSupported {
-        /// The offending value.
-        value: Option<Value>,
-        /// The values that are accepted, in the order to list them.
-        supported: Vec<String>,
-    },
-    /// `FieldValueDuplicate`: a value that must be unique is repeated.
-    Duplicate {
-        /// The repeated value.
-        value: Option<Value>,
-    },
-    /// `FieldValueForbidden`: a well-formed value that is not allowed here.
-    Forbidden {
-        /// Why it is forbidden.
-        detail: String,
-    },
-    /// `FieldValueTooLong`: a value longer than `max_bytes` (negative: unknown limit).
-    TooLong {
-        /// The limit in bytes.
-        max_bytes: i64,
-    },
-    /// `FieldValueTooMany`: a list with more than `max` items.
-    TooMany {
-        /// The actual number of items, if known.
-        actual: Option<i64>,
-        /// The limit (negative: unknown limit).
-        max: i64,
-    },
-    /// `FieldValueNotFound`: a referenced value does not exist.
-    NotFound {
-        /// The value that was not found.
-        value: Option<Value>,
-    },
-    /// `FieldValueTypeInvalid`: the value has the wrong JSON type.
-    TypeInvalid {
-        /// The offending value.
-        value: Option<Value>,
-        /// Which type was expected.
-        detail: String,
-    },
-    /// `InternalError`: validation itself failed.
-    Internal {
-        /// The underlying error.
-        detail: String,
-    },
-}
-
-impl FieldErrorKind {
-    /// The `metav1.CauseType` this kind is reported as.
-    pub fn cause_type(&self) -> &'static str {
-        match self {
-            Self::Invalid { .. } => "FieldValueInvalid",
-            Self::Required { .. } => "FieldValueRequired",
-            Self::NotSupported { .. } => "FieldValueNotSupported",
-            Self::Duplicate { .. } => "FieldValueDuplicate",
-            Self::Forbidden { .. } => "FieldValueForbidden",
-            Self::TooLong { .. } => "FieldValueTooLong",
-            Self::TooMany { .. } => "FieldValueTooMany",
-            Self::NotFound { .. } => "FieldValueNotFound",
-            Self::TypeInvalid { .. } => "FieldValueTypeInvalid",
-            Self::Internal { .. } => "InternalError",
-        }
-    }
-
-    /// The human label Go prints first (`field.ErrorType.String`).
-    fn label(&self) -> &'static str {
-        match self {
-            Self::Invalid { .. } | Self::TypeInvalid { .. } => "Invalid value",
-            Self::Required { .. } => "Required value",
-            Self::NotSupported { .. } => "Unsupported value",
-            Self::Duplicate { .. } => "Duplicate value",
-            Self::Forbidden { .. } => "Forbidden",
-            Self::TooLong { .. } => "Too long",
-            Self::TooMany { .. } => "Too many",
-            Self::NotFound { .. } => "Not found",
-            Self::Internal { .. } => "Internal error",
-        }
-    }
-}
-
-/// One validation failure at one field path (Go's `field.Error`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FieldError {
-    /// Field path in Go's notation: `spec.nodePools[1].replicas`, `metadata.labels[app]`.
-    pub field: String,
-    /// What went wrong.
-    pub kind: FieldErrorKind,
-}
-
-impl FieldError {
-    /// A `FieldValueInvalid` error.
-    pub fn invalid(
-        field: impl Into<String>,
-        value: impl Into<Value>,
-        detail: impl Into<String>,
-    ) -> Self {
-        Self::new(
-            field,
-            FieldErrorKind::Invalid {
-                value: Some(value.into()),
-                detail: detail.into(),
-            },
-        )
-    }
-
-    /// A `FieldValueRequired` error.
-    pub fn required(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::new(
-            field,
-            FieldErrorKind::Required {
-                detail: detail.into(),
-            },
-        )
-    }
-
-    /// A `FieldValueNotSupported` error listing the supported values.
-    pub fn not_supported<S: Into<String>>(
-        field: impl Into<String>,
-        value: impl Into<Value>,
-        supported: impl IntoIterator<Item = S>,
-    ) -> Self {
-        Self::new(
-            field,
-            FieldErrorKind::NotSupported {
-                value: Some(value.into()),
-                supported: supported.into_iter().map(Into::into).collect(),
-            },
-        )
-    }
-
-    /// A `FieldValueDuplicate` error.
-    pub fn duplicate(field: impl Into<String>, value: impl Into<Value>) -> Self {
-        Self::new(
-            field,
-            FieldErrorKind::Duplicate {
-                value: Some(value.into()),
-            },
-        )
-    }
-
-    /// A `FieldValueForbidden` error.
-    pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::new(
-            field,
-            FieldErrorKind::Forbidden {
-                detail: detail.into(),
-            },
-        )
-    }
-
-    /// A `FieldValueTooLong` error for a limit in bytes.
-    pub fn too_long(field: impl Into<String>, max_bytes: i64) -> Self {
-        Self::new(field, FieldErrorKind::TooLong { max_bytes })
-    }
-
-    /// Builds an error from its parts.
-    pub fn new(field: impl Into<String>, kind: FieldErrorKind) -> Self {
-        Self {
-            field: field.into(),
-            kind,
-        }
-    }
-
-    /// The message without the field path (Go's `ErrorBody`); this is a cause's `message`.
-    pub fn body(&self) -> String {
-        let label = self.kind.label();
-        let (value, detail): (Option<String>, String) = match &self.kind {
-            FieldErrorKind::Invalid { value, detail }
-            | FieldErrorKind::TypeInvalid { value, detail } => {
-                (Some(render_value(value.as_ref())), detail.clone())
-            }
-            FieldErrorKind::NotSupported { value, supported } => {
-                let detail = if supported.is_empty() {
-                    String::new()
-                } else {
-                    let quoted: Vec<String> = supported.iter().map(|s| go_quote(s)).collect();
-                    format!("supported values: {}", quoted.join(", "))
-                };
-                (Some(render_value(value.as_ref())), detail)
-            }
-            FieldErrorKind::Duplicate { value } | FieldErrorKind::NotFound { value } => {
-                (Some(render_value(value.as_ref())), String::new())
-            }
-            FieldErrorKind::Required { detail }
-            | FieldErrorKind::Forbidden { detail }
-            | FieldErrorKind::Internal { detail } => (None, detail.clone()),
-            FieldErrorKind::TooLong { max_bytes } => {
-                let detail = match max_bytes {
-                    n if *n < 0 => "value is too long".to_owned(),
-                    1 => "may not be more than 1 byte".to_owned(),
-                    n => format!("may not be more than {n} bytes"),
-                };
-                (None, detail)
-            }
-            FieldErrorKind::TooMany { actual, max } => {
-                let detail = match max {
-                    n if *n < 0 => "has too many items".to_owned(),
-                    1 => "must have at most 1 item".to_owned(),
-                    n => format!("must have at most {n} items"),
-                };
-                (Some(render_value(actual.map(Value::from).as_ref())), detail)
-            }
-        };
-        let mut s = label.to_owned();
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
-            s.push_str(": ");
-            s.push_str(&v);
-        }
-        if !detail.is_empty() {
-            s.push_str(": ");
-            s.push_str(&detail);
-        }
-        s
-    }
-}
-
-impl std::fmt::Display for FieldError {
-    /// `field: body`, as Go's `field.Error.Error`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.body())
-    }
-}
-
-/// Renders a bad value as Go does: numbers and bools bare, strings `%q`-quoted, others as JSON.
-/// `None` (Go's `omitValue`) renders as the empty string, which the caller leaves out.
-fn render_value(value: Option<&Value>) -> String {
-    match value {
-        None => String::new(),
-        Some(Value::String(s)) => go_quote(s),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(other) => other.to_string(),
-    }
-}
-
-/// Quotes a string like Go's `strconv.Quote`.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if c.is_control() => {
-                let n = c as u32;
-                if n <= 0xffff {
-                    let _ = write!(out, "\\u{n:04x}");
-                } else {
-                    let _ = write!(out, "\\U{n:08x}");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Go's `field.ErrorList.ToAggregate().Error()`: de-duplicated `field: body` messages, joined by
-/// `, ` and bracketed when there is more than one.
-pub fn aggregate_message(errors: &[FieldError]) -> String {
-    let mut seen = HashSet::new();
-    let msgs: Vec<String> = errors
-        .iter()
-        .map(ToString::to_string)
-        .filter(|m| seen.insert(m.clone()))
-        .collect();
-    match msgs.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        many => format!("[{}]", many.join(", ")),
     }
 }
 
@@ -778,14 +479,7 @@ impl ApiError {
                 name: name.clone(),
                 group: kind.group.clone(),
                 kind: kind.kind.clone(),
-                causes: errors
-                    .iter()
-                    .map(|e| StatusCause {
-                        reason: e.kind.cause_type().to_owned(),
-                        message: e.body(),
-                        field: e.field.clone(),
-                    })
-                    .collect(),
+                causes: errors.iter().map(FieldError::to_cause).collect(),
                 ..StatusDetails::default()
             }),
             Self::InternalError { message } => Some(StatusDetails {
@@ -901,20 +595,6 @@ pub struct StatusDetails {
     /// Seconds the client should wait before retrying.
     #[serde(default, rename = "retryAfterSeconds", skip_serializing_if = "is_zero")]
     pub retry_after_seconds: i32,
-}
-
-/// `metav1.StatusCause`; the cause type is serialised as `reason`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct StatusCause {
-    /// Cause type, e.g. `FieldValueInvalid`.
-    #[serde(default, skip_serializing_if = "is_empty_str")]
-    pub reason: String,
-    /// Human-readable description.
-    #[serde(default, skip_serializing_if = "is_empty_str")]
-    pub message: String,
-    /// Field path.
-    #[serde(default, skip_serializing_if = "is_empty_str")]
-    pub field: String,
 }
 
 impl From<Status> for k8s_openapi::apimachinery::pkg::apis::meta::v1::Status {

@@ -382,7 +382,7 @@ mod tests {
         let causes = err.field_errors();
         assert_eq!(causes.len(), 1);
         assert_eq!(
-            causes[0].path.as_str(),
+            causes[0].field.as_str(),
             "metadata.annotations[navigator.jetstack.io/v1beta1-fields]"
         );
     }

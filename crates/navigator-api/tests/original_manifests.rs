@@ -249,8 +249,11 @@ fn unsupported_es_version() -> StatusCause {
 
 fn assert_only_unsupported_version(errs: &[FieldError]) {
     assert_eq!(errs.len(), 1, "{}", aggregate_message(errs));
-    assert_eq!(errs[0].path, FieldPath::new("spec").child("version"));
-    assert_eq!(errs[0].kind, ErrorType::Forbidden);
+    assert_eq!(
+        errs[0].field,
+        FieldPath::new("spec").child("version").as_str()
+    );
+    assert_eq!(errs[0].error_type(), ErrorType::Forbidden);
     assert_eq!(errs[0].to_cause(), unsupported_es_version());
     assert_eq!(
         aggregate_message(errs),

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apimachinery::registry::{Registry, RegistryConfig, RestResource};
+use apimachinery::registry::{Registry, RegistryConfig, RestResource, Strategy};
 use apimachinery::store::embedded::EmbeddedStore;
 use apimachinery::store::watch_cache::{self, WatchCache};
 use apimachinery::store::{CompactionSchedule, Storage, StoreError, spawn_compactor};
@@ -18,7 +18,7 @@ use navigator_api::{GROUP, openapi, resources};
 
 use crate::metered::MeteredStore;
 use crate::options::{Config, EtcdOptions, StorageConfig, standalone_kubeconfig};
-use crate::strategy::NavigatorStrategy;
+use crate::strategy::{CassandraClusterStrategy, ElasticsearchClusterStrategy, PilotStrategy};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -76,19 +76,26 @@ pub fn openapi_input() -> OpenApiInput {
     }
 }
 
-/// The registries of the navigator resources over one store.
+/// The registries of the navigator resources over one store, one per kind's strategy.
 pub fn registries<St: Storage>(store: &Arc<St>, key_prefix: &str) -> Vec<Arc<dyn RestResource>> {
-    NavigatorStrategy::all()
-        .into_iter()
-        .map(|strategy| {
-            let mut config = RegistryConfig::new(key_prefix);
-            // Standalone mode runs no garbage collector to remove orphan/foreground finalizers.
-            config.garbage_collection = false;
-            // Like custom resources: an immediate delete answers with the deleted object.
-            config.return_deleted_object = true;
-            Arc::new(Registry::new(strategy, Arc::clone(store), config)) as Arc<dyn RestResource>
-        })
-        .collect()
+    vec![
+        registry(CassandraClusterStrategy::new(), store, key_prefix),
+        registry(ElasticsearchClusterStrategy::new(), store, key_prefix),
+        registry(PilotStrategy::new(), store, key_prefix),
+    ]
+}
+
+fn registry<S: Strategy, St: Storage>(
+    strategy: S,
+    store: &Arc<St>,
+    key_prefix: &str,
+) -> Arc<dyn RestResource> {
+    let mut config = RegistryConfig::new(key_prefix);
+    // Standalone mode runs no garbage collector to remove orphan/foreground finalizers.
+    config.garbage_collection = false;
+    // Like custom resources: an immediate delete answers with the deleted object.
+    config.return_deleted_object = true;
+    Arc::new(Registry::new(strategy, Arc::clone(store), config))
 }
 
 /// The etcd client configuration of the `--etcd-*` options.

@@ -1,5 +1,5 @@
 use super::*;
-use crate::status::aggregate_message;
+use crate::field::aggregate_message;
 use pretty_assertions::assert_eq;
 use std::collections::BTreeMap;
 

@@ -280,15 +280,13 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
 
     fn selectors(&self, opts: &ListOptions) -> Result<Selectors, ApiError> {
         let label = LabelSelector::parse(opts.label_selector.as_deref().unwrap_or(""))
-            .map_err(crate::selector::SelectorError::into_api_error)?;
+            .map_err(ApiError::from)?;
         let field = FieldSelector::parse(opts.field_selector.as_deref().unwrap_or(""))
-            .map_err(crate::selector::SelectorError::into_api_error)?;
+            .map_err(ApiError::from)?;
         let mut supported = vec!["metadata.name", "metadata.namespace"];
         let extra = self.strategy.selectable_fields();
         supported.extend(extra.iter().map(String::as_str));
-        field
-            .validate_fields(&supported)
-            .map_err(crate::selector::SelectorError::into_api_error)?;
+        field.validate_fields(&supported).map_err(ApiError::from)?;
         Ok(Selectors { label, field })
     }
 }

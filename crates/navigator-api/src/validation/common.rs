@@ -5,6 +5,9 @@ use std::collections::{BTreeMap, HashSet};
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use apimachinery_core::object_meta::validate_labels;
+use apimachinery_core::quote::go_quote;
+
 use super::names;
 use crate::field::{ErrorList, FieldError, FieldPath};
 use crate::internal::{
@@ -132,7 +135,7 @@ pub(crate) fn validate_persistence(p: &PersistenceConfig, path: &FieldPath, errs
         Ok(_) => {}
     }
     if let Some(class) = &p.storage_class {
-        for msg in names::dns1123_subdomain(class) {
+        for msg in names::dns1123_subdomain_errors(class) {
             errs.push(FieldError::invalid(
                 &path.child("storageClass"),
                 class,
@@ -147,19 +150,12 @@ pub(crate) fn validate_node_selector(
     path: &FieldPath,
     errs: &mut ErrorList,
 ) {
-    for (key, value) in selector.into_iter().flatten() {
-        for msg in names::qualified_name(key) {
-            errs.push(FieldError::invalid(path, key, &msg));
-        }
-        for msg in names::label_value(value) {
-            errs.push(FieldError::invalid(&path.key(key), value, &msg));
-        }
-    }
+    errs.extend(validate_labels(selector, path.as_str()));
 }
 
 pub(crate) fn validate_scheduler_name(name: &str, path: &FieldPath, errs: &mut ErrorList) {
     if !name.is_empty() {
-        for msg in names::dns1123_subdomain(name) {
+        for msg in names::dns1123_subdomain_errors(name) {
             errs.push(FieldError::invalid(path, name, &msg));
         }
     }
@@ -182,7 +178,7 @@ pub(crate) fn validate_resources(
         let mut out = BTreeMap::new();
         for (name, quantity) in list.into_iter().flatten() {
             let p = path.child(field).key(name);
-            for msg in names::qualified_name(name) {
+            for msg in names::label_key_errors(name) {
                 errs.push(FieldError::invalid(&p, name, &msg));
             }
             match parse_quantity(&quantity.0) {
@@ -229,7 +225,7 @@ pub(crate) fn validate_pool_name(
         errs.push(FieldError::required(path, ""));
         return;
     }
-    for msg in names::dns1123_label(name) {
+    for msg in names::dns1123_label_errors(name) {
         errs.push(FieldError::invalid(path, name, &msg));
     }
     if statefulset_name.len() > STATEFULSET_NAME_MAX {
@@ -237,7 +233,8 @@ pub(crate) fn validate_pool_name(
             path,
             name,
             &format!(
-                "the node pool's StatefulSet name {statefulset_name:?} would be {} characters; cluster and pool names together must leave it no more than {STATEFULSET_NAME_MAX}",
+                "the node pool's StatefulSet name {} would be {} characters; cluster and pool names together must leave it no more than {STATEFULSET_NAME_MAX}",
+                go_quote(statefulset_name),
                 statefulset_name.len()
             ),
         ));
@@ -350,8 +347,8 @@ pub(crate) fn validate_pool_updates<P: NodePool>(
             errs.push(FieldError::forbidden(
                 path,
                 &format!(
-                    "node pool {:?} has {replicas} replicas: scale it to 0 (so its nodes are drained safely) before removing it",
-                    prev.name()
+                    "node pool {} has {replicas} replicas: scale it to 0 (so its nodes are drained safely) before removing it",
+                    go_quote(prev.name())
                 ),
             ));
         }

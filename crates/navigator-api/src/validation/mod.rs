@@ -9,7 +9,7 @@ mod cassandra;
 mod common;
 mod elasticsearch;
 mod metadata;
-pub mod names;
+use apimachinery_core::names;
 mod pilot;
 
 pub use cassandra::*;

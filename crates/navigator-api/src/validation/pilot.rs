@@ -20,13 +20,13 @@ pub fn validate_pilot(obj: &Pilot) -> ErrorList {
         if cluster.name.is_empty() {
             errs.push(FieldError::required(&p.child("name"), ""));
         } else {
-            for msg in names::dns1123_subdomain(&cluster.name) {
+            for msg in names::dns1123_subdomain_errors(&cluster.name) {
                 errs.push(FieldError::invalid(&p.child("name"), &cluster.name, &msg));
             }
         }
     }
     if let Some(pool) = &obj.spec.node_pool {
-        for msg in names::dns1123_label(pool) {
+        for msg in names::dns1123_label_errors(pool) {
             errs.push(FieldError::invalid(&path.child("nodePool"), pool, &msg));
         }
     }

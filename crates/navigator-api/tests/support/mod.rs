@@ -205,8 +205,14 @@ fn object_meta(name: impl Strategy<Value = String>) -> impl Strategy<Value = Obj
             option::of(0i64..3600),
         ),
         (
-            option::of(vec(owner_reference(), 1..3)),
-            option::of(vec("[a-z]{1,8}\\.io/[a-z][-a-z]{0,10}", 1..3)),
+            // At most one controller reference, as Go's ValidateOwnerReferences requires.
+            option::of(vec(owner_reference(), 1..3).prop_map(|mut refs| {
+                for r in refs.iter_mut().skip(1) {
+                    r.controller = r.controller.map(|_| false);
+                }
+                refs
+            })),
+            option::of(vec("[a-z]{1,8}\\.io/[a-z]([-a-z]{0,9}[a-z])?", 1..3)),
             option::of(vec(managed_fields_entry(), 1..3)),
         ),
     )
