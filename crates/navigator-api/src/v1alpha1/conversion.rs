@@ -40,7 +40,7 @@ impl ConversionError {
         let path = FieldPath::new("metadata")
             .child("annotations")
             .key(V1BETA1_FIELDS_ANNOTATION);
-        FieldError::invalid(&path, "<annotation value>", &self.to_string())
+        FieldError::invalid(&path, "<annotation value>", self.to_string())
     }
 }
 

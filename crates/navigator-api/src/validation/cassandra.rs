@@ -39,13 +39,13 @@ pub fn validate_cassandra_cluster(obj: &CassandraCluster) -> ErrorList {
         validate_image(image, &path.child("image"), &mut errs);
     }
     match &spec.version {
-        None => errs.push(FieldError::required(&path.child("version"), "")),
+        None => errs.push(FieldError::required(path.child("version"), "")),
         Some(v) if !is_supported_cassandra_version(v) => {
             let (lo_major, lo_minor) = CASSANDRA_MIN_VERSION;
             let (hi_major, hi_minor) = CASSANDRA_MAX_VERSION;
             errs.push(FieldError::forbidden(
-                &path.child("version"),
-                &format!(
+                path.child("version"),
+                format!(
                     "{v} is not supported. Supported versions are: >= {lo_major}.{lo_minor}, < {hi_major}.{}, without a pre-release suffix",
                     hi_minor + 1
                 ),
@@ -71,9 +71,9 @@ pub fn validate_cassandra_cluster(obj: &CassandraCluster) -> ErrorList {
         for (field, value) in [("rack", &pool.rack), ("datacenter", &pool.datacenter)] {
             match value.as_deref() {
                 None => {}
-                Some("") => errs.push(FieldError::required(&p.child(field), "")),
+                Some("") => errs.push(FieldError::required(p.child(field), "")),
                 Some(name) if !TOPOLOGY_NAME.is_match(name) => errs.push(FieldError::invalid(
-                    &p.child(field),
+                    p.child(field),
                     name,
                     "must consist of alphanumeric characters, '-', '_' or '.', and start with an alphanumeric character",
                 )),
@@ -101,14 +101,14 @@ pub fn validate_cassandra_cluster_update(
         if n < o && (n.major(), n.minor()) != (o.major(), o.minor()) {
             errs.push(FieldError::forbidden(
                 &vp,
-                &format!(
+                format!(
                     "cannot downgrade an existing cluster to another minor version. old version: {o}, new version: {n}"
                 ),
             ));
         } else if n.major() > o.major() + 1 {
             errs.push(FieldError::forbidden(
                 &vp,
-                &format!("upgrades must go one major version at a time. old version: {o}, new version: {n}"),
+                format!("upgrades must go one major version at a time. old version: {o}, new version: {n}"),
             ));
         }
     }

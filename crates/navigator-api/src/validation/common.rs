@@ -22,16 +22,16 @@ pub(crate) const STATEFULSET_NAME_MAX: usize = 52;
 
 pub(crate) fn validate_image(image: &ImageSpec, path: &FieldPath, errs: &mut ErrorList) {
     if image.repository.is_empty() {
-        errs.push(FieldError::required(&path.child("repository"), ""));
+        errs.push(FieldError::required(path.child("repository"), ""));
     }
     if image.tag.is_empty() {
-        errs.push(FieldError::required(&path.child("tag"), ""));
+        errs.push(FieldError::required(path.child("tag"), ""));
     }
     if image.pull_policy.is_empty() {
-        errs.push(FieldError::required(&path.child("pullPolicy"), ""));
+        errs.push(FieldError::required(path.child("pullPolicy"), ""));
     } else if !PULL_POLICIES.contains(&image.pull_policy.as_str()) {
         errs.push(FieldError::not_supported(
-            &path.child("pullPolicy"),
+            path.child("pullPolicy"),
             &image.pull_policy,
             PULL_POLICIES,
         ));
@@ -48,7 +48,7 @@ pub(crate) fn validate_cluster_config(
         && uid < 0
     {
         errs.push(FieldError::invalid(
-            &spec.child("securityContext").child("runAsUser"),
+            spec.child("securityContext").child("runAsUser"),
             uid,
             "must be greater than or equal to 0",
         ));
@@ -61,7 +61,7 @@ pub(crate) fn validate_cluster_config(
 fn validate_pdb(pdb: &PodDisruptionBudgetConfig, path: &FieldPath, errs: &mut ErrorList) {
     if pdb.max_unavailable.is_some() && pdb.min_available.is_some() {
         errs.push(FieldError::invalid(
-            &path.child("minAvailable"),
+            path.child("minAvailable"),
             "both set",
             "minAvailable and maxUnavailable cannot both be set",
         ));
@@ -122,7 +122,7 @@ pub(crate) fn validate_replicas(replicas: Option<i32>, path: &FieldPath, errs: &
 pub(crate) fn validate_persistence(p: &PersistenceConfig, path: &FieldPath, errs: &mut ErrorList) {
     let size_path = path.child("size");
     match parse_quantity(&p.size.0) {
-        Err(e) => errs.push(FieldError::invalid(&size_path, &p.size.0, &e.to_string())),
+        Err(e) => errs.push(FieldError::invalid(&size_path, &p.size.0, e.to_string())),
         Ok(q) if q.zero => errs.push(FieldError::required(
             &size_path,
             "must be greater than zero",
@@ -136,11 +136,7 @@ pub(crate) fn validate_persistence(p: &PersistenceConfig, path: &FieldPath, errs
     }
     if let Some(class) = &p.storage_class {
         for msg in names::dns1123_subdomain_errors(class) {
-            errs.push(FieldError::invalid(
-                &path.child("storageClass"),
-                class,
-                &msg,
-            ));
+            errs.push(FieldError::invalid(path.child("storageClass"), class, &msg));
         }
     }
 }
@@ -182,7 +178,7 @@ pub(crate) fn validate_resources(
                 errs.push(FieldError::invalid(&p, name, &msg));
             }
             match parse_quantity(&quantity.0) {
-                Err(e) => errs.push(FieldError::invalid(&p, &quantity.0, &e.to_string())),
+                Err(e) => errs.push(FieldError::invalid(&p, &quantity.0, e.to_string())),
                 Ok(q) if q.negative => {
                     errs.push(FieldError::invalid(
                         &p,
@@ -204,9 +200,9 @@ pub(crate) fn validate_resources(
             && value > limit
         {
             errs.push(FieldError::invalid(
-                &path.child("requests").key(name),
+                path.child("requests").key(name),
                 text,
-                &format!("must be less than or equal to {name} limit of {limit_text}"),
+                format!("must be less than or equal to {name} limit of {limit_text}"),
             ));
         }
     }
@@ -232,7 +228,7 @@ pub(crate) fn validate_pool_name(
         errs.push(FieldError::invalid(
             path,
             name,
-            &format!(
+            format!(
                 "the node pool's StatefulSet name {} would be {} characters; cluster and pool names together must leave it no more than {STATEFULSET_NAME_MAX}",
                 go_quote(statefulset_name),
                 statefulset_name.len()
@@ -253,13 +249,13 @@ pub(crate) fn validate_conditions(
     for (i, c) in conditions.iter().enumerate() {
         let p = path.index(i);
         if c.type_.is_empty() {
-            errs.push(FieldError::required(&p.child("type"), ""));
+            errs.push(FieldError::required(p.child("type"), ""));
         } else if !seen.insert(c.type_.as_str()) {
-            errs.push(FieldError::duplicate(&p.child("type"), &c.type_));
+            errs.push(FieldError::duplicate(p.child("type"), &c.type_));
         }
         if !CONDITION_STATUSES.contains(&c.status.as_str()) {
             errs.push(FieldError::not_supported(
-                &p.child("status"),
+                p.child("status"),
                 &c.status,
                 CONDITION_STATUSES,
             ));
@@ -268,7 +264,7 @@ pub(crate) fn validate_conditions(
             && g < 0
         {
             errs.push(FieldError::invalid(
-                &p.child("observedGeneration"),
+                p.child("observedGeneration"),
                 g,
                 "must be greater than or equal to 0",
             ));
@@ -336,7 +332,7 @@ pub(crate) fn validate_pool_updates<P: NodePool>(
         pool.forbid_immutable_changes(prev, &p, errs);
         if prev.persistence().is_some() && pool.persistence() != prev.persistence() {
             errs.push(FieldError::forbidden(
-                &p.child("persistence"),
+                p.child("persistence"),
                 "cannot modify persistence configuration once enabled",
             ));
         }
@@ -346,7 +342,7 @@ pub(crate) fn validate_pool_updates<P: NodePool>(
         if replicas > 0 && !new.iter().any(|p| p.name() == prev.name()) {
             errs.push(FieldError::forbidden(
                 path,
-                &format!(
+                format!(
                     "node pool {} has {replicas} replicas: scale it to 0 (so its nodes are drained safely) before removing it",
                     go_quote(prev.name())
                 ),

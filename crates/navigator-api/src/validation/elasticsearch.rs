@@ -45,7 +45,7 @@ pub fn validate_elasticsearch_cluster(obj: &ElasticsearchCluster) -> ErrorList {
     let flavor = spec.flavor();
     if !FLAVORS.contains(&flavor) {
         errs.push(FieldError::not_supported(
-            &path.child("flavor"),
+            path.child("flavor"),
             flavor,
             FLAVORS,
         ));
@@ -76,7 +76,7 @@ pub fn validate_elasticsearch_cluster(obj: &ElasticsearchCluster) -> ErrorList {
         validate_replicas(pool.replicas, &p.child("replicas"), &mut errs);
         if pool.roles.is_empty() {
             errs.push(FieldError::required(
-                &p.child("roles"),
+                p.child("roles"),
                 "at least one role is required",
             ));
         }
@@ -104,7 +104,7 @@ pub fn validate_elasticsearch_cluster(obj: &ElasticsearchCluster) -> ErrorList {
     let masters = spec.master_count();
     if masters < 1 {
         errs.push(FieldError::invalid(
-            &path.child("nodePools"),
+            path.child("nodePools"),
             masters,
             "must be at least one master node",
         ));
@@ -118,7 +118,7 @@ pub fn validate_elasticsearch_cluster(obj: &ElasticsearchCluster) -> ErrorList {
             errs.push(FieldError::invalid(
                 &p,
                 minimum,
-                &format!("must be a minimum of {needed} to avoid a split brain scenario"),
+                format!("must be a minimum of {needed} to avoid a split brain scenario"),
             ));
         } else if minimum > masters {
             errs.push(FieldError::invalid(
@@ -147,7 +147,7 @@ fn validate_version(
     if version.major() < lowest || version.major() > highest || !version.semver().pre.is_empty() {
         errs.push(FieldError::forbidden(
             path,
-            &format!(
+            format!(
                 "{flavor} {version} is not supported. Supported versions are: >= {lowest}.0.0, < {}.0.0, without a pre-release suffix",
                 highest + 1
             ),
@@ -166,8 +166,8 @@ pub fn validate_elasticsearch_cluster_update(
     let path = FieldPath::new("spec");
     if new.spec.flavor() != old.spec.flavor() {
         errs.push(FieldError::forbidden(
-            &path.child("flavor"),
-            &format!(
+            path.child("flavor"),
+            format!(
                 "cannot change the flavor of an existing cluster. old flavor: {}, new flavor: {}",
                 old.spec.flavor(),
                 new.spec.flavor()
@@ -179,14 +179,12 @@ pub fn validate_elasticsearch_cluster_update(
         if n < o {
             errs.push(FieldError::forbidden(
                 &vp,
-                &format!(
-                    "cannot downgrade an existing cluster. old version: {o}, new version: {n}"
-                ),
+                format!("cannot downgrade an existing cluster. old version: {o}, new version: {n}"),
             ));
         } else if n.major() > o.major() + 1 {
             errs.push(FieldError::forbidden(
                 &vp,
-                &format!(
+                format!(
                     "upgrades must go one major version at a time. old version: {o}, new version: {n}"
                 ),
             ));
@@ -216,7 +214,7 @@ pub fn validate_elasticsearch_cluster_status(obj: &ElasticsearchCluster) -> Erro
         && !HEALTHS.contains(&health.as_str())
     {
         errs.push(FieldError::not_supported(
-            &path.child("health"),
+            path.child("health"),
             health,
             HEALTHS,
         ));

@@ -70,8 +70,8 @@ pub fn warnings(obj: &HubObject) -> Vec<String> {
 
 fn kind_mismatch(new: &HubObject) -> crate::field::FieldError {
     crate::field::FieldError::forbidden(
-        &crate::field::FieldPath::new("kind"),
-        &format!("may not change to {}", new.kind()),
+        crate::field::FieldPath::new("kind"),
+        format!("may not change to {}", new.kind()),
     )
 }
 

@@ -12,29 +12,29 @@ pub fn validate_pilot(obj: &Pilot) -> ErrorList {
         let p = path.child("cluster");
         if !PILOT_CLUSTER_KINDS.contains(&cluster.kind.as_str()) {
             errs.push(FieldError::not_supported(
-                &p.child("kind"),
+                p.child("kind"),
                 &cluster.kind,
                 PILOT_CLUSTER_KINDS,
             ));
         }
         if cluster.name.is_empty() {
-            errs.push(FieldError::required(&p.child("name"), ""));
+            errs.push(FieldError::required(p.child("name"), ""));
         } else {
             for msg in names::dns1123_subdomain_errors(&cluster.name) {
-                errs.push(FieldError::invalid(&p.child("name"), &cluster.name, &msg));
+                errs.push(FieldError::invalid(p.child("name"), &cluster.name, &msg));
             }
         }
     }
     if let Some(pool) = &obj.spec.node_pool {
         for msg in names::dns1123_label_errors(pool) {
-            errs.push(FieldError::invalid(&path.child("nodePool"), pool, &msg));
+            errs.push(FieldError::invalid(path.child("nodePool"), pool, &msg));
         }
     }
     if let Some(state) = &obj.spec.requested_state
         && !REQUESTED_STATES.contains(&state.as_str())
     {
         errs.push(FieldError::not_supported(
-            &path.child("requestedState"),
+            path.child("requestedState"),
             state,
             REQUESTED_STATES,
         ));
@@ -49,13 +49,13 @@ pub fn validate_pilot_update(new: &Pilot, old: &Pilot) -> ErrorList {
     let path = FieldPath::new("spec");
     if old.spec.cluster.is_some() && new.spec.cluster != old.spec.cluster {
         errs.push(FieldError::forbidden(
-            &path.child("cluster"),
+            path.child("cluster"),
             "field is immutable once set",
         ));
     }
     if old.spec.node_pool.is_some() && new.spec.node_pool != old.spec.node_pool {
         errs.push(FieldError::forbidden(
-            &path.child("nodePool"),
+            path.child("nodePool"),
             "field is immutable once set",
         ));
     }
@@ -77,14 +77,14 @@ pub fn validate_pilot_status(obj: &Pilot) -> ErrorList {
         let p = path.child("operation");
         if !REQUESTED_STATES.contains(&op.state.as_str()) {
             errs.push(FieldError::not_supported(
-                &p.child("state"),
+                p.child("state"),
                 &op.state,
                 REQUESTED_STATES,
             ));
         }
         if !OPERATION_PHASES.contains(&op.phase.as_str()) {
             errs.push(FieldError::not_supported(
-                &p.child("phase"),
+                p.child("phase"),
                 &op.phase,
                 OPERATION_PHASES,
             ));
@@ -105,7 +105,7 @@ pub fn validate_pilot_status(obj: &Pilot) -> ErrorList {
             && !HEALTHS.contains(&health.as_str())
         {
             errs.push(FieldError::not_supported(
-                &p.child("clusterHealth"),
+                p.child("clusterHealth"),
                 health,
                 HEALTHS,
             ));
