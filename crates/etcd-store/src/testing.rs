@@ -22,7 +22,7 @@ pub enum TestingError {
     Io(String, std::io::Error),
     /// Certificate generation.
     #[error("certificates: {0}")]
-    Certificates(#[from] rcgen::Error),
+    Certificates(#[from] test_support::pki::PkiError),
     /// etcd did not become ready.
     #[error("etcd did not become ready within {timeout:?}: {last_error}\n--- etcd log ---\n{log}")]
     NotReady {
@@ -76,56 +76,18 @@ pub struct EtcdServer {
     initial_cluster: Option<String>,
 }
 
-/// The Go tools module pinning the Kubernetes release whose etcd `hack/build-k8s` builds.
-const TOOLS_GO_MOD: &str = include_str!("../../../tools/k8s/go.mod");
-
-/// The `k8s.io/kubernetes` version the tools module requires. Pure.
-fn pinned_k8s_version(go_mod: &str) -> Option<&str> {
-    go_mod.lines().find_map(|line| {
-        let mut words = line.split_whitespace();
-        let first = words.next()?;
-        let (module, version) = if first == "require" {
-            (words.next()?, words.next()?)
-        } else {
-            (first, words.next()?)
-        };
-        (module == "k8s.io/kubernetes" && version.starts_with('v')).then_some(version)
-    })
-}
-
 /// The etcd binary tests use: `$DEVENV_BIN_DIR/etcd`, else
 /// `${NAVIGATOR_CACHE:-$HOME/.cache/navigator}/k8s/<pinned version>/etcd` (where
-/// `hack/build-k8s` puts it).
+/// `hack/build-k8s` puts it; see [`test_support::paths::k8s_binary_path`]).
 ///
 /// # Errors
 /// [`TestingError::NoBinary`] when it is not there.
 pub fn etcd_binary() -> Result<PathBuf, TestingError> {
-    let nonempty = |v: &str| std::env::var_os(v).filter(|s| !s.is_empty());
-    let path = match nonempty("DEVENV_BIN_DIR") {
-        Some(dir) => PathBuf::from(dir).join("etcd"),
-        None => {
-            let cache = nonempty("NAVIGATOR_CACHE").map_or_else(
-                || PathBuf::from(nonempty("HOME").unwrap_or_default()).join(".cache/navigator"),
-                PathBuf::from,
-            );
-            let version = pinned_k8s_version(TOOLS_GO_MOD).unwrap_or("v1.37.2");
-            cache.join("k8s").join(version).join("etcd")
-        }
-    };
+    let path = test_support::paths::k8s_binary_path("etcd");
     if path.is_file() {
         Ok(path)
     } else {
         Err(TestingError::NoBinary(path.display().to_string()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_pinned_version_comes_from_the_tools_module() {
-        assert!(
-            super::pinned_k8s_version(super::TOOLS_GO_MOD).is_some_and(|v| v.starts_with("v1."))
-        );
     }
 }
 
@@ -147,35 +109,10 @@ fn write(path: &Path, contents: &str) -> Result<(), TestingError> {
 /// A CA, a server certificate for `127.0.0.1`/`localhost` and a client certificate, as files
 /// in `dir`.
 fn write_pki(dir: &Path) -> Result<TlsFiles, TestingError> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    };
-    let ca_key = KeyPair::generate()?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "etcd-store test CA");
-    let ca_cert = ca_params.self_signed(&ca_key)?;
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let server_key = KeyPair::generate()?;
-    let mut server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
-    server.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
-    server.distinguished_name.push(DnType::CommonName, "etcd");
-    let server_cert = server.signed_by(&server_key, &issuer)?;
-
-    let client_key = KeyPair::generate()?;
-    let mut client = CertificateParams::new(Vec::<String>::new())?;
-    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    client
-        .distinguished_name
-        .push(DnType::CommonName, "navigator-apiserver");
-    let client_cert = client.signed_by(&client_key, &issuer)?;
-
+    use test_support::pki::{Ca, Leaf};
+    let ca = Ca::new("etcd-store test CA")?;
+    let server = ca.issue(&Leaf::server("etcd", &["127.0.0.1", "localhost"]).and_client())?;
+    let client = ca.issue(&Leaf::client("navigator-apiserver", &[]))?;
     let files = TlsFiles {
         ca: dir.join("ca.crt"),
         server_cert: dir.join("server.crt"),
@@ -183,11 +120,11 @@ fn write_pki(dir: &Path) -> Result<TlsFiles, TestingError> {
         client_cert: dir.join("client.crt"),
         client_key: dir.join("client.key"),
     };
-    write(&files.ca, &ca_cert.pem())?;
-    write(&files.server_cert, &server_cert.pem())?;
-    write(&files.server_key, &server_key.serialize_pem())?;
-    write(&files.client_cert, &client_cert.pem())?;
-    write(&files.client_key, &client_key.serialize_pem())?;
+    write(&files.ca, &ca.pem().cert)?;
+    write(&files.server_cert, &server.cert)?;
+    write(&files.server_key, &server.key)?;
+    write(&files.client_cert, &client.cert)?;
+    write(&files.client_key, &client.key)?;
     Ok(files)
 }
 

@@ -8,13 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use http::{Method, StatusCode};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::KeyPair;
 use serde_json::{Value, json};
+use test_support::pki::{Ca, Leaf};
 
-use crate::{Client, Endpoint, Protocol};
+use crate::cli::Protocol;
+use crate::client::{Client, Endpoint};
 
 /// A free TCP port on 127.0.0.1, below the ephemeral range (no client socket takes it before
 /// the peer binds it).
@@ -161,39 +160,15 @@ struct KubePki {
 }
 
 fn kube_pki() -> anyhow::Result<KubePki> {
-    let ca_key = KeyPair::generate()?;
-    let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.distinguished_name
-        .push(DnType::CommonName, "navigator-bench CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let ca_pem = ca_cert.pem();
-    let issuer = Issuer::new(ca, ca_key);
-
-    let serving_key = KeyPair::generate()?;
-    let mut serving = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
-    serving
-        .distinguished_name
-        .push(DnType::CommonName, "kube-apiserver");
-    serving.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    serving.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    serving.use_authority_key_identifier_extension = true;
-    let serving_cert = serving.signed_by(&serving_key, &issuer)?;
-
+    let ca = Ca::new("navigator-bench CA")?;
+    let serving = ca.issue(&Leaf::server("kube-apiserver", &["127.0.0.1", "localhost"]))?;
     let sa = KeyPair::generate()?;
+    let ca_pem = ca.pem().cert.clone();
     Ok(KubePki {
         files: vec![
             ("ca.crt", ca_pem.clone()),
-            ("apiserver.crt", serving_cert.pem()),
-            ("apiserver.key", serving_key.serialize_pem()),
+            ("apiserver.crt", serving.cert),
+            ("apiserver.key", serving.key),
             ("sa.key", sa.serialize_pem()),
             ("sa.pub", sa.public_key_pem()),
         ],

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::{Outcome, PoolResult, tally};
+use crate::phases::{Outcome, PoolResult, tally};
 use anyhow::{anyhow, bail};
 use etcd_client::{Client, Compare, CompareOp, GetOptions, Txn, TxnOp, WatchOptions};
 use navigator_bench::Rng;
@@ -490,7 +490,7 @@ pub async fn bench(cfg: RawConfig, report: &mut Report) -> anyhow::Result<()> {
     let p = pool("update (GET+PUT, random)", &client, &s, Op::Update, updates).await?;
     record(report, p.phase);
     let memory = |after: String, objects: usize| {
-        crate::memory(s.cfg.etcd_pid).map(|status| MemorySample {
+        crate::single::memory(s.cfg.etcd_pid).map(|status| MemorySample {
             after,
             objects,
             status,

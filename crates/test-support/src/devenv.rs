@@ -171,6 +171,17 @@ pub fn eventually<T>(
     what: &str,
     timeout: Duration,
     context: impl Fn() -> String,
+    f: impl FnMut() -> Result<T, String>,
+) -> T {
+    eventually_every(what, timeout, Duration::from_secs(1), context, f)
+}
+
+/// [`eventually`], polling every `interval`.
+pub fn eventually_every<T>(
+    what: &str,
+    timeout: Duration,
+    interval: Duration,
+    context: impl Fn() -> String,
     mut f: impl FnMut() -> Result<T, String>,
 ) -> T {
     let deadline = Instant::now() + timeout;
@@ -183,9 +194,31 @@ pub fn eventually<T>(
                     context()
                 )
             }
-            Err(_) => std::thread::sleep(Duration::from_secs(1)),
+            Err(_) => std::thread::sleep(interval),
         }
     }
+}
+
+/// Runs `command` with `stdin` written to its standard input (none: an empty one) and returns
+/// its whole output; panics when it cannot be started.
+pub fn output_with_stdin(mut command: Command, stdin: Option<&str>) -> Output {
+    use std::io::Write as _;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {command:?}: {e}"));
+    let mut input = child.stdin.take().expect("a piped stdin");
+    if let Some(text) = stdin {
+        input
+            .write_all(text.as_bytes())
+            .unwrap_or_else(|e| panic!("write the stdin of {command:?}: {e}"));
+    }
+    drop(input);
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait for {command:?}: {e}"))
 }
 
 /// The last `n` lines of `text`.
@@ -202,6 +235,7 @@ pub fn tail(text: &str, n: usize) -> String {
 pub struct EnvOptions {
     prefix: String,
     grace_cap_seconds: Option<u32>,
+    up_args: Vec<String>,
 }
 
 impl EnvOptions {
@@ -210,7 +244,14 @@ impl EnvOptions {
         EnvOptions {
             prefix: prefix.to_owned(),
             grace_cap_seconds: None,
+            up_args: Vec::new(),
         }
+    }
+
+    /// More arguments for `devenv up` (such as `--images=<map>` or `--nodes=0`).
+    pub fn up_args(mut self, args: &[&str]) -> Self {
+        self.up_args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
     }
 
     /// The pod runner's cap on termination grace periods (`devenv up --grace-cap`; its default
@@ -233,26 +274,34 @@ pub struct Env {
 }
 
 impl Env {
-    /// `devenv up` with `options`; panics with devenv's output when it fails. Needs
-    /// `cargo build -p devenv` (or `$DEVENV`) and the Go-built binaries ([`k8s_bin_dir`]).
-    pub fn up(options: EnvOptions) -> Self {
-        let env = Env {
+    /// An environment whose state directory is still empty: `devenv up` is the caller's (through
+    /// [`Env::devenv`]), for tests of `devenv up` itself; `devenv down` still runs on drop.
+    /// Needs `cargo build -p devenv` (or `$DEVENV`) and the Go-built binaries ([`k8s_bin_dir`]).
+    pub fn new(prefix: &str) -> Self {
+        Env {
             state: tempfile::Builder::new()
-                .prefix(&format!("{}-", options.prefix))
+                .prefix(&format!("{prefix}-"))
                 .tempdir()
                 .expect("a temporary state directory"),
             work: tempfile::Builder::new()
-                .prefix(&format!("{}-work-", options.prefix))
+                .prefix(&format!("{prefix}-work-"))
                 .tempdir()
                 .expect("a temporary work directory"),
             bin_dir: k8s_bin_dir(),
             navigator: None,
-        };
+        }
+    }
+
+    /// `devenv up` with `options`; panics with devenv's output when it fails. Needs
+    /// `cargo build -p devenv` (or `$DEVENV`) and the Go-built binaries ([`k8s_bin_dir`]).
+    pub fn up(options: EnvOptions) -> Self {
+        let env = Env::new(&options.prefix);
         let t = Instant::now();
         let mut args = vec!["up".to_owned()];
         if let Some(cap) = options.grace_cap_seconds {
             args.extend(["--grace-cap".to_owned(), cap.to_string()]);
         }
+        args.extend(options.up_args);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = env.devenv(&args);
         assert!(
@@ -309,6 +358,13 @@ impl Env {
         let mut command = Command::new(self.bin_dir.join("kubectl"));
         command.arg("--kubeconfig").arg(self.admin()).args(args);
         command
+    }
+
+    /// kubectl with `kubeconfig` (no request timeout), `stdin` written to it: its whole output.
+    pub fn kubectl_as(&self, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut command = Command::new(self.bin_dir.join("kubectl"));
+        command.arg("--kubeconfig").arg(kubeconfig).args(args);
+        output_with_stdin(command, stdin)
     }
 
     /// kubectl as the cluster admin: its stdout, or an error with its output.
@@ -563,7 +619,9 @@ impl Env {
 impl Drop for Env {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("--- navigator-apiserver log ---\n{}", self.navigator_log());
+            if self.navigator.is_some() {
+                eprintln!("--- navigator-apiserver log ---\n{}", self.navigator_log());
+            }
             eprintln!("--- devenv pod runner log ---\n{}", self.pod_runner_log());
         }
         if let Some(mut child) = self.navigator.take() {

@@ -10,7 +10,9 @@
 //! exclusions, documents) and a continuous indexer whose acknowledged documents are read back.
 //! [`kubectl_scenario`]: kubectl through the aggregation layer, every verb, both versions.
 //! [`procfs`]: memory and thread figures of a process from `/proc/<pid>/status`.
-//! [`paths`]: prerequisites on the machine (binaries, images), or a failure saying what to run.
+//! [`paths`]: prerequisites on the machine (binaries, images, kubectl and the other Go-built
+//! Kubernetes binaries, all under `$NAVIGATOR_CACHE`), or a failure saying what to run.
+//! [`pki`]: a test CA and the serving and client certificates it signs, as PEM.
 //! [`pilot_pods`]: the pilots' RBAC and pod template pieces in devenv, Pilots and pods there.
 //! With the `pilots` feature: `standalone`, `navigator-apiserver --standalone` and a kube
 //! client for it; `pilots`, pilot binaries as host processes (stopped with SIGTERM), their
@@ -26,6 +28,7 @@ pub mod paths;
 pub mod pilot_pods;
 #[cfg(feature = "pilots")]
 pub mod pilots;
+pub mod pki;
 pub mod ports;
 pub mod procfs;
 #[cfg(feature = "pilots")]
