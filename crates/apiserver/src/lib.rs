@@ -5,11 +5,13 @@
 //!
 //! ```text
 //!  TCP ─► TLS (rustls, ALPN h2/http1.1) ─► hyper ─► handler:
-//!     request_info (URL → verb/resource)  ─► auth (Authenticator: authn; Authorizer: authz)
+//!     request_info (URL → verb/resource) ─► auth (Authenticator: authn)
+//!       ─► filters (impersonation, max-in-flight: 429) ─► auth (Authorizer: authz)
 //!       ├─ /apis, /apis/<g>, /apis/<g>/<v>, /api ─► discovery (legacy + aggregated v2, ETags)
 //!       ├─ /openapi/v2, /openapi/v3[/apis/<g>/<v>] ─► openapi (given schemas + generated paths;
 //!       │                                           v2 also as gnostic protobuf: openapi_proto)
 //!       ├─ /healthz /livez /readyz[/<check>] ─► health      /metrics ─► metrics   /version
+//!       ├─ /api/v1/namespaces[/<name>] ─► namespaces (standalone servers only)
 //!       └─ /apis/<g>/<v>/[namespaces/<ns>/]<resource>[/<name>[/<sub>]]
 //!            ─► query (options) + negotiation (Accept, Content-Type, bodies)
 //!            ─► RestResource verb ─► Response (JSON/YAML, Warning headers) │ watch (NDJSON)
@@ -40,9 +42,11 @@ pub mod authn;
 pub mod authz;
 pub mod cache;
 pub mod discovery;
+pub mod filters;
 pub mod handler;
 pub mod health;
 pub mod metrics;
+pub mod namespaces;
 pub mod negotiation;
 pub mod openapi;
 pub mod openapi_proto;

@@ -155,6 +155,7 @@ pub struct Metrics {
     durations: Family<RequestKindLabels, Histogram, fn() -> Histogram>,
     longrunning: Family<RequestKindLabels, Gauge>,
     inflight: Family<InflightLabels, Gauge>,
+    dropped: Family<InflightLabels, Counter>,
     watch_events: Family<WatchEventLabels, Counter>,
     storage: StorageMetrics,
 }
@@ -194,6 +195,12 @@ impl Metrics {
             "Maximal number of currently used inflight request limit of this apiserver per request kind in last second.",
             inflight.clone(),
         );
+        let dropped = Family::<InflightLabels, Counter>::default();
+        registry.register(
+            "apiserver_dropped_requests",
+            "Number of requests dropped with 'Try again later' response",
+            dropped.clone(),
+        );
         let watch_events = Family::<WatchEventLabels, Counter>::default();
         registry.register(
             "apiserver_watch_events",
@@ -219,6 +226,7 @@ impl Metrics {
             durations,
             longrunning,
             inflight,
+            dropped,
             watch_events,
             storage: StorageMetrics {
                 durations: storage_durations,
@@ -261,6 +269,15 @@ impl Metrics {
             .clone();
         gauge.inc();
         GaugeGuard(gauge)
+    }
+
+    /// Counts a request refused by the in-flight limit (`readOnly` or `mutating`).
+    pub fn dropped_request(&self, request_kind: &str) {
+        self.dropped
+            .get_or_create(&InflightLabels {
+                request_kind: request_kind.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts a long-running request (a watch) until the guard drops.
@@ -328,7 +345,12 @@ mod tests {
         m.storage()
             .observe("get", "things.g.io", Duration::from_millis(1));
         m.watch_event("g.io", "v1", "things");
+        m.dropped_request("mutating");
         let text = m.encode().unwrap();
+        assert!(
+            text.contains(r#"apiserver_dropped_requests_total{request_kind="mutating"} 1"#),
+            "{text}"
+        );
         assert!(text.contains(r#"apiserver_request_total{verb="LIST",dry_run="",group="g.io",version="v1",resource="things",subresource="",scope="namespace",component="apiserver",code="200"} 1"#), "{text}");
         assert!(text.contains("apiserver_request_duration_seconds_bucket{"));
         assert!(text.contains("apiserver_longrunning_requests{") && text.contains("} 1\n"));

@@ -427,8 +427,134 @@ impl hyper::service::Service<http::Request<Incoming>> for Service {
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
         let state = self.state.clone();
         let info = self.info.clone();
-        Box::pin(async move { Ok(handle(state, req.map(Body::new), info).await) })
+        Box::pin(async move {
+            let unread = UnreadBody::default();
+            let req = req.map(|inner| {
+                Body::new(RequestBody {
+                    inner: Some(inner),
+                    unread: unread.clone(),
+                })
+            });
+            let resp = handle(state, req, info).await;
+            Ok(resp.map(|inner| Body::new(ResponseBody { inner, unread })))
+        })
     }
+}
+
+/// A request body the handler stopped reading (e.g. over the size limit), kept until the
+/// response has been sent and then drained for a while. Dropped earlier, h2 would reset the
+/// stream with `CANCEL` before the answer went out; dropped right after it, the reset
+/// (`NO_ERROR`) reaches a client that is still sending — blocked by flow control on the body
+/// nobody reads — before it has looked at the answer, and curl gives up (exit 92). Discarding
+/// what it still sends lets it finish and read the 413.
+type UnreadBody = Arc<std::sync::Mutex<Option<Incoming>>>;
+
+/// At most this much of an unread body is discarded after the response (Go's HTTP/1 server
+/// discards 256 KiB; a body over the 3 MiB limit may be a few MiB more).
+const DRAIN_BYTES: usize = 4 << 20;
+/// ... and for at most this long.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// The request body as the handler sees it: hands itself to the [`UnreadBody`] slot when
+/// dropped before its end.
+struct RequestBody {
+    inner: Option<Incoming>,
+    unread: UnreadBody,
+}
+
+impl hyper::body::Body for RequestBody {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        match self.inner.as_mut() {
+            Some(b) => Pin::new(b).poll_frame(cx),
+            None => std::task::Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_none_or(hyper::body::Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.as_ref().map_or_else(
+            || hyper::body::SizeHint::with_exact(0),
+            hyper::body::Body::size_hint,
+        )
+    }
+}
+
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        if let Some(body) = self.inner.take()
+            && !hyper::body::Body::is_end_stream(&body)
+            && let Ok(mut slot) = self.unread.lock()
+        {
+            *slot = Some(body);
+        }
+    }
+}
+
+/// The response body; when hyper drops it (its end has been sent), an unread request body
+/// left in the [`UnreadBody`] slot is drained in the background.
+struct ResponseBody {
+    inner: Body,
+    unread: UnreadBody,
+}
+
+impl hyper::body::Body for ResponseBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        let unread = self.unread.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(body) = unread
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(drain(body));
+        }
+    }
+}
+
+/// Discards up to [`DRAIN_BYTES`] of `body` for up to [`DRAIN_TIME`], then drops it (a body
+/// still unfinished then is reset with `NO_ERROR`, its response having been sent).
+async fn drain(mut body: Incoming) {
+    use http_body_util::BodyExt as _;
+    let mut left = DRAIN_BYTES;
+    let discard = async {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                if data.len() >= left {
+                    return;
+                }
+                left -= data.len();
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }
 
 fn service(state: Arc<State>, info: ConnInfo) -> Service {

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::admission::AdmissionChain;
 use crate::auth::{AllowAll, AlwaysAllow, Authenticator, Authorizer};
 use crate::discovery::Discovery;
+use crate::filters::max_in_flight::MaxInFlight;
 use crate::health::{CheckScope, HealthCheck, HealthChecks, Ping, ShutdownCheck};
 use crate::metrics::Metrics;
 use crate::openapi::{OpenApi, OpenApiInput};
@@ -104,6 +105,10 @@ pub(crate) struct State {
     pub(crate) version: VersionInfo,
     pub(crate) request_timeout: Duration,
     pub(crate) min_watch_timeout: Duration,
+    /// The read-only and mutating in-flight limits.
+    pub(crate) max_in_flight: MaxInFlight,
+    /// Whether `/api/v1/namespaces` is served (standalone: every namespace exists).
+    pub(crate) serve_namespaces: bool,
     /// Cancelled when the server begins shutting down: ends watches.
     pub(crate) shutdown: CancellationToken,
 }
@@ -121,6 +126,8 @@ pub struct ApiServerBuilder {
     request_timeout: Duration,
     min_watch_timeout: Duration,
     metrics: Metrics,
+    max_in_flight: MaxInFlight,
+    serve_namespaces: bool,
 }
 
 impl std::fmt::Debug for ApiServerBuilder {
@@ -206,6 +213,24 @@ impl ApiServerBuilder {
         self
     }
 
+    /// At most `read_only` non-mutating and `mutating` mutating requests served at once
+    /// (kube-apiserver's `--max-requests-inflight`, default 400, and
+    /// `--max-mutating-requests-inflight`, default 200; 0 = unlimited). Watches are not
+    /// counted; `system:masters` is never refused.
+    #[must_use]
+    pub fn max_requests_inflight(mut self, read_only: usize, mutating: usize) -> Self {
+        self.max_in_flight = MaxInFlight::new(read_only, mutating);
+        self
+    }
+
+    /// Serves a read-only `/api/v1/namespaces[/<name>]` in which every namespace exists
+    /// (for servers without Kubernetes, so kubectl's namespace lookups succeed; default off).
+    #[must_use]
+    pub fn serve_namespaces(mut self, serve: bool) -> Self {
+        self.serve_namespaces = serve;
+        self
+    }
+
     /// Uses `metrics` (e.g. one whose storage handle the registries already record into).
     #[must_use]
     pub fn metrics(mut self, metrics: Metrics) -> Self {
@@ -262,6 +287,8 @@ impl ApiServerBuilder {
                 version: self.version,
                 request_timeout: self.request_timeout,
                 min_watch_timeout: self.min_watch_timeout,
+                max_in_flight: self.max_in_flight,
+                serve_namespaces: self.serve_namespaces,
                 shutdown: CancellationToken::new(),
             }),
         })
@@ -298,6 +325,8 @@ impl ApiServer {
             request_timeout: Duration::from_secs(60),
             min_watch_timeout: Duration::from_secs(1800),
             metrics: Metrics::new(),
+            max_in_flight: MaxInFlight::default(),
+            serve_namespaces: false,
         }
     }
 

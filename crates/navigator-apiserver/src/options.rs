@@ -94,6 +94,15 @@ pub struct Options {
     #[arg(long)]
     pub log_json: bool,
 
+    /// Most non-mutating requests served at once; more get 429 with Retry-After (0: no limit).
+    /// Watches are not counted and system:masters is never refused.
+    #[arg(long, default_value_t = apiserver::filters::max_in_flight::DEFAULT_MAX_REQUESTS_INFLIGHT)]
+    pub max_requests_inflight: usize,
+
+    /// Most mutating requests served at once; more get 429 with Retry-After (0: no limit).
+    #[arg(long, default_value_t = apiserver::filters::max_in_flight::DEFAULT_MAX_MUTATING_REQUESTS_INFLIGHT)]
+    pub max_mutating_requests_inflight: usize,
+
     /// Delegated security flags (not used with `--standalone`).
     #[command(flatten)]
     pub security: crate::security::SecurityOptions,
@@ -157,6 +166,10 @@ pub struct Config {
     pub kubeconfig_path: PathBuf,
     /// JSON logs.
     pub log_json: bool,
+    /// `--max-requests-inflight` (0: unlimited).
+    pub max_requests_inflight: usize,
+    /// `--max-mutating-requests-inflight` (0: unlimited).
+    pub max_mutating_requests_inflight: usize,
     /// Delegated security; `None` with `--standalone` (everyone allowed).
     pub security: Option<crate::security::SecurityOptions>,
 }
@@ -271,6 +284,8 @@ impl Options {
                 .unwrap_or(default_interval),
             kubeconfig_path,
             log_json: self.log_json,
+            max_requests_inflight: self.max_requests_inflight,
+            max_mutating_requests_inflight: self.max_mutating_requests_inflight,
             security: (!self.standalone).then_some(self.security),
         })
     }
@@ -313,6 +328,33 @@ mod tests {
         assert_eq!(config.kubeconfig_path, PathBuf::from("/tmp/nav/kubeconfig"));
         assert_eq!(config.secure_port, 6443);
         assert_eq!(config.storage_prefix, "/registry/navigator.jetstack.io");
+        assert_eq!(
+            (
+                config.max_requests_inflight,
+                config.max_mutating_requests_inflight
+            ),
+            (400, 200)
+        );
+    }
+
+    #[test]
+    fn in_flight_limits_take_kubernetes_flag_names() {
+        let config = parse(&[
+            "--standalone",
+            "--max-requests-inflight=2",
+            "--max-mutating-requests-inflight",
+            "0",
+        ])
+        .into_config()
+        .unwrap();
+        assert_eq!(
+            (
+                config.max_requests_inflight,
+                config.max_mutating_requests_inflight
+            ),
+            (2, 0)
+        );
+        assert!(Options::try_parse_from(["x", "--max-requests-inflight=-1"]).is_err());
     }
 
     #[test]

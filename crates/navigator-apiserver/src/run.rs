@@ -201,6 +201,12 @@ async fn serve<St: Storage>(
     }
     let mut builder = ApiServer::builder()
         .metrics(metrics)
+        .max_requests_inflight(
+            config.max_requests_inflight,
+            config.max_mutating_requests_inflight,
+        )
+        // Standalone, every namespace exists: kubectl's namespace lookups succeed.
+        .serve_namespaces(config.security.is_none())
         .openapi(openapi_input())
         .health_check(
             Arc::new(StoreCheck(Arc::clone(&store))),

@@ -1,5 +1,6 @@
-//! The request pipeline, in Go's filter order: request info → authentication → authorization
-//! (`access.rs`) → in-flight accounting and timeout (non-watch) → routing to discovery, OpenAPI,
+//! The request pipeline, in Go's filter order: request info → authentication → impersonation
+//! and the in-flight limit ([`crate::filters`]) → authorization (`access.rs`) → in-flight
+//! accounting and timeout (non-watch) → routing to discovery, OpenAPI,
 //! health, metrics, `/version` (`non_resource.rs`) or a
 //! [`RestResource`](apimachinery::registry::RestResource) (`resource.rs`) → response
 //! (JSON/YAML, `Warning` headers, `Status` errors: `response.rs`) → metrics (`labels.rs`) and
@@ -59,6 +60,8 @@ struct Facts {
     user_agent: String,
     labels: RequestKindLabels,
     user: String,
+    /// The authenticated user when the request impersonates `user`.
+    impersonated_by: Option<String>,
 }
 
 /// Handles one request end to end; every response carries an `Audit-ID` (the client's, or a
@@ -99,6 +102,7 @@ async fn handle_inner(state: Arc<State>, req: Request<Body>, conn: ConnInfo) -> 
         method: parts.method.clone(),
         path: path.clone(),
         user: String::new(),
+        impersonated_by: None,
     };
     let incoming = Incoming {
         method: parts.method,
@@ -125,6 +129,13 @@ async fn pipeline(
 ) -> Result<Response<Body>, Response<Body>> {
     let user = access::authenticate(state, &incoming.headers, conn).await?;
     facts.user.clone_from(&user.name);
+    // Impersonation, then the in-flight limit (its slot held until the response is built).
+    let admitted = crate::filters::run(state, &parsed, user, &mut incoming.headers)
+        .await
+        .map_err(|e| response::error_response(&e, Format::Json))?;
+    let (user, _slot) = (admitted.user, admitted.slot);
+    facts.user.clone_from(&user.name);
+    facts.impersonated_by = admitted.impersonated_by;
     access::authorize(state, info, &user, &incoming.path, &incoming.method).await?;
     incoming.user = user;
     Ok(serve(state, parsed, incoming, &facts.labels).await)
@@ -197,6 +208,7 @@ fn finish(state: &State, facts: &Facts, start: Instant, resp: Response<Body>) ->
         latency_ms = elapsed.as_secs_f64() * 1000.0,
         user_agent = %facts.user_agent,
         user = %facts.user,
+        impersonated_by = facts.impersonated_by.as_deref(),
         "request"
     );
     resp

@@ -66,6 +66,14 @@ pub(super) async fn serve_non_resource(state: &State, incoming: Incoming) -> Res
             }
             Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
         }),
+        ["api", "v1", "namespaces"] if state.serve_namespaces => {
+            crate::namespaces::list(state.resources.values(), &incoming.user)
+                .await
+                .map(|v| json_ok(&v))
+        }
+        ["api", "v1", "namespaces", name] if state.serve_namespaces => {
+            crate::namespaces::namespace(name).map(|v| json_ok(&v))
+        }
         ["openapi", "v2"] => openapi_v2(state, accept, &incoming.headers),
         ["openapi", "v3"] => Ok(conditional(
             &state.openapi.v3_index().body,
