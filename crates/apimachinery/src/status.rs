@@ -226,6 +226,10 @@ pub enum ApiError {
         /// Explanation.
         message: String,
     },
+    /// A finished `Status` made elsewhere, sent as it is (Go's `StatusError` around any
+    /// `metav1.Status`): an admission plugin's refusal, which may carry causes the other
+    /// variants cannot express (e.g. `NamespaceTerminating`).
+    Status(Box<Status>),
 }
 
 impl ApiError {
@@ -330,6 +334,7 @@ impl ApiError {
             Self::Timeout { .. } | Self::TooLargeResourceVersion { .. } => 504,
             Self::TooManyRequests { .. } => 429,
             Self::ServiceUnavailable { .. } => 503,
+            Self::Status(s) => u16::try_from(s.code).unwrap_or(500),
         }
     }
 
@@ -353,6 +358,7 @@ impl ApiError {
             Self::Timeout { .. } | Self::TooLargeResourceVersion { .. } => "Timeout",
             Self::TooManyRequests { .. } => "TooManyRequests",
             Self::ServiceUnavailable { .. } => "ServiceUnavailable",
+            Self::Status(s) => known_reason(&s.reason),
         }
     }
 
@@ -405,6 +411,7 @@ impl ApiError {
                 accepted.join(", ")
             ),
             Self::NotAcceptable { message } => message.clone(),
+            Self::Status(s) => s.message.clone(),
             Self::MethodNotAllowed { resource, action } => {
                 format!(
                     "{action} is not supported on resources of kind {}",
@@ -520,11 +527,15 @@ impl ApiError {
             | Self::NotAcceptable { .. }
             | Self::Unauthorized { .. }
             | Self::ServiceUnavailable { .. } => None,
+            Self::Status(s) => s.details.clone(),
         }
     }
 
     /// The full `metav1.Status` body for this error.
     pub fn to_status(&self) -> Status {
+        if let Self::Status(s) = self {
+            return (**s).clone();
+        }
         Status {
             kind: "Status".to_owned(),
             api_version: "v1".to_owned(),
@@ -536,6 +547,32 @@ impl ApiError {
             code: i32::from(self.code()),
         }
     }
+}
+
+/// Go's `metav1.StatusReason` constants; anything else is `""` (`StatusReasonUnknown`).
+fn known_reason(reason: &str) -> &'static str {
+    const REASONS: [&str; 19] = [
+        "Unauthorized",
+        "Forbidden",
+        "NotFound",
+        "AlreadyExists",
+        "Conflict",
+        "Gone",
+        "Invalid",
+        "ServerTimeout",
+        "StoreReadError",
+        "Timeout",
+        "TooManyRequests",
+        "BadRequest",
+        "MethodNotAllowed",
+        "NotAcceptable",
+        "RequestEntityTooLarge",
+        "UnsupportedMediaType",
+        "InternalError",
+        "Expired",
+        "ServiceUnavailable",
+    ];
+    REASONS.into_iter().find(|r| *r == reason).unwrap_or("")
 }
 
 fn is_empty_str(s: &str) -> bool {

@@ -1,4 +1,5 @@
-//! delete and deletecollection: preconditions, finalizers and propagation, compare-and-delete.
+//! delete and deletecollection: preconditions, admission, finalizers and propagation,
+//! compare-and-delete.
 
 use serde_json::{Value, json};
 
@@ -73,6 +74,7 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
                     ),
                 ));
             }
+            self.admit_delete(ctx, namespace, name, &obj).await?;
             let m = self.strategy.metadata_mut(&mut obj);
             let mut changed = false;
             if self.config.garbage_collection

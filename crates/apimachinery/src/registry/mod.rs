@@ -11,6 +11,7 @@
 //! ```
 //!
 //! * [`strategy`] — what an API group writes per resource.
+//! * [`admission`] — the plugins every write goes through, on decoded objects.
 //! * [`rest`] — the object-safe [`RestResource`] seam the HTTP layer routes to.
 //!
 //! Objects are stored as JSON in the storage version under
@@ -23,6 +24,10 @@
 //! * `/status` writes keep the stored spec (strategy) and all stored metadata except
 //!   `resourceVersion` and `managedFields` (Go's `ResetObjectMetaForStatus`: labels,
 //!   annotations, finalizers and owner references cannot change through `/status`).
+//! * Admission plugins (the request's [`admission::AdmissionChain`]) see every write on the
+//!   decoded objects: after `prepare_for_*`, mutating before the strategy's validation,
+//!   validating just before storage; deletes after their preconditions. A refusal is the
+//!   plugin's own `Status` ([`ApiError::Status`]).
 //! * A create carrying `metadata.resourceVersion` is a 400 (Go answers an uninterpreted 500
 //!   with the same message).
 //! * An immediate delete answers a `Success` `Status` (Go's generic registry default);
@@ -49,6 +54,7 @@ use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, GroupKind, GroupResource};
 use crate::store::{KeyValue, Operation, Storage, StoreError};
 
+pub mod admission;
 mod delete;
 pub mod managed;
 pub mod meta;
@@ -59,6 +65,7 @@ pub mod table;
 pub mod unknown_fields;
 mod watch;
 mod write;
+mod write_admission;
 
 pub use rest::*;
 pub use strategy::*;

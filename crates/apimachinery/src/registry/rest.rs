@@ -8,6 +8,7 @@ use std::pin::Pin;
 use futures::Stream;
 use serde_json::Value;
 
+use super::admission::AdmissionChain;
 use super::strategy::ResourceDescriptor;
 use crate::status::ApiError;
 
@@ -98,6 +99,9 @@ pub struct RequestContext {
     /// Members duplicated in the request body (`spec.replicas`), found by the HTTP layer before
     /// parsing dropped all but the last; reported under `fieldValidation` like unknown fields.
     pub duplicate_fields: Vec<String>,
+    /// The admission plugins writes go through (Go passes them to the registry with each
+    /// request); empty admits everything.
+    pub admission: AdmissionChain,
 }
 
 /// Query options of get.

@@ -69,7 +69,8 @@ pub struct Decoded<O> {
 /// selectable fields and the schema facts patches and managed fields need.
 ///
 /// Implementations are pure: no I/O, no clock. The registry calls them in Kubernetes' order:
-/// decode (defaults applied) → admission → `prepare_for_*` → `validate_*` → storage.
+/// decode (defaults applied) → `prepare_for_*` → mutating admission (→ `prepare_for_*` again
+/// if a plugin changed the object) → `validate_*` → validating admission → storage.
 pub trait Strategy: Send + Sync + 'static {
     /// The internal object (a hub type).
     type Object: Clone + Send + Sync + 'static;

@@ -1,12 +1,15 @@
 //! create, update, patch and apply: one guarded write loop (Go's `GuaranteedUpdate`) around
-//! pure preparation steps.
+//! pure preparation steps, with admission between preparing and validating (see
+//! [`super::admission`] for the order).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use serde_json::{Map, Value};
 
+use super::admission::Operation;
 use super::managed::{self, Manager, Scope};
 use super::meta;
 use super::unknown_fields::{self, Verb};
+use super::write_admission::Target;
 use super::{Current, Inner, PatchType, RequestContext, Response, Strategy, Subresource};
 use crate::patch;
 use crate::resource_version::{ResourceVersionError, parse_resource_version};
@@ -23,13 +26,25 @@ enum Tracking {
     Apply(Vec<Manager>),
 }
 
-/// What one attempt of a write decided.
+/// How a write is finished once the mutating admission phase has run.
+enum Finish {
+    /// A new object (apply creating it).
+    Create(Tracking),
+    /// A change to the stored object through `sub`; `errs` are [`Inner::before_update`]'s.
+    Update {
+        sub: Subresource,
+        errs: Vec<FieldError>,
+        tracking: Tracking,
+    },
+}
+
+/// What one attempt of a write decided before admission.
 struct Step<O> {
+    /// Decoded, defaulted and prepared; admission and validation are still to come.
     object: O,
+    finish: Finish,
     /// The resourceVersion came from the client: a lost race is a 409, not a retry.
     client_revision: bool,
-    /// The object does not exist yet (apply creating it).
-    create: bool,
     warnings: Vec<String>,
 }
 
@@ -124,13 +139,13 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
         ))
     }
 
-    /// Create-time policy: namespace, system fields, strategy, validation, managed fields.
-    fn prepare_create(
+    /// Create-time policy before admission: namespace, no resourceVersion, the strategy's
+    /// `prepare_for_create`.
+    fn before_create(
         &self,
         ctx: &RequestContext,
         mut obj: S::Object,
-        tracking: Tracking,
-    ) -> Result<(S::Object, Vec<String>), ApiError> {
+    ) -> Result<S::Object, ApiError> {
         let namespace = self.namespace(ctx).map(str::to_owned);
         let m = self.strategy.metadata_mut(&mut obj);
         meta::check_namespace(m, namespace.as_deref())?;
@@ -140,6 +155,40 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             ));
         }
         self.strategy.prepare_for_create(&mut obj);
+        Ok(obj)
+    }
+
+    /// The mutating admission phase of a create; a changed object is prepared again.
+    async fn admit_create(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        obj: S::Object,
+    ) -> Result<S::Object, ApiError> {
+        let target = self.create_target(ctx, name);
+        match self.admit(ctx, target, obj, None).await? {
+            (obj, true) => self.before_create(ctx, obj),
+            (obj, false) => Ok(obj),
+        }
+    }
+
+    fn create_target<'a>(&self, ctx: &'a RequestContext, name: &'a str) -> Target<'a> {
+        Target {
+            operation: Operation::Create,
+            sub: Subresource::Main,
+            namespace: self.namespace(ctx),
+            name,
+        }
+    }
+
+    /// Create-time policy after mutating admission: name generation, system fields,
+    /// validation, managed fields.
+    fn finish_create(
+        &self,
+        ctx: &RequestContext,
+        mut obj: S::Object,
+        tracking: Tracking,
+    ) -> Result<(S::Object, Vec<String>), ApiError> {
         let m = self.strategy.metadata_mut(&mut obj);
         if m.name.as_deref().unwrap_or("").is_empty()
             && let Some(g) = m.generate_name.clone().filter(|g| !g.is_empty())
@@ -187,18 +236,17 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
         Ok((obj, warnings))
     }
 
-    /// Update-time policy (Go's `BeforeUpdate` and the field manager).
-    fn prepare_update(
+    /// Update-time policy before admission (the first half of Go's `BeforeUpdate`): fields an
+    /// update may not change restored, the strategy's `prepare_for_*`; the errors of what could
+    /// not be restored silently are reported with validation's.
+    fn before_update(
         &self,
-        ctx: &RequestContext,
         sub: Subresource,
         old: &S::Object,
         mut new: S::Object,
-        tracking: Tracking,
-    ) -> Result<(S::Object, Vec<String>), ApiError> {
+    ) -> (S::Object, Vec<FieldError>) {
         let old_meta = self.strategy.metadata(old);
-        let name = old_meta.name.clone().unwrap_or_default();
-        let mut errs = meta::restore_update_fields(self.strategy.metadata_mut(&mut new), old_meta);
+        let errs = meta::restore_update_fields(self.strategy.metadata_mut(&mut new), old_meta);
         match sub {
             Subresource::Main => self.strategy.prepare_for_update(&mut new, old),
             Subresource::Status => {
@@ -206,6 +254,21 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
                 meta::reset_meta_for_status(self.strategy.metadata_mut(&mut new), old_meta);
             }
         }
+        (new, errs)
+    }
+
+    /// Update-time policy after mutating admission: generation, validation, the field manager.
+    fn finish_update(
+        &self,
+        ctx: &RequestContext,
+        sub: Subresource,
+        old: &S::Object,
+        mut new: S::Object,
+        mut errs: Vec<FieldError>,
+        tracking: Tracking,
+    ) -> Result<(S::Object, Vec<String>), ApiError> {
+        let old_meta = self.strategy.metadata(old);
+        let name = old_meta.name.clone().unwrap_or_default();
         let spec_changed = !self.strategy.spec_equal(&new, old);
         self.strategy.metadata_mut(&mut new).generation = meta::next_generation(
             old_meta.generation,
@@ -271,8 +334,53 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
         Ok((new, warnings))
     }
 
-    /// The guarded write loop: read, decide with `step`, compare-and-swap; a lost race re-runs
-    /// `step` on the fresh object unless the client pinned the resourceVersion.
+    /// Admission and the rest of the policy for one attempt: mutating phase, the prepare step
+    /// again if a plugin changed the object, validation and managed fields, validating phase.
+    async fn admit_and_finish(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        object: S::Object,
+        old: Option<&S::Object>,
+        finish: Finish,
+    ) -> Result<(S::Object, Vec<String>), ApiError> {
+        match finish {
+            Finish::Create(tracking) => {
+                let object = self.admit_create(ctx, name, object).await?;
+                let (object, warnings) = self.finish_create(ctx, object, tracking)?;
+                let target = self.create_target(ctx, name);
+                self.validate_admission(ctx, target, Some(&object), None)
+                    .await?;
+                Ok((object, warnings))
+            }
+            Finish::Update {
+                sub,
+                errs,
+                tracking,
+            } => {
+                let old = old.ok_or_else(|| self.not_found(name))?;
+                let target = Target {
+                    operation: Operation::Update,
+                    sub,
+                    namespace: self.namespace(ctx),
+                    name,
+                };
+                let (object, errs) = match self.admit(ctx, target, object, Some(old)).await? {
+                    (object, true) => self.before_update(sub, old, object),
+                    (object, false) => (object, errs),
+                };
+                let (object, warnings) =
+                    self.finish_update(ctx, sub, old, object, errs, tracking)?;
+                self.validate_admission(ctx, target, Some(&object), Some(old))
+                    .await?;
+                Ok((object, warnings))
+            }
+        }
+    }
+
+    /// The guarded write loop: read, decide with `step`, admit and finish, compare-and-swap; a
+    /// lost race re-runs `step` (and admission) on the fresh object unless the client pinned
+    /// the resourceVersion.
     async fn write<F>(
         &self,
         ctx: &RequestContext,
@@ -290,11 +398,22 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
                 Err(e) => return Err(self.store_err(e, name)),
             };
             let Step {
-                mut object,
+                object,
+                finish,
                 client_revision,
-                create,
-                warnings,
+                mut warnings,
             } = step(current.as_ref())?;
+            let create = matches!(finish, Finish::Create(_));
+            let (mut object, w) = self
+                .admit_and_finish(
+                    ctx,
+                    name,
+                    object,
+                    current.as_ref().map(|c| &c.object),
+                    finish,
+                )
+                .await?;
+            warnings.extend(w);
             let bytes = self.encode_stored(&object)?;
             let respond = |obj: &S::Object, code: u16, warnings: Vec<String>| {
                 Ok(Response {
@@ -367,6 +486,8 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
     ) -> Result<Response, ApiError> {
         meta::check_type_meta(&mut body, self.expected(ctx))?;
         let (obj, mut warnings) = self.decode_body(ctx, body, Verb::CreateOrUpdate)?;
+        let obj = self.before_create(ctx, obj)?;
+        let obj = self.admit_create(ctx, "", obj).await?;
         let generated = self
             .strategy
             .metadata(&obj)
@@ -374,8 +495,10 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             .as_deref()
             .unwrap_or("")
             .is_empty();
-        let (mut obj, w) = self.prepare_create(ctx, obj, Tracking::Update { client: None })?;
+        let (mut obj, w) = self.finish_create(ctx, obj, Tracking::Update { client: None })?;
         warnings.extend(w);
+        self.validate_admission(ctx, self.create_target(ctx, ""), Some(&obj), None)
+            .await?;
         let ns = self.namespace(ctx).map(str::to_owned);
         const GENERATE_ATTEMPTS: usize = 8;
         for attempt in 0..GENERATE_ATTEMPTS {
@@ -458,21 +581,18 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             if body_rv != cur.revision {
                 return Err(ApiError::optimistic_lock(self.resource.clone(), name));
             }
-            let (object, mut w) = self.prepare_update(
-                ctx,
-                sub,
-                &cur.object,
-                obj.clone(),
-                Tracking::Update {
-                    client: client.clone(),
-                },
-            )?;
-            w.splice(0..0, warnings.iter().cloned());
+            let (object, errs) = self.before_update(sub, &cur.object, obj.clone());
             Ok(Step {
                 object,
+                finish: Finish::Update {
+                    sub,
+                    errs,
+                    tracking: Tracking::Update {
+                        client: client.clone(),
+                    },
+                },
                 client_revision: true,
-                create: false,
-                warnings: w,
+                warnings: warnings.clone(),
             })
         })
         .await
@@ -520,14 +640,16 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
             }
             self.uid_precondition(&cur.object, m.uid.as_deref(), name)?;
             let client = m.managed_fields.clone();
-            let (object, mut w) =
-                self.prepare_update(ctx, sub, &cur.object, obj, Tracking::Update { client })?;
-            w.splice(0..0, warnings);
+            let (object, errs) = self.before_update(sub, &cur.object, obj);
             Ok(Step {
                 object,
+                finish: Finish::Update {
+                    sub,
+                    errs,
+                    tracking: Tracking::Update { client },
+                },
                 client_revision: false,
-                create: false,
-                warnings: w,
+                warnings,
             })
         })
         .await
@@ -663,23 +785,28 @@ impl<S: Strategy, St: Storage> Inner<S, St> {
                 &ctx.version,
             )?;
             warnings.extend(decoded.warnings);
-            let (object, w) = match current {
-                None => {
-                    self.prepare_create(ctx, decoded.object, Tracking::Apply(applied.managers))?
+            let tracking = Tracking::Apply(applied.managers);
+            let (object, finish) = match current {
+                None => (
+                    self.before_create(ctx, decoded.object)?,
+                    Finish::Create(tracking),
+                ),
+                Some(c) => {
+                    let (object, errs) = self.before_update(sub, &c.object, decoded.object);
+                    (
+                        object,
+                        Finish::Update {
+                            sub,
+                            errs,
+                            tracking,
+                        },
+                    )
                 }
-                Some(c) => self.prepare_update(
-                    ctx,
-                    sub,
-                    &c.object,
-                    decoded.object,
-                    Tracking::Apply(applied.managers),
-                )?,
             };
-            warnings.extend(w);
             Ok(Step {
                 object,
+                finish,
                 client_revision: config_rv != 0,
-                create: current.is_none(),
                 warnings,
             })
         })

@@ -1,203 +1,25 @@
-//! Admission (Go's `apiserver/pkg/admission`): plugins see every write after authorization and
-//! before storage, may change the object (`admit`, the mutating phase, all plugins in order)
-//! and may refuse it (`validate`, the validating phase, after every `admit`). A refusal is a
-//! finished `Status` sent to the client as it is.
+//! Admission plugins of this server. The interface (Go's `apiserver/pkg/admission`) lives with
+//! the registry that calls it, [`apimachinery::registry::admission`], and is re-exported here:
+//! plugins see every write after authorization on the decoded, defaulted and prepared object
+//! (and, for updates, patches, applies and deletes, the stored object), may change it in the
+//! mutating phase and refuse it in the validating phase; a refusal is a finished `Status` sent
+//! to the client as it is.
 //!
-//! The HTTP layer runs the chain before it hands the request to the registry: for create and
-//! update the object is the decoded request body; for patch the object is not known yet (the
-//! registry applies the patch to the stored object), so `object` is `None`; deletes carry no
-//! object. `old_object` is not read from storage at this layer.
+//! The HTTP layer hands the server's chain ([`crate::ApiServerBuilder::admission`]) to the
+//! registry with every request (`RequestContext::admission`).
 
 pub mod lifecycle;
 
-use std::sync::Arc;
-
-use apimachinery::registry::UserInfo;
-use apimachinery::status::{ApiError, GroupResource, Status};
-use serde_json::Value;
-
+pub use apimachinery::registry::admission::{
+    AdmissionChain, AdmissionPlugin, AdmissionRequest, Operation, Refusal,
+};
 pub use lifecycle::NamespaceLifecycle;
 
-/// The write being admitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    /// POST.
-    Create,
-    /// PUT or PATCH.
-    Update,
-    /// DELETE (one object or a collection).
-    Delete,
-}
-
-/// What admission plugins see (Go's `admission.Attributes`).
-#[derive(Debug, Clone)]
-pub struct AdmissionRequest {
-    /// The operation.
-    pub operation: Operation,
-    /// API group.
-    pub group: String,
-    /// API version.
-    pub version: String,
-    /// Resource (plural).
-    pub resource: String,
-    /// Subresource, empty for the main resource.
-    pub subresource: String,
-    /// Namespace, empty for cluster-scoped resources.
-    pub namespace: String,
-    /// Object name from the URL (empty for create and deletecollection).
-    pub name: String,
-    /// The new object (create, update by PUT).
-    pub object: Option<Value>,
-    /// The stored object, when the caller knows it.
-    pub old_object: Option<Value>,
-    /// Who is asking.
-    pub user: UserInfo,
-    /// `dryRun=All`: plugins with side effects must not act.
-    pub dry_run: bool,
-}
-
-impl AdmissionRequest {
-    /// The object's name for messages (Go's `extractResourceName`): the URL name, else the
-    /// body's `metadata.name`, else its `metadata.generateName`.
-    pub fn object_name(&self) -> String {
-        if !self.name.is_empty() {
-            return self.name.clone();
-        }
-        let meta = self.object.as_ref().and_then(|o| o.get("metadata"));
-        ["name", "generateName"]
-            .iter()
-            .find_map(|k| {
-                meta.and_then(|m| m.get(*k))
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-            })
-            .unwrap_or("")
-            .to_owned()
-    }
-
-    /// Go's `admission.NewForbidden`: `<resource>.<group> "<name>" is forbidden: <why>`.
-    pub fn forbidden(&self, why: impl Into<String>) -> Refusal {
-        Box::new(
-            ApiError::Forbidden {
-                resource: GroupResource::new(&self.group, &self.resource),
-                name: self.object_name(),
-                reason: why.into(),
-            }
-            .to_status(),
-        )
-    }
-}
-
-/// A plugin's refusal: the `Status` sent to the client as it is.
-pub type Refusal = Box<Status>;
-
-/// One admission plugin. Both phases default to accepting.
-#[async_trait::async_trait]
-pub trait AdmissionPlugin: Send + Sync {
-    /// The plugin's name, e.g. `NamespaceLifecycle`.
-    fn name(&self) -> &str;
-
-    /// Mutating phase: may change `req.object`.
-    ///
-    /// # Errors
-    /// The `Status` to answer with.
-    async fn admit(&self, req: &mut AdmissionRequest) -> Result<(), Refusal> {
-        let _ = req;
-        Ok(())
-    }
-
-    /// Validating phase: may only refuse.
-    ///
-    /// # Errors
-    /// The `Status` to answer with.
-    async fn validate(&self, req: &AdmissionRequest) -> Result<(), Refusal> {
-        let _ = req;
-        Ok(())
-    }
-}
-
-/// Plugins in order (Go's `admission.chainAdmissionHandler`).
-#[derive(Clone, Default)]
-pub struct AdmissionChain {
-    plugins: Vec<Arc<dyn AdmissionPlugin>>,
-}
-
-impl std::fmt::Debug for AdmissionChain {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.plugins.iter().map(|p| p.name().to_owned()))
-            .finish()
-    }
-}
-
-impl AdmissionChain {
-    /// An empty chain (admits everything).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Appends a plugin.
-    #[must_use]
-    pub fn with(mut self, plugin: Arc<dyn AdmissionPlugin>) -> Self {
-        self.plugins.push(plugin);
-        self
-    }
-
-    /// Whether the chain has no plugin.
-    pub fn is_empty(&self) -> bool {
-        self.plugins.is_empty()
-    }
-
-    /// Every plugin's `admit`, then every plugin's `validate`; the first refusal wins.
-    ///
-    /// # Errors
-    /// The refusing plugin's `Status`.
-    pub async fn run(&self, req: &mut AdmissionRequest) -> Result<(), Refusal> {
-        for p in &self.plugins {
-            p.admit(req).await?;
-        }
-        for p in &self.plugins {
-            p.validate(req).await?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-
-    struct AddLabel;
-    #[async_trait::async_trait]
-    impl AdmissionPlugin for AddLabel {
-        fn name(&self) -> &str {
-            "AddLabel"
-        }
-        async fn admit(&self, req: &mut AdmissionRequest) -> Result<(), Refusal> {
-            if let Some(o) = req.object.as_mut() {
-                o["metadata"]["labels"] = serde_json::json!({"admitted": "yes"});
-            }
-            Ok(())
-        }
-    }
-
-    struct RequireLabel;
-    #[async_trait::async_trait]
-    impl AdmissionPlugin for RequireLabel {
-        fn name(&self) -> &str {
-            "RequireLabel"
-        }
-        async fn validate(&self, req: &AdmissionRequest) -> Result<(), Refusal> {
-            match req
-                .object
-                .as_ref()
-                .and_then(|o| o.pointer("/metadata/labels/admitted"))
-            {
-                Some(_) => Ok(()),
-                None => Err(req.forbidden("not admitted")),
-            }
-        }
-    }
+    use apimachinery::registry::UserInfo;
+    use serde_json::Value;
 
     pub(crate) fn request(op: Operation, ns: &str, object: Option<Value>) -> AdmissionRequest {
         AdmissionRequest {
@@ -213,27 +35,5 @@ mod tests {
             user: UserInfo::default(),
             dry_run: false,
         }
-    }
-
-    #[tokio::test]
-    async fn mutations_come_before_validations() {
-        let obj = serde_json::json!({"metadata": {"generateName": "p-"}});
-        let mut req = request(Operation::Create, "ns", Some(obj));
-        let validating_only = AdmissionChain::new().with(Arc::new(RequireLabel));
-        let s = validating_only.run(&mut req.clone()).await.unwrap_err();
-        assert_eq!(s.code, 403);
-        assert_eq!(
-            s.message,
-            r#"pilots.navigator.jetstack.io "p-" is forbidden: not admitted"#
-        );
-        // The validator runs after the mutator even when listed first.
-        let chain = AdmissionChain::new()
-            .with(Arc::new(RequireLabel))
-            .with(Arc::new(AddLabel));
-        chain.run(&mut req).await.unwrap();
-        assert_eq!(
-            req.object.unwrap().pointer("/metadata/labels/admitted"),
-            Some(&serde_json::json!("yes"))
-        );
     }
 }

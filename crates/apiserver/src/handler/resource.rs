@@ -11,14 +11,12 @@ use bytes::Bytes;
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderValue, Response};
 use http_body_util::BodyExt as _;
-use serde_json::Value;
 
 use super::Incoming;
 use super::response::{
     encoded, error_response, header, method_not_allowed, not_found_text, resource_not_found,
     status_response, warning_header,
 };
-use crate::admission::{AdmissionRequest, Operation};
 use crate::metrics::RequestKindLabels;
 use crate::negotiation::{self, Format, MAX_BODY_BYTES, Output, Target};
 use crate::query::{self, WriteOptionsKind};
@@ -169,6 +167,7 @@ async fn run_verb(
         field_validation: apimachinery::registry::FieldValidation::Warn,
         representation: output.representation(include),
         duplicate_fields: Vec::new(),
+        admission: state.admission.clone(),
     };
     let name = r.name.clone().unwrap_or_default();
     let result = match r.verb {
@@ -212,15 +211,6 @@ async fn run_verb(
             ctx.dry_run = w.dry_run;
             ctx.field_manager = w.field_manager;
             ctx.field_validation = w.field_validation;
-            let operation = if r.verb == Verb::Create {
-                Operation::Create
-            } else {
-                Operation::Update
-            };
-            let value = match admit(state, r, &ctx, operation, Some(value)).await {
-                Ok(v) => v.unwrap_or(Value::Null),
-                Err(s) => return Ok(status_response(&s, output.format)),
-            };
             if r.verb == Verb::Create {
                 resource.create(&ctx, value).await
             } else {
@@ -238,9 +228,6 @@ async fn run_verb(
             ctx.dry_run = w.dry_run;
             ctx.field_manager = w.field_manager;
             ctx.field_validation = w.field_validation;
-            if let Err(s) = admit(state, r, &ctx, Operation::Update, None).await {
-                return Ok(status_response(&s, output.format));
-            }
             resource
                 .patch(&ctx, &name, subresource, patch_type, &bytes)
                 .await
@@ -256,9 +243,6 @@ async fn run_verb(
             };
             let (opts, dry_run) = query::delete_options(&query, body_value).map_err(fail)?;
             ctx.dry_run = dry_run;
-            if let Err(s) = admit(state, r, &ctx, Operation::Delete, None).await {
-                return Ok(status_response(&s, output.format));
-            }
             if r.verb == Verb::Delete {
                 resource.delete(&ctx, &name, &opts).await
             } else {
@@ -281,34 +265,6 @@ async fn run_verb(
         }
     }
     Ok(resp)
-}
-
-/// Runs the admission chain on a write; returns the (possibly mutated) object.
-async fn admit(
-    state: &State,
-    r: &ResourceRequest,
-    ctx: &RequestContext,
-    operation: Operation,
-    object: Option<Value>,
-) -> Result<Option<Value>, crate::admission::Refusal> {
-    if state.admission.is_empty() {
-        return Ok(object);
-    }
-    let mut req = AdmissionRequest {
-        operation,
-        group: r.group.clone(),
-        version: r.version.clone(),
-        resource: r.resource.clone(),
-        subresource: r.subresource.clone().unwrap_or_default(),
-        namespace: r.namespace.clone().unwrap_or_default(),
-        name: r.name.clone().unwrap_or_default(),
-        object,
-        old_object: None,
-        user: ctx.user.clone(),
-        dry_run: ctx.dry_run,
-    };
-    state.admission.run(&mut req).await?;
-    Ok(req.object)
 }
 
 fn watch_response(

@@ -287,6 +287,7 @@ async fn get(f: &Fixture, name: &str) -> Result<Value, ApiError> {
         .map(|r| r.body)
 }
 
+mod admission;
 mod apply;
 mod concurrency;
 mod create;
