@@ -17,11 +17,14 @@ fn validator() -> PathBuf {
     let path = std::env::var_os("NAVIGATOR_OPENAPI_VALIDATOR")
         .map(PathBuf::from)
         .or_else(|| {
-            std::env::var_os("HOME").map(|home| {
-                Path::new(&home).join(".cache/navigator/venv/bin/openapi-spec-validator")
-            })
+            let cache = std::env::var_os("NAVIGATOR_CACHE")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/navigator"))
+                });
+            cache.map(|c| c.join("venv/bin/openapi-spec-validator"))
         })
-        .expect("HOME or NAVIGATOR_OPENAPI_VALIDATOR must be set");
+        .expect("NAVIGATOR_OPENAPI_VALIDATOR, NAVIGATOR_CACHE or HOME must be set");
     assert!(
         path.exists(),
         "the OpenAPI validator {} is missing: run hack/install-prereqs",

@@ -17,9 +17,7 @@ use support::{Backend, Server, run_bounded};
 fn venv_python() -> PathBuf {
     let venv = std::env::var_os("NAVIGATOR_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/navigator/venv")
-        });
+        .unwrap_or_else(|| test_support::devenv::cache_dir().join("venv"));
     let python = venv.join("bin/python");
     assert!(
         python.exists(),

@@ -714,17 +714,7 @@ print("read back", len(got), "rows")
 /// Runs `body` with `cluster`, `s` (a session on `ip`), `ConsistencyLevel` and
 /// `SimpleStatement` defined, with the Python driver hack/install-prereqs installs.
 fn cql(ip: Ipv4Addr, body: &str) {
-    let cache = std::env::var_os("NAVIGATOR_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/navigator")
-        });
-    let python = cache.join("venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run hack/install-prereqs (it installs cassandra-driver there)",
-        python.display()
-    );
+    let python = test_support::devenv::python();
     let script = format!(
         r#"
 from cassandra import ConsistencyLevel
