@@ -11,16 +11,15 @@
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
-use std::io::Write as _;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use devenv::binaries::{self, Binaries};
+use devenv::binaries;
 use devenv::components::Component;
 use devenv::layout::Layout;
 use devenv::process;
@@ -32,119 +31,44 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
+use test_support::devenv::Env;
+use test_support::pki::{Ca, Leaf};
 
-const DEVENV: &str = env!("CARGO_BIN_EXE_devenv");
 /// The aggregated API's group (not the CRD's group: a CRD's group/version gets its own local APIService).
 const GROUP: &str = "aggregated.devenv.navigator.io";
 
-/// One environment in a temporary state directory; `devenv down` on drop, so a failing step
-/// leaves no processes behind.
-struct Env {
-    state: tempfile::TempDir,
-    bins: Binaries,
+/// devenv's layout of the environment's state directory.
+fn layout(env: &Env) -> Layout {
+    Layout::new(env.state_dir().canonicalize().expect("state dir"))
 }
 
-impl Env {
-    fn layout(&self) -> Layout {
-        Layout::new(self.state.path().canonicalize().expect("state dir"))
-    }
-
-    fn devenv(&self, args: &[&str]) -> Output {
-        Command::new(DEVENV)
-            .arg("--state-dir")
-            .arg(self.state.path())
-            .args(args)
-            .env("DEVENV_BIN_DIR", self.bins.dir())
-            .stdin(Stdio::null())
-            .output()
-            .expect("run devenv")
-    }
-
-    fn admin(&self) -> PathBuf {
-        self.layout().admin_kubeconfig()
-    }
-
-    fn test_user(&self) -> PathBuf {
-        self.layout().test_user_kubeconfig()
-    }
-
-    fn kubectl(&self, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new(self.bins.kubectl())
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run kubectl");
-        let mut input = child.stdin.take().expect("stdin");
-        if let Some(s) = stdin {
-            input.write_all(s.as_bytes()).expect("write stdin");
-        }
-        drop(input);
-        child.wait_with_output().expect("kubectl output")
-    }
-
-    /// kubectl as admin; panics with its stderr on failure.
-    fn k(&self, args: &[&str]) -> String {
-        let out = self.kubectl(&self.admin(), args, None);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn apply(&self, kubeconfig: &Path, manifest: &Value) {
-        let out = self.kubectl(
-            kubeconfig,
-            &["apply", "-f", "-"],
-            Some(&manifest.to_string()),
-        );
-        assert!(
-            out.status.success(),
-            "kubectl apply failed: {}\n{manifest:#}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn get_json(&self, args: &[&str]) -> Value {
-        let mut a = args.to_vec();
-        a.extend(["-o", "json"]);
-        serde_json::from_str(&self.k(&a)).expect("kubectl json")
-    }
-
-    /// PIDs of the supervisor and every component, from their PID files.
-    fn pids(&self) -> Vec<(String, i32)> {
-        let l = self.layout();
-        let mut v: Vec<(String, i32)> = Component::ALL
-            .iter()
-            .filter_map(|c| process::read_pid(&l.pid_file(*c)).map(|p| (c.name().to_owned(), p)))
-            .collect();
-        if let Some(p) = process::read_pid(&l.supervisor_pid_file()) {
-            v.push(("supervisor".to_owned(), p));
-        }
-        v
-    }
+/// The test user's kubeconfig (RBAC-limited).
+fn test_user(env: &Env) -> PathBuf {
+    layout(env).test_user_kubeconfig()
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = self.devenv(&["down"]);
+/// PIDs of the supervisor and every component, from their PID files.
+fn pids(env: &Env) -> Vec<(String, i32)> {
+    let l = layout(env);
+    let mut v: Vec<(String, i32)> = Component::ALL
+        .iter()
+        .filter_map(|c| process::read_pid(&l.pid_file(*c)).map(|p| (c.name().to_owned(), p)))
+        .collect();
+    if let Some(p) = process::read_pid(&l.supervisor_pid_file()) {
+        v.push(("supervisor".to_owned(), p));
     }
+    v
 }
 
-fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() >= deadline => panic!("{what}: not within {timeout:?}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
-        }
-    }
+/// Polls `f` every 500 ms until it returns `Ok` (test-support's, without extra context).
+fn eventually<T>(what: &str, timeout: Duration, f: impl FnMut() -> Result<T, String>) -> T {
+    test_support::devenv::eventually_every(
+        what,
+        timeout,
+        Duration::from_millis(500),
+        String::new,
+        f,
+    )
 }
 
 fn stdout(o: &Output) -> String {
@@ -158,20 +82,7 @@ fn stderr(o: &Output) -> String {
 #[test]
 #[ignore = "devenv group: needs the Go-built Kubernetes binaries; run hack/test-devenv"]
 fn control_plane_end_to_end() {
-    let bin_dir = match std::env::var_os("DEVENV_BIN_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => binaries::default_bin_dir().expect("default binary directory"),
-    };
-    let bins = Binaries::find(&bin_dir).unwrap_or_else(|e| {
-        panic!("the devenv test group needs the Go-built binaries (hack/build-k8s): {e}")
-    });
-    let env = Env {
-        state: tempfile::Builder::new()
-            .prefix("devenv-test-")
-            .tempdir()
-            .expect("tempdir"),
-        bins,
-    };
+    let env = Env::new("devenv-test");
     let net_before = network_state();
 
     // --- up from an empty state directory (binaries cached) ---
@@ -180,7 +91,10 @@ fn control_plane_end_to_end() {
     let first_up = t.elapsed();
     assert!(out.status.success(), "devenv up failed: {}", stderr(&out));
     assert!(
-        stdout(&out).contains(&format!("KUBECONFIG={}", env.admin().display())),
+        stdout(&out).contains(&format!(
+            "KUBECONFIG={}",
+            layout(&env).admin_kubeconfig().display()
+        )),
         "{}",
         stdout(&out)
     );
@@ -211,7 +125,7 @@ fn control_plane_end_to_end() {
     eprintln!("TIMING devenv up, existing state dir: {second_up:.1?}");
     readyz_all_ok(&env);
     // The CRD and its object survived the restart (etcd data kept).
-    let w = env.get_json(&[
+    let w = env.json(&[
         "get",
         "widgets.test.devenv.navigator.io",
         "w1",
@@ -223,7 +137,7 @@ fn control_plane_end_to_end() {
 }
 
 fn supervisor_restarts_a_killed_component(env: &Env) {
-    let pid_file = env.layout().pid_file(Component::KubeScheduler);
+    let pid_file = layout(env).pid_file(Component::KubeScheduler);
     let old = process::read_pid(&pid_file).expect("kube-scheduler PID file");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(old),
@@ -288,7 +202,7 @@ fn status_and_env(env: &Env) {
     let first = stdout(&out).lines().next().unwrap_or_default().to_owned();
     assert_eq!(first, format!("KUBECONFIG={}", env.admin().display()));
     // The version the binaries report is the pinned release.
-    let v = env.get_json(&["version"]);
+    let v = env.json(&["version"]);
     let pinned = binaries::pinned_k8s_version().expect("pinned");
     assert_eq!(v["serverVersion"]["gitVersion"], pinned, "{v:#}");
     assert_eq!(v["clientVersion"]["gitVersion"], pinned, "{v:#}");
@@ -296,7 +210,7 @@ fn status_and_env(env: &Env) {
 
 fn crd_can_be_created_and_used(env: &Env) {
     env.apply(
-        &env.admin(),
+        "crd",
         &json!({
             "apiVersion": "apiextensions.k8s.io/v1",
             "kind": "CustomResourceDefinition",
@@ -332,15 +246,15 @@ fn crd_can_be_created_and_used(env: &Env) {
     };
     // Creation may race discovery right after Established; retry briefly.
     eventually("create a Widget", Duration::from_secs(30), || {
-        let o = env.kubectl(
+        let o = env.kubectl_as(
             &env.admin(),
             &["apply", "-f", "-"],
             Some(&widget(2).to_string()),
         );
         o.status.success().then_some(()).ok_or_else(|| stderr(&o))
     });
-    env.apply(&env.admin(), &widget(3));
-    let w = env.get_json(&[
+    env.apply("widget", &widget(3));
+    let w = env.json(&[
         "get",
         "widgets.test.devenv.navigator.io",
         "w1",
@@ -350,21 +264,21 @@ fn crd_can_be_created_and_used(env: &Env) {
     assert_eq!(w["spec"]["size"], 3);
     assert_eq!(w["metadata"]["generation"], 2);
     // Schema validation is enforced.
-    let bad = env.kubectl(
+    let bad = env.kubectl_as(
         &env.admin(),
         &["apply", "-f", "-"],
         Some(&widget(0).to_string()),
     );
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("spec.size"), "{}", stderr(&bad));
-    let list = env.get_json(&["get", "widgets.test.devenv.navigator.io", "-A"]);
+    let list = env.json(&["get", "widgets.test.devenv.navigator.io", "-A"]);
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
 }
 
 fn rbac_denies_the_test_user(env: &Env) {
-    let tu = env.test_user();
+    let tu = test_user(env);
     // Authenticated (SelfSubjectReview is open to every authenticated user) …
-    let who = env.kubectl(&tu, &["auth", "whoami", "-o", "json"], None);
+    let who = env.kubectl_as(&tu, &["auth", "whoami", "-o", "json"], None);
     assert!(who.status.success(), "{}", stderr(&who));
     let who: Value = serde_json::from_slice(&who.stdout).expect("whoami json");
     assert_eq!(
@@ -372,7 +286,7 @@ fn rbac_denies_the_test_user(env: &Env) {
         devenv::pki::TEST_USER
     );
     // … but not authorized.
-    let pods = env.kubectl(&tu, &["get", "pods", "-n", "default"], None);
+    let pods = env.kubectl_as(&tu, &["get", "pods", "-n", "default"], None);
     assert!(!pods.status.success());
     assert!(
         stderr(&pods).contains(&format!(
@@ -382,7 +296,7 @@ fn rbac_denies_the_test_user(env: &Env) {
         "{}",
         stderr(&pods)
     );
-    let can = env.kubectl(
+    let can = env.kubectl_as(
         &tu,
         &[
             "auth",
@@ -396,7 +310,7 @@ fn rbac_denies_the_test_user(env: &Env) {
     assert!(!can.status.success());
     // RBAC is evaluated, not a blanket denial: a Role grants exactly reading ConfigMaps.
     env.apply(
-        &env.admin(),
+        "rbac",
         &json!({
             "apiVersion": "v1", "kind": "List", "items": [
                 { "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
@@ -413,18 +327,18 @@ fn rbac_denies_the_test_user(env: &Env) {
         "the RoleBinding takes effect",
         Duration::from_secs(30),
         || {
-            let o = env.kubectl(&tu, &["get", "configmaps", "-n", "default"], None);
+            let o = env.kubectl_as(&tu, &["get", "configmaps", "-n", "default"], None);
             o.status.success().then_some(()).ok_or_else(|| stderr(&o))
         },
     );
-    let secrets = env.kubectl(&tu, &["get", "secrets", "-n", "default"], None);
+    let secrets = env.kubectl_as(&tu, &["get", "secrets", "-n", "default"], None);
     assert!(!secrets.status.success());
     assert!(
         stderr(&secrets).contains("forbidden"),
         "{}",
         stderr(&secrets)
     );
-    let other_ns = env.kubectl(&tu, &["get", "configmaps", "-n", "kube-system"], None);
+    let other_ns = env.kubectl_as(&tu, &["get", "configmaps", "-n", "kube-system"], None);
     assert!(!other_ns.status.success());
 }
 
@@ -433,7 +347,7 @@ fn namespace_controller_deletes_everything(env: &Env) {
     env.k(&["create", "namespace", ns]);
     // The service-account and root-CA publisher controllers fill a new namespace.
     eventually("default ServiceAccount", Duration::from_secs(60), || {
-        let o = env.kubectl(
+        let o = env.kubectl_as(
             &env.admin(),
             &["get", "serviceaccount", "default", "-n", ns],
             None,
@@ -444,7 +358,7 @@ fn namespace_controller_deletes_everything(env: &Env) {
         "kube-root-ca.crt ConfigMap",
         Duration::from_secs(60),
         || {
-            let o = env.kubectl(
+            let o = env.kubectl_as(
                 &env.admin(),
                 &["get", "configmap", "kube-root-ca.crt", "-n", ns],
                 None,
@@ -472,7 +386,7 @@ fn namespace_controller_deletes_everything(env: &Env) {
         "--replicas=2",
     ]);
     env.apply(
-        &env.admin(),
+        "namespaced-widget",
         &json!({ "apiVersion": "test.devenv.navigator.io/v1", "kind": "Widget",
                  "metadata": { "name": "w", "namespace": ns }, "spec": { "size": 1 } }),
     );
@@ -481,7 +395,7 @@ fn namespace_controller_deletes_everything(env: &Env) {
         "Deployment → ReplicaSet → 2 Pods",
         Duration::from_secs(60),
         || {
-            let pods = env.get_json(&["get", "pods", "-n", ns]);
+            let pods = env.json(&["get", "pods", "-n", ns]);
             let n = pods["items"].as_array().map_or(0, Vec::len);
             (n == 2).then_some(()).ok_or(format!("{n} pods"))
         },
@@ -491,7 +405,7 @@ fn namespace_controller_deletes_everything(env: &Env) {
         "namespace deleted completely",
         Duration::from_secs(120),
         || {
-            let o = env.kubectl(&env.admin(), &["get", "namespace", ns], None);
+            let o = env.kubectl_as(&env.admin(), &["get", "namespace", ns], None);
             (!o.status.success() && stderr(&o).contains("NotFound"))
                 .then_some(())
                 .ok_or_else(|| stdout(&o))
@@ -506,7 +420,7 @@ fn namespace_controller_deletes_everything(env: &Env) {
         "pods",
         "widgets.test.devenv.navigator.io",
     ] {
-        let all = env.get_json(&[
+        let all = env.json(&[
             "get",
             kind,
             "-A",
@@ -529,16 +443,16 @@ fn garbage_collector_collects_dependents(env: &Env) {
                 "data": { "a": "b" } })
     };
     env.k(&["create", "configmap", "gc-owner", "-n", "default"]);
-    let owner = env.get_json(&["get", "configmap", "gc-owner", "-n", "default"]);
+    let owner = env.json(&["get", "configmap", "gc-owner", "-n", "default"]);
     let uid = owner["metadata"]["uid"].as_str().expect("uid").to_owned();
-    env.apply(&env.admin(), &dependent("gc-dependent", &uid));
+    env.apply("gc-dependent", &dependent("gc-dependent", &uid));
     // Deleting the owner (background propagation): the garbage collector deletes the dependent.
     env.k(&["delete", "configmap", "gc-owner", "-n", "default"]);
     eventually(
         "dependent of a deleted owner collected",
         Duration::from_secs(90),
         || {
-            let o = env.kubectl(
+            let o = env.kubectl_as(
                 &env.admin(),
                 &["get", "configmap", "gc-dependent", "-n", "default"],
                 None,
@@ -549,12 +463,12 @@ fn garbage_collector_collects_dependents(env: &Env) {
         },
     );
     // An object created pointing at the already-deleted owner is collected too.
-    env.apply(&env.admin(), &dependent("gc-orphan", &uid));
+    env.apply("gc-orphan", &dependent("gc-orphan", &uid));
     eventually(
         "object owned by a deleted owner collected",
         Duration::from_secs(90),
         || {
-            let o = env.kubectl(
+            let o = env.kubectl_as(
                 &env.admin(),
                 &["get", "configmap", "gc-orphan", "-n", "default"],
                 None,
@@ -587,7 +501,7 @@ impl Seen {
 fn aggregation_reaches_the_backend(env: &Env) {
     // The front-proxy CA, as an extension API server learns it: from the ConfigMap
     // kube-apiserver publishes.
-    let cm = env.get_json(&[
+    let cm = env.json(&[
         "get",
         "configmap",
         "extension-apiserver-authentication",
@@ -609,7 +523,7 @@ fn aggregation_reaches_the_backend(env: &Env) {
 
     // The backend listens on the address kube-apiserver advertises (endpoint addresses may not
     // be loopback), found in the `kubernetes` Service's EndpointSlice.
-    let eps = env.get_json(&[
+    let eps = env.json(&[
         "get",
         "endpointslices",
         "-n",
@@ -639,7 +553,7 @@ fn aggregation_reaches_the_backend(env: &Env) {
     rt.spawn(serve(listener, acceptor, Arc::clone(&seen)));
 
     env.apply(
-        &env.admin(),
+        "aggregated-backend",
         &json!({ "apiVersion": "v1", "kind": "List", "items": [
             { "apiVersion": "v1", "kind": "Service",
               "metadata": { "name": "devenv-test-backend", "namespace": "default" },
@@ -658,7 +572,7 @@ fn aggregation_reaches_the_backend(env: &Env) {
                         "caBundle": STANDARD.encode(&ca_pem) } }
         ]}),
     );
-    let waited = env.kubectl(
+    let waited = env.kubectl_as(
         &env.admin(),
         &[
             "wait",
@@ -672,9 +586,9 @@ fn aggregation_reaches_the_backend(env: &Env) {
         waited.status.success(),
         "APIService not Available: {}\n{:#}",
         stderr(&waited),
-        env.get_json(&["get", "apiservice", &format!("v1.{GROUP}")])
+        env.json(&["get", "apiservice", &format!("v1.{GROUP}")])
     );
-    let apisvc = env.get_json(&["get", "apiservice", &format!("v1.{GROUP}")]);
+    let apisvc = env.json(&["get", "apiservice", &format!("v1.{GROUP}")]);
     let available = apisvc["status"]["conditions"]
         .as_array()
         .and_then(|cs| cs.iter().find(|c| c["type"] == "Available"))
@@ -683,7 +597,7 @@ fn aggregation_reaches_the_backend(env: &Env) {
 
     // Requests through kube-apiserver reach the backend with the caller's identity.
     let path = format!("/apis/{GROUP}/v1/namespaces/default/things/echo");
-    let echo = env.kubectl(&env.admin(), &["get", "--raw", &path], None);
+    let echo = env.kubectl_as(&env.admin(), &["get", "--raw", &path], None);
     assert!(
         echo.status.success(),
         "GET {path} through kube-apiserver failed: {}\nthe backend saw: {:#?}",
@@ -694,8 +608,8 @@ fn aggregation_reaches_the_backend(env: &Env) {
     assert_eq!(body["path"], path.as_str());
     // kube-apiserver authorizes before proxying: the test user (no RBAC rule for the group) is
     // refused there, and the backend never sees the request.
-    let tu = env.kubectl(
-        &env.test_user(),
+    let tu = env.kubectl_as(
+        &test_user(env),
         &["get", "--raw", &format!("{path}?as=test-user")],
         None,
     );
@@ -707,7 +621,7 @@ fn aggregation_reaches_the_backend(env: &Env) {
     );
 
     let front_proxy_client =
-        CertificateDer::from_pem_file(env.layout().pki("front-proxy-client.crt"))
+        CertificateDer::from_pem_file(layout(env).pki("front-proxy-client.crt"))
             .expect("front-proxy-client.crt");
     let seen = seen.lock().expect("lock").clone();
     let admin_req = seen
@@ -740,17 +654,11 @@ fn aggregation_reaches_the_backend(env: &Env) {
 
 /// A CA and a serving certificate for `sans`, as PEM.
 fn backend_certificates(sans: &[&str]) -> (String, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().expect("key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).expect("ca");
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().expect("key");
-    let params = CertificateParams::new(sans.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
-        .expect("params");
-    let cert = params.signed_by(&key, &issuer).expect("sign");
-    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+    let ca = Ca::new("aggregated backend CA").expect("a CA");
+    let serving = ca
+        .issue(&Leaf::server("aggregated-backend", sans))
+        .expect("a serving certificate");
+    (ca.pem().cert.clone(), serving.cert, serving.key)
 }
 
 /// TLS for the backend: its serving certificate; client certificates verified against the
@@ -849,21 +757,21 @@ fn respond(path: &str) -> Response<Full<Bytes>> {
 }
 
 fn down_leaves_nothing(env: &Env, net_before: &HostNet) {
-    let layout = env.layout();
+    let layout = layout(env);
     let st = StateFile::read(&layout.state_file())
         .expect("state")
         .expect("state file");
-    let pids = env.pids();
-    assert_eq!(pids.len(), 5, "supervisor + 4 components: {pids:?}");
+    let before = pids(env);
+    assert_eq!(before.len(), 5, "supervisor + 4 components: {before:?}");
     let out = env.devenv(&["down"]);
     assert!(out.status.success(), "devenv down: {}", stderr(&out));
-    for (name, pid) in &pids {
+    for (name, pid) in &before {
         assert!(
             process::cmdline(*pid).is_none(),
             "{name} (pid {pid}) still running"
         );
     }
-    assert!(env.pids().is_empty(), "PID files left: {:?}", env.pids());
+    assert!(pids(env).is_empty(), "PID files left: {:?}", pids(env));
     assert_eq!(
         state::ports_in_use(&st.settings.ports),
         Vec::<u16>::new(),
@@ -927,7 +835,7 @@ fn network_state() -> HostNet {
 fn rss_report(env: &Env) -> String {
     let mut total = 0u64;
     let mut parts = Vec::new();
-    for (name, pid) in env.pids() {
+    for (name, pid) in pids(env) {
         let kib = std::fs::read_to_string(format!("/proc/{pid}/status"))
             .ok()
             .and_then(|s| {

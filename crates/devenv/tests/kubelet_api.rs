@@ -8,14 +8,14 @@
 //! `flock /tmp/devenv.lock cargo test -p devenv --test kubelet_api -- --ignored --nocapture`.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use devenv::layout::Layout;
 use serde_json::{Value, json};
-use test_support::devenv::{Env, EnvOptions};
+use test_support::devenv::{Env, EnvOptions, output_with_stdin};
 
 const NS: &str = "kubelet-test";
 
@@ -26,20 +26,9 @@ fn layout(env: &Env) -> Layout {
 
 /// kubectl as the admin with `stdin` and extra environment variables; its whole output.
 fn kubectl_env(env: &Env, args: &[&str], stdin: Option<&str>, vars: &[(&str, &str)]) -> Output {
-    let mut child = env
-        .kubectl_command(args)
-        .envs(vars.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        input.write_all(s.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
+    let mut command = env.kubectl_command(args);
+    command.envs(vars.iter().copied());
+    output_with_stdin(command, stdin)
 }
 
 /// Polls `f` until it returns `Ok` (test-support's, without extra context).

@@ -11,10 +11,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use devenv::binaries::{self, Binaries};
 use devenv::dns::Dns;
 use devenv::layout::Layout;
 use devenv::provisioner::{self, ProvisionerConfig};
@@ -31,39 +30,15 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use test_support::devenv::Env;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
-const DEVENV: &str = env!("CARGO_BIN_EXE_devenv");
 const NS: &str = "net-test";
 
-/// `devenv up` in a temporary state directory; `devenv down` on drop.
-struct Env {
-    state: tempfile::TempDir,
-    bins: Binaries,
-}
-
-impl Env {
-    fn layout(&self) -> Layout {
-        Layout::new(self.state.path().canonicalize().unwrap())
-    }
-
-    fn devenv(&self, args: &[&str]) -> Output {
-        Command::new(DEVENV)
-            .arg("--state-dir")
-            .arg(self.state.path())
-            .args(args)
-            .env("DEVENV_BIN_DIR", self.bins.dir())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = self.devenv(&["down"]);
-    }
+/// devenv's layout of the environment's state directory.
+fn layout(env: &Env) -> Layout {
+    Layout::new(env.state_dir().canonicalize().unwrap())
 }
 
 /// A pod network of the test's own, removed on drop: a bridge with a gateway address outside
@@ -229,20 +204,7 @@ async fn a_records(server: SocketAddr, name: &str) -> Result<Vec<Ipv4Addr>, Resp
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "devenv group: needs the Go-built Kubernetes binaries and root; run hack/test-devenv"]
 async fn network_services_end_to_end() {
-    let bin_dir = match std::env::var_os("DEVENV_BIN_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => binaries::default_bin_dir().unwrap(),
-    };
-    let bins = Binaries::find(&bin_dir).unwrap_or_else(|e| {
-        panic!("the devenv test group needs the Go-built binaries (hack/build-k8s): {e}")
-    });
-    let env = Env {
-        state: tempfile::Builder::new()
-            .prefix("devenv-net-")
-            .tempdir()
-            .unwrap(),
-        bins,
-    };
+    let env = Env::new("devenv-net");
     // The services run in-process here; when `devenv up` has a pod runner that wires them
     // itself (it then owns navbr0 and the ClusterIP listeners), it is switched off.
     let help = String::from_utf8_lossy(&env.devenv(&["up", "--help"]).stdout).into_owned();
@@ -256,11 +218,14 @@ async fn network_services_end_to_end() {
         "devenv up failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let layout = env.layout();
+    let layout = layout(&env);
     let kubeconfig = Kubeconfig::read_from(layout.admin_kubeconfig()).unwrap();
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .unwrap();
+    // With the whole workspace's features (hack/test-devenv builds with `--workspace`) rustls
+    // has two crypto providers compiled in and picks none by itself.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let client = Client::try_from(config).unwrap();
     let namespaces: Api<Namespace> = Api::all(client.clone());
     create(&namespaces, json!({"metadata": {"name": NS}})).await;

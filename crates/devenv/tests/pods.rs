@@ -15,124 +15,42 @@
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use devenv::binaries::{self, Binaries};
 use devenv::layout::Layout;
 use devenv::process;
 use serde_json::{Value, json};
+use test_support::devenv::{Env, EnvOptions, pod_netns, pod_ready};
 
-const DEVENV: &str = env!("CARGO_BIN_EXE_devenv");
 const NS: &str = "pods-test";
 
-struct Env {
-    state: tempfile::TempDir,
-    bins: Binaries,
+/// devenv's layout of the environment's state directory.
+fn layout(env: &Env) -> Layout {
+    Layout::new(env.state_dir().canonicalize().unwrap())
 }
 
-impl Env {
-    fn layout(&self) -> Layout {
-        Layout::new(self.state.path().canonicalize().unwrap())
-    }
-
-    fn devenv(&self, args: &[&str]) -> Output {
-        Command::new(DEVENV)
-            .arg("--state-dir")
-            .arg(self.state.path())
-            .args(args)
-            .env("DEVENV_BIN_DIR", self.bins.dir())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new(self.bins.kubectl())
-            .arg("--kubeconfig")
-            .arg(self.layout().admin_kubeconfig())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            input.write_all(s.as_bytes()).unwrap();
-        }
-        drop(input);
-        child.wait_with_output().unwrap()
-    }
-
-    fn k(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args, None);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn apply(&self, manifest: &Value) {
-        let out = self.kubectl(&["apply", "-f", "-"], Some(&manifest.to_string()));
-        assert!(
-            out.status.success(),
-            "kubectl apply: {}\n{manifest:#}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn get(&self, args: &[&str]) -> Result<Value, String> {
-        let mut a = args.to_vec();
-        a.extend(["-o", "json"]);
-        let out = self.kubectl(&a, None);
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
-    }
-
-    fn pod(&self, name: &str) -> Result<Value, String> {
-        self.get(&["get", "pod", name, "-n", NS])
-    }
+/// Pod `name` of the test's namespace.
+fn get_pod(env: &Env, name: &str) -> Result<Value, String> {
+    env.get(&["get", "pod", name, "-n", NS])
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = self.devenv(&["down"]);
-    }
-}
-
-fn eventually<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() >= deadline => panic!("{what}: not within {timeout:?}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(300)),
-        }
-    }
+/// Polls `f` every 300 ms until it returns `Ok` (test-support's, without extra context).
+fn eventually<T>(what: &str, timeout: Duration, f: impl FnMut() -> Result<T, String>) -> T {
+    test_support::devenv::eventually_every(
+        what,
+        timeout,
+        Duration::from_millis(300),
+        String::new,
+        f,
+    )
 }
 
 /// Runs `python3 -c <code>` inside the pod's network namespace (with its resolv.conf and hosts).
 fn in_pod_netns(pod: &Value, code: &str) -> Result<String, String> {
-    let uid = pod["metadata"]["uid"].as_str().unwrap();
-    let hex: String = uid
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(12)
-        .collect();
+    let netns = pod_netns(pod["metadata"]["uid"].as_str().unwrap());
     let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &format!("nav-{hex}"),
-            "python3",
-            "-c",
-            code,
-        ])
+        .args(["netns", "exec", &netns, "python3", "-c", code])
         .output()
         .map_err(|e| e.to_string())?;
     if out.status.success() {
@@ -197,13 +115,6 @@ fn pod_ip(p: &Value) -> String {
     p["status"]["podIP"].as_str().unwrap_or_default().to_owned()
 }
 
-fn is_ready(p: &Value) -> bool {
-    p["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
-}
-
 /// Everything on the host the runner could leave behind.
 #[derive(Debug, PartialEq, Eq)]
 struct HostState {
@@ -238,21 +149,7 @@ fn host_state() -> HostState {
 #[test]
 #[ignore = "devenv group: needs root, the Go-built Kubernetes binaries and python3; run hack/test-devenv"]
 fn pods_run_for_real() {
-    let bin_dir = match std::env::var_os("DEVENV_BIN_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => binaries::default_bin_dir().unwrap(),
-    };
-    let bins = Binaries::find(&bin_dir).unwrap_or_else(|e| {
-        panic!("the devenv test group needs the Go-built binaries (hack/build-k8s): {e}")
-    });
     let before = host_state();
-    let env = Env {
-        state: tempfile::Builder::new()
-            .prefix("devenv-pods-")
-            .tempdir()
-            .unwrap(),
-        bins,
-    };
     // hostPath directories the test reads (hooks, feature results) and the PVs' backing dirs.
     let scratch = tempfile::Builder::new()
         .prefix("devenv-pods-scratch-")
@@ -269,19 +166,14 @@ fn pods_run_for_real() {
     // `writable_layer`).
     let image_dir = scratch_dir.join("image/opt/app");
     let images = test_image_map(&scratch_dir, &image_dir);
-    let t = Instant::now();
-    let out = env.devenv(&["up", &format!("--images={}", images.display())]);
-    assert!(
-        out.status.success(),
-        "devenv up: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let env = Env::up(
+        EnvOptions::new("devenv-pods").up_args(&[&format!("--images={}", images.display())]),
     );
-    eprintln!("TIMING devenv up with the pod runner: {:.1?}", t.elapsed());
     eventually("three Ready nodes", Duration::from_secs(30), || {
         let nodes = env.get(&["get", "nodes"])?;
         let ready = nodes["items"]
             .as_array()
-            .map_or(0, |a| a.iter().filter(|n| is_ready(n)).count());
+            .map_or(0, |a| a.iter().filter(|n| pod_ready(n)).count());
         (ready == 3).then_some(()).ok_or(format!("{ready} ready"))
     });
     let zones = env.k(&["get", "nodes", "-L", "topology.kubernetes.io/zone"]);
@@ -307,12 +199,15 @@ fn statefulset(env: &Env, scratch: &Path) {
     let hooks = scratch.join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
     std::fs::set_permissions(&hooks, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    env.apply(&json!({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "web", "namespace": NS},
-        "spec": {"clusterIP": "None", "selector": {"app": "web"},
-                 "ports": [{"name": "http", "port": 8080}]}
-    }));
+    env.apply(
+        "web",
+        &json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": NS},
+            "spec": {"clusterIP": "None", "selector": {"app": "web"},
+                     "ports": [{"name": "http", "port": 8080}]}
+        }),
+    );
     let script = "echo \"$POD_NAME\" > /data/name; echo \"boot $POD_NAME\" >> /data/boots; \
                   cd /data && exec python3 -m http.server 8080";
     let sts = json!({
@@ -348,7 +243,7 @@ fn statefulset(env: &Env, scratch: &Path) {
         }
     });
     let t = Instant::now();
-    env.apply(&sts);
+    env.apply("web-statefulset", &sts);
     eventually(
         "StatefulSet web 3/3 ready",
         Duration::from_secs(120),
@@ -365,7 +260,7 @@ fn statefulset(env: &Env, scratch: &Path) {
     );
 
     let pods: Vec<Value> = (0..3)
-        .map(|i| env.pod(&format!("web-{i}")).unwrap())
+        .map(|i| get_pod(env, &format!("web-{i}")).unwrap())
         .collect();
     let ips: Vec<String> = pods.iter().map(pod_ip).collect();
     let distinct: BTreeSet<&String> = ips.iter().collect();
@@ -442,9 +337,9 @@ fn statefulset(env: &Env, scratch: &Path) {
         &format!("{victim_name} back and Ready"),
         Duration::from_secs(90),
         || {
-            let p = env.pod(&victim_name)?;
+            let p = get_pod(env, &victim_name)?;
             let fresh = p["metadata"]["uid"].as_str() != Some(old_uid.as_str());
-            (fresh && is_ready(&p))
+            (fresh && pod_ready(&p))
                 .then_some(p)
                 .ok_or("not yet".to_owned())
         },
@@ -467,7 +362,7 @@ fn statefulset(env: &Env, scratch: &Path) {
     let t = Instant::now();
     env.k(&["scale", "statefulset", "web", "-n", NS, "--replicas=2"]);
     eventually("web-2 gone", Duration::from_secs(60), || {
-        match env.pod("web-2") {
+        match get_pod(env, "web-2") {
             Err(e) if e.contains("NotFound") => Ok(()),
             other => Err(format!("{other:?}")),
         }
@@ -476,29 +371,34 @@ fn statefulset(env: &Env, scratch: &Path) {
     let hook = std::fs::read_to_string(hooks.join("prestop-web-2")).unwrap();
     assert_eq!(hook.trim(), "preStop ran in web-2");
     assert!(!hooks.join("prestop-web-0").exists() && !hooks.join("prestop-web-1").exists());
-    assert!(is_ready(&env.pod("web-0").unwrap()) && is_ready(&env.pod("web-1").unwrap()));
+    assert!(
+        pod_ready(&get_pod(env, "web-0").unwrap()) && pod_ready(&get_pod(env, "web-1").unwrap())
+    );
 }
 
 fn liveness_restarts(env: &Env) {
-    env.apply(&json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "liveness", "namespace": NS},
-        "spec": {
-            "terminationGracePeriodSeconds": 2,
-            "containers": [{
-                "name": "c", "image": "busybox",
-                "command": ["sh", "-c", "touch /tmp/alive; sleep 3; rm /tmp/alive; sleep 3600"],
-                "livenessProbe": {"exec": {"command": ["cat", "/tmp/alive"]},
-                                  "periodSeconds": 1, "failureThreshold": 2},
-            }]
-        }
-    }));
+    env.apply(
+        "liveness",
+        &json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "liveness", "namespace": NS},
+            "spec": {
+                "terminationGracePeriodSeconds": 2,
+                "containers": [{
+                    "name": "c", "image": "busybox",
+                    "command": ["sh", "-c", "touch /tmp/alive; sleep 3; rm /tmp/alive; sleep 3600"],
+                    "livenessProbe": {"exec": {"command": ["cat", "/tmp/alive"]},
+                                      "periodSeconds": 1, "failureThreshold": 2},
+                }]
+            }
+        }),
+    );
     let t = Instant::now();
     let p = eventually(
         "liveness restarts the container",
         Duration::from_secs(60),
         || {
-            let p = env.pod("liveness")?;
+            let p = get_pod(env, "liveness")?;
             let n = p["status"]["containerStatuses"][0]["restartCount"]
                 .as_i64()
                 .unwrap_or(0);
@@ -514,18 +414,21 @@ fn features(env: &Env, scratch: &Path) {
     let out = scratch.join("features");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    env.apply(&json!({
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "settings", "namespace": NS},
-        "data": {"greeting": "hello from a configMap", "mode": "fast"}
-    }));
+    env.apply(
+        "settings",
+        &json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": NS},
+            "data": {"greeting": "hello from a configMap", "mode": "fast"}
+        }),
+    );
     let script = "{ cat /work/init.txt; echo \"name=$POD_NAME ns=$POD_NAMESPACE ip=$POD_IP node=$NODE\"; \
                   echo \"greeting=$(cat /config/greeting) mode=$MODE args=$1\"; \
                   echo \"uid=$(id -u) groups=$(id -G) host=$(hostname)\"; \
                   echo \"token=$(test -s /var/run/secrets/kubernetes.io/serviceaccount/token && echo yes) \
                   ns-file=$(cat /var/run/secrets/kubernetes.io/serviceaccount/namespace)\"; \
                   } > /out/result.tmp; mv /out/result.tmp /out/result; sleep 3600";
-    env.apply(&json!({
+    env.apply("features", &json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "features", "namespace": NS},
         "spec": {
@@ -566,7 +469,7 @@ fn features(env: &Env, scratch: &Path) {
         Duration::from_secs(60),
         || std::fs::read_to_string(out.join("result")).map_err(|e| e.to_string()),
     );
-    let p = env.pod("features").unwrap();
+    let p = get_pod(env, "features").unwrap();
     let ip = pod_ip(&p);
     let node = p["spec"]["nodeName"].as_str().unwrap();
     eprintln!("features pod wrote:\n{result}");
@@ -592,13 +495,16 @@ fn features(env: &Env, scratch: &Path) {
         "Completed"
     );
     // An unknown image waits with ErrImagePull.
-    env.apply(&json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "unknown-image", "namespace": NS},
-        "spec": {"containers": [{"name": "c", "image": "no-such-image:1"}]}
-    }));
+    env.apply(
+        "unknown-image",
+        &json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "unknown-image", "namespace": NS},
+            "spec": {"containers": [{"name": "c", "image": "no-such-image:1"}]}
+        }),
+    );
     eventually("ErrImagePull", Duration::from_secs(30), || {
-        let p = env.pod("unknown-image")?;
+        let p = get_pod(env, "unknown-image")?;
         let reason = p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"].clone();
         (reason == "ErrImagePull")
             .then_some(())
@@ -677,31 +583,34 @@ fn writable_layer(env: &Env, scratch: &Path, image_dir: &Path) {
             "volumeMounts": [{"name": "out", "mountPath": "/out"}],
         })
     };
-    env.apply(&json!({
-        "apiVersion": "apps/v1", "kind": "StatefulSet",
-        "metadata": {"name": "layered", "namespace": NS},
-        "spec": {
-            "serviceName": "layered", "replicas": 1,
-            "selector": {"matchLabels": {"app": "layered"}},
-            "template": {
-                "metadata": {"labels": {"app": "layered"}},
-                "spec": {
-                    "terminationGracePeriodSeconds": 1,
-                    "containers": [
-                        container("root", 0, json!({})),
-                        container("app", 1000, json!({"limits": {"ephemeral-storage": "1Mi"}})),
-                    ],
-                    "volumes": [{"name": "out", "hostPath": {"path": out.to_string_lossy()}}],
+    env.apply(
+        "layered",
+        &json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "layered", "namespace": NS},
+            "spec": {
+                "serviceName": "layered", "replicas": 1,
+                "selector": {"matchLabels": {"app": "layered"}},
+                "template": {
+                    "metadata": {"labels": {"app": "layered"}},
+                    "spec": {
+                        "terminationGracePeriodSeconds": 1,
+                        "containers": [
+                            container("root", 0, json!({})),
+                            container("app", 1000, json!({"limits": {"ephemeral-storage": "1Mi"}})),
+                        ],
+                        "volumes": [{"name": "out", "hostPath": {"path": out.to_string_lossy()}}],
+                    }
                 }
             }
-        }
-    }));
+        }),
+    );
     let t = Instant::now();
     let pod = eventually(
         "layered-0 Ready after each container's restart",
         Duration::from_secs(90),
         || {
-            let p = env.pod("layered-0")?;
+            let p = get_pod(env, "layered-0")?;
             let restarts: Vec<i64> = p["status"]["containerStatuses"]
                 .as_array()
                 .map(|a| {
@@ -710,7 +619,7 @@ fn writable_layer(env: &Env, scratch: &Path, image_dir: &Path) {
                         .collect()
                 })
                 .unwrap_or_default();
-            let ready = is_ready(&p);
+            let ready = pod_ready(&p);
             (ready && restarts.len() == 2 && restarts.iter().all(|&n| n >= 1))
                 .then_some(p)
                 .ok_or(format!("ready {ready} restarts {restarts:?}"))
@@ -751,7 +660,7 @@ fn writable_layer(env: &Env, scratch: &Path, image_dir: &Path) {
     }
     // Deleted: the pod's directory (with its layers' mount points) is gone.
     let uid = pod["metadata"]["uid"].as_str().unwrap().to_owned();
-    let pod_dir = env.layout().root().join("pods").join(&uid);
+    let pod_dir = layout(env).root().join("pods").join(&uid);
     assert!(pod_dir.join("layers").is_dir(), "{}", pod_dir.display());
     env.k(&[
         "delete",
@@ -762,12 +671,14 @@ fn writable_layer(env: &Env, scratch: &Path, image_dir: &Path) {
         "--wait=true",
         "--timeout=60s",
     ]);
-    eventually("layered-0 gone", Duration::from_secs(60), || {
-        match env.pod("layered-0") {
+    eventually(
+        "layered-0 gone",
+        Duration::from_secs(60),
+        || match get_pod(env, "layered-0") {
             Err(e) if e.contains("NotFound") => Ok(()),
             other => Err(format!("{other:?}")),
-        }
-    });
+        },
+    );
     eventually(
         "layered-0's directory removed",
         Duration::from_secs(10),
@@ -783,16 +694,8 @@ fn writable_layer(env: &Env, scratch: &Path, image_dir: &Path) {
 /// before containers had a writable layer). It starts, indexes and finds a document; the image
 /// directory in the cache is unchanged.
 fn opensearch_without_a_data_volume(env: &Env) {
-    let cache = std::env::var_os("NAVIGATOR_CACHE").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/navigator"),
-        PathBuf::from,
-    );
-    let data = cache.join("images/opensearch/2.19.6/usr/share/opensearch/data");
-    assert!(
-        data.is_dir(),
-        "{} missing: run hack/build-images (the OpenSearch 2.19.6 image)",
-        data.display()
-    );
+    let data = test_support::paths::image_root("opensearch", "2.19.6", "usr/share/opensearch/data")
+        .join("usr/share/opensearch/data");
     let listing = |d: &Path| -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(d)
             .unwrap()
@@ -803,27 +706,30 @@ fn opensearch_without_a_data_volume(env: &Env) {
     };
     let before = listing(&data);
     let var = |k: &str, v: &str| json!({"name": k, "value": v});
-    env.apply(&json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "opensearch", "namespace": NS},
-        "spec": {
-            "terminationGracePeriodSeconds": 5,
-            "containers": [{
-                "name": "opensearch", "image": "opensearchproject/opensearch:2.19.6",
-                "env": [var("discovery.type", "single-node"),
-                        var("OPENSEARCH_JAVA_OPTS", "-Xms256m -Xmx256m"),
-                        var("DISABLE_SECURITY_PLUGIN", "true")],
-                "readinessProbe": {"tcpSocket": {"port": 9200}, "periodSeconds": 2},
-            }]
-        }
-    }));
+    env.apply(
+        "opensearch",
+        &json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "opensearch", "namespace": NS},
+            "spec": {
+                "terminationGracePeriodSeconds": 5,
+                "containers": [{
+                    "name": "opensearch", "image": "opensearchproject/opensearch:2.19.6",
+                    "env": [var("discovery.type", "single-node"),
+                            var("OPENSEARCH_JAVA_OPTS", "-Xms256m -Xmx256m"),
+                            var("DISABLE_SECURITY_PLUGIN", "true")],
+                    "readinessProbe": {"tcpSocket": {"port": 9200}, "periodSeconds": 2},
+                }]
+            }
+        }),
+    );
     let t = Instant::now();
     let p = eventually(
         "OpenSearch without a data volume Ready",
         Duration::from_secs(180),
         || {
-            let p = env.pod("opensearch")?;
-            is_ready(&p)
+            let p = get_pod(env, "opensearch")?;
+            pod_ready(&p)
                 .then_some(p.clone())
                 .ok_or(format!("{}", p["status"]["containerStatuses"]))
         },
@@ -861,7 +767,7 @@ fn opensearch_without_a_data_volume(env: &Env) {
 }
 
 fn down_leaves_nothing(env: &Env, before: &HostState) {
-    let root = env.layout().root().to_string_lossy().into_owned();
+    let root = layout(env).root().to_string_lossy().into_owned();
     let t = Instant::now();
     let out = env.devenv(&["down"]);
     assert!(
@@ -873,7 +779,7 @@ fn down_leaves_nothing(env: &Env, before: &HostState) {
     let after = host_state();
     assert_eq!(&after, before, "host state changed");
     // No container's root or writable layer is left in the state directory.
-    let left: Vec<String> = std::fs::read_dir(env.layout().root().join("pods"))
+    let left: Vec<String> = std::fs::read_dir(layout(env).root().join("pods"))
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .filter(|e| e.path().is_dir())
