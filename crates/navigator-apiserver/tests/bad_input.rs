@@ -668,3 +668,83 @@ async fn bad_requests_get_the_go_status_and_store_nothing() {
         failures.join("\n")
     );
 }
+
+/// A valid v1beta1 ElasticsearchCluster.
+fn elasticsearch(name: &str) -> Value {
+    json!({
+        "apiVersion": "navigator.jetstack.io/v1beta1",
+        "kind": "ElasticsearchCluster",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "version": "8.15.0",
+            "pilotImage": {"repository": "navigator/pilot-elasticsearch", "tag": "v1"},
+            "nodePools": [{"name": "master", "replicas": 3, "roles": ["master", "data"]}]
+        }
+    })
+}
+
+/// The `details.causes` of a 422 Invalid answer, checked to be one `FieldValueInvalid` at
+/// `metadata.labels`, and the message to name the problem once.
+fn assert_one_label_cause(what: &str, r: &support::Response) {
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{what}: {}",
+        r.text()
+    );
+    let status = r.json();
+    assert_eq!(status["reason"], "Invalid", "{what}: {status}");
+    let causes = status["details"]["causes"].as_array().unwrap();
+    assert_eq!(causes.len(), 1, "{what}: causes {causes:?}");
+    assert_eq!(causes[0]["field"], "metadata.labels", "{what}: {status}");
+    assert_eq!(causes[0]["reason"], "FieldValueInvalid", "{what}: {status}");
+    let message = status["message"].as_str().unwrap();
+    assert_eq!(
+        message.matches("metadata.labels").count(),
+        1,
+        "{what}: {message}"
+    );
+}
+
+/// An update of each navigator kind with one bad label value reports that label once in
+/// `details.causes`: the registry's `ValidateObjectMetaAccessorUpdate` checks labels, the kind's
+/// update validation does not repeat it. PUT and merge patch alike; nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_with_one_bad_label_reports_one_cause() {
+    let server = Server::start();
+    let http = server.http().await;
+    let objects = [
+        ("cassandraclusters", support::cassandra(NS, "demo")),
+        ("elasticsearchclusters", elasticsearch("logs")),
+        ("pilots", support::pilot(NS, "cass-demo-a-0", "a")),
+    ];
+    for (resource, object) in objects {
+        let base = collection(NS, resource);
+        let created = http.post_json(&base, &object).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+        let stored = created.json();
+        let name = stored["metadata"]["name"].as_str().unwrap().to_owned();
+        let path = format!("{base}/{name}");
+
+        let mut bad = stored.clone();
+        bad["metadata"]["labels"] = json!({"app": "a b"});
+        let put = http.put_json(&path, &bad).await;
+        assert_one_label_cause(&format!("PUT {resource}"), &put);
+
+        let patch = http
+            .send(
+                Method::PATCH,
+                &path,
+                Some("application/merge-patch+json"),
+                json!({"metadata": {"labels": {"app": "a b"}}}).to_string(),
+            )
+            .await;
+        assert_one_label_cause(&format!("merge patch {resource}"), &patch);
+
+        let now = http.get(&path).await.json();
+        assert_eq!(
+            now["metadata"]["resourceVersion"], stored["metadata"]["resourceVersion"],
+            "{resource}: a rejected update changed the object"
+        );
+    }
+}

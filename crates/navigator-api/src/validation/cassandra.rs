@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::common::*;
-use super::metadata::validate_object_meta;
+use super::metadata::{validate_object_meta, validate_object_meta_update};
 use crate::field::{ErrorList, FieldError, FieldPath};
 use crate::internal::{CassandraCluster, CassandraClusterNodePool};
 use crate::version::CassandraVersion;
@@ -31,7 +31,11 @@ pub fn is_supported_cassandra_version(v: &CassandraVersion) -> bool {
 
 /// Validates a new CassandraCluster.
 pub fn validate_cassandra_cluster(obj: &CassandraCluster) -> ErrorList {
-    let mut errs = validate_object_meta(&obj.metadata);
+    validate_cassandra_cluster_spec(obj, validate_object_meta(&obj.metadata))
+}
+
+/// The spec rules of a CassandraCluster, appended to the metadata errors `errs`.
+fn validate_cassandra_cluster_spec(obj: &CassandraCluster, mut errs: ErrorList) -> ErrorList {
     let spec = &obj.spec;
     let path = FieldPath::new("spec");
     validate_cluster_config(&spec.config, &path, &mut errs);
@@ -86,15 +90,16 @@ pub fn validate_cassandra_cluster(obj: &CassandraCluster) -> ErrorList {
     errs
 }
 
-/// Validates an update of a CassandraCluster: the new object in full, versions move forward one
-/// major at a time (a downgrade only within the same minor version, which is compatible on
-/// disk), existing pools change only `replicas` and `persistence`, and pools leave only once
-/// scaled to zero.
+/// Validates an update of a CassandraCluster: the new spec in full and the metadata checks of
+/// [`validate_object_meta_update`] (the registry validates the rest of the metadata), versions
+/// move forward one major at a time (a downgrade only within the same minor version, which is
+/// compatible on disk), existing pools change only `replicas` and `persistence`, and pools leave
+/// only once scaled to zero.
 pub fn validate_cassandra_cluster_update(
     new: &CassandraCluster,
     old: &CassandraCluster,
 ) -> ErrorList {
-    let mut errs = validate_cassandra_cluster(new);
+    let mut errs = validate_cassandra_cluster_spec(new, validate_object_meta_update(&new.metadata));
     let path = FieldPath::new("spec");
     if let (Some(n), Some(o)) = (&new.spec.version, &old.spec.version) {
         let vp = path.child("version");

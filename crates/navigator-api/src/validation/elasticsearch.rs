@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use super::common::*;
-use super::metadata::validate_object_meta;
+use super::metadata::{validate_object_meta, validate_object_meta_update};
 use crate::field::{ErrorList, FieldError, FieldPath};
 use crate::internal::{
     ElasticsearchCluster, ElasticsearchClusterNodePool, FLAVOR_ELASTICSEARCH, FLAVOR_OPENSEARCH,
@@ -34,7 +34,14 @@ pub fn elasticsearch_statefulset_name(cluster: &str, pool: &str) -> String {
 
 /// Validates a new ElasticsearchCluster.
 pub fn validate_elasticsearch_cluster(obj: &ElasticsearchCluster) -> ErrorList {
-    let mut errs = validate_object_meta(&obj.metadata);
+    validate_elasticsearch_cluster_spec(obj, validate_object_meta(&obj.metadata))
+}
+
+/// The spec rules of an ElasticsearchCluster, appended to the metadata errors `errs`.
+fn validate_elasticsearch_cluster_spec(
+    obj: &ElasticsearchCluster,
+    mut errs: ErrorList,
+) -> ErrorList {
     let spec = &obj.spec;
     let path = FieldPath::new("spec");
     validate_cluster_config(&spec.config, &path, &mut errs);
@@ -155,14 +162,16 @@ fn validate_version(
     }
 }
 
-/// Validates an update of an ElasticsearchCluster: the new object in full, the flavour is
-/// immutable, versions only move forward one major at a time, existing pools change only
+/// Validates an update of an ElasticsearchCluster: the new spec in full and the metadata checks
+/// of [`validate_object_meta_update`] (the registry validates the rest of the metadata), the
+/// flavour is immutable, versions only move forward one major at a time, existing pools change only
 /// `replicas` and `persistence`, and pools leave only once scaled to zero.
 pub fn validate_elasticsearch_cluster_update(
     new: &ElasticsearchCluster,
     old: &ElasticsearchCluster,
 ) -> ErrorList {
-    let mut errs = validate_elasticsearch_cluster(new);
+    let mut errs =
+        validate_elasticsearch_cluster_spec(new, validate_object_meta_update(&new.metadata));
     let path = FieldPath::new("spec");
     if new.spec.flavor() != old.spec.flavor() {
         errs.push(FieldError::forbidden(

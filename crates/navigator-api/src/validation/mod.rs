@@ -14,7 +14,9 @@ mod pilot;
 
 pub use cassandra::*;
 pub use elasticsearch::*;
-pub use metadata::{TOTAL_ANNOTATION_SIZE_LIMIT, validate_object_meta};
+pub use metadata::{
+    TOTAL_ANNOTATION_SIZE_LIMIT, validate_object_meta, validate_object_meta_update,
+};
 pub use pilot::*;
 
 use crate::field::ErrorList;
@@ -29,7 +31,9 @@ pub fn validate_create(obj: &HubObject) -> ErrorList {
     }
 }
 
-/// Validates an update of the main resource: the new object in full plus the update rules.
+/// Validates an update of the main resource: the new spec in full, the update rules, and only
+/// those metadata checks the generic registry's `ValidateObjectMetaAccessorUpdate` does not run
+/// (see [`validate_object_meta_update`]), so each cause is reported once.
 /// Objects of different kinds are never an update of each other; that is reported as an error
 /// on `kind`.
 pub fn validate_update(new: &HubObject, old: &HubObject) -> ErrorList {

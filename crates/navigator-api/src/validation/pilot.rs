@@ -1,12 +1,16 @@
 use super::common::{validate_conditions, validate_non_negative};
-use super::metadata::validate_object_meta;
+use super::metadata::{validate_object_meta, validate_object_meta_update};
 use super::names;
 use crate::field::{ErrorList, FieldError, FieldPath};
 use crate::internal::{HEALTHS, OPERATION_PHASES, PILOT_CLUSTER_KINDS, Pilot, REQUESTED_STATES};
 
 /// Validates a new Pilot.
 pub fn validate_pilot(obj: &Pilot) -> ErrorList {
-    let mut errs = validate_object_meta(&obj.metadata);
+    validate_pilot_spec(obj, validate_object_meta(&obj.metadata))
+}
+
+/// The spec rules of a Pilot, appended to the metadata errors `errs`.
+fn validate_pilot_spec(obj: &Pilot, mut errs: ErrorList) -> ErrorList {
     let path = FieldPath::new("spec");
     if let Some(cluster) = &obj.spec.cluster {
         let p = path.child("cluster");
@@ -42,10 +46,11 @@ pub fn validate_pilot(obj: &Pilot) -> ErrorList {
     errs
 }
 
-/// Validates an update of a Pilot: the new object in full; the cluster and node pool are
-/// immutable once set.
+/// Validates an update of a Pilot: the new spec in full and the metadata checks of
+/// [`validate_object_meta_update`] (the registry validates the rest of the metadata); the
+/// cluster and node pool are immutable once set.
 pub fn validate_pilot_update(new: &Pilot, old: &Pilot) -> ErrorList {
-    let mut errs = validate_pilot(new);
+    let mut errs = validate_pilot_spec(new, validate_object_meta_update(&new.metadata));
     let path = FieldPath::new("spec");
     if old.spec.cluster.is_some() && new.spec.cluster != old.spec.cluster {
         errs.push(FieldError::forbidden(

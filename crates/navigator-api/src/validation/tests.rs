@@ -881,6 +881,42 @@ fn update_rules() {
             errors: &[("spec.nodePool", Forbidden)],
         },
         Update {
+            name: "labels, annotations and owner references are the registry's (checked once there)",
+            kind: C,
+            old: same,
+            new: |v| {
+                v["metadata"]["labels"] = json!({"-bad": "x"});
+                v["metadata"]["annotations"] = json!({"a/b/c": "x"});
+                v["metadata"]["ownerReferences"] =
+                    json!([{"apiVersion": "", "kind": "K", "name": "n", "uid": ""}]);
+            },
+            errors: &[],
+        },
+        Update {
+            name: "finalizer names are checked on update",
+            kind: E,
+            old: same,
+            new: |v| v["metadata"]["finalizers"] = json!(["a/b/c", "example.com/ok"]),
+            errors: &[("metadata.finalizers", Invalid)],
+        },
+        Update {
+            name: "generateName on update: a path-segment prefix",
+            kind: P,
+            old: same,
+            new: |v| v["metadata"]["generateName"] = json!("a/b%-"),
+            errors: &[
+                ("metadata.generateName", Invalid),
+                ("metadata.generateName", Invalid),
+            ],
+        },
+        Update {
+            name: "generateName on update need not be a DNS subdomain (as Go)",
+            kind: P,
+            old: same,
+            new: |v| v["metadata"]["generateName"] = json!("Demo_-"),
+            errors: &[],
+        },
+        Update {
             name: "pilot cluster may be set once",
             kind: P,
             old: |v| v["spec"] = json!({}),
@@ -898,6 +934,56 @@ fn update_rules() {
             expected(case.errors),
             "{}: {errs:?}",
             case.name
+        );
+    }
+}
+
+/// What a server reports for an update: the registry's `ValidateObjectMetaAccessorUpdate` (as
+/// `apimachinery::registry` runs it) followed by the kind's update validation.
+fn update_causes(kind: Kind, new: Value, old: Value) -> Vec<crate::field::FieldError> {
+    let (new, old) = (hub(kind, new), hub(kind, old));
+    let mut errs =
+        apimachinery_core::object_meta::validate_object_meta_update(new.metadata(), old.metadata());
+    errs.extend(validate_update(&new, &old));
+    errs
+}
+
+#[test]
+fn an_update_with_one_bad_label_has_exactly_one_cause() {
+    for kind in [
+        Kind::CassandraCluster,
+        Kind::ElasticsearchCluster,
+        Kind::Pilot,
+    ] {
+        let mut old = base(kind);
+        old["metadata"]["resourceVersion"] = json!("7");
+        let mut new = old.clone();
+        new["metadata"]["labels"] = json!({"app": "a b"});
+        let errs = update_causes(kind, new, old);
+        assert_eq!(
+            found(&errs),
+            expected(&[("metadata.labels", Invalid)]),
+            "{kind:?}: {errs:?}"
+        );
+    }
+}
+
+#[test]
+fn an_update_with_one_bad_finalizer_has_exactly_one_cause() {
+    for kind in [
+        Kind::CassandraCluster,
+        Kind::ElasticsearchCluster,
+        Kind::Pilot,
+    ] {
+        let mut old = base(kind);
+        old["metadata"]["resourceVersion"] = json!("7");
+        let mut new = old.clone();
+        new["metadata"]["finalizers"] = json!(["-bad"]);
+        let errs = update_causes(kind, new, old);
+        assert_eq!(
+            found(&errs),
+            expected(&[("metadata.finalizers", Invalid)]),
+            "{kind:?}: {errs:?}"
         );
     }
 }
