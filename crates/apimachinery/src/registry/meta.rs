@@ -212,7 +212,7 @@ fn validate_finalizers(meta: &ObjectMeta) -> Vec<FieldError> {
         vec![FieldError::invalid(
             "metadata.finalizers",
             Value::Array(f.iter().cloned().map(Value::String).collect()),
-            "finalizers orphan and foregroundDeletion cannot be both set",
+            "finalizer orphan and foregroundDeletion cannot be both set",
         )]
     } else {
         Vec::new()
