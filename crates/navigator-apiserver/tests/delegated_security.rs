@@ -72,13 +72,7 @@ impl ControlPlane {
     }
 
     fn kubectl_in(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let kubectl = std::env::var_os("DEVENV_BIN_DIR")
-            .map(|d| PathBuf::from(d).join("kubectl"))
-            .filter(|p| p.is_file())
-            .unwrap_or_else(|| {
-                let home = std::env::var_os("HOME").unwrap();
-                PathBuf::from(home).join(".cache/navigator/k8s/v1.37.2/kubectl")
-            });
+        let kubectl = test_support::paths::k8s_binary("kubectl");
         let mut child = Command::new(kubectl)
             .arg("--kubeconfig")
             .arg(self.admin())
