@@ -28,7 +28,7 @@ pub struct NodeConfig {
     /// `num_tokens`.
     pub num_tokens: u16,
     /// The pod's IP: listen, broadcast and broadcast RPC address (CQL listens on every address,
-    /// `rpc_address` 0.0.0.0 or `::`).
+    /// `rpc_address` 0.0.0.0 or `::`, except on a loopback address: see `yaml::rpc_address`).
     pub address: IpAddr,
     /// Seed addresses (see [`crate::seeds`]); never empty.
     pub seeds: Vec<IpAddr>,

@@ -8,6 +8,7 @@
 //! otherwise; see [`crate::compatibility`]).
 
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use super::NodeConfig;
 use super::sizing::Profile;
@@ -37,10 +38,7 @@ pub fn render(c: &NodeConfig) -> String {
     line(format!("      - seeds: \"{seeds}\""));
     line(format!("listen_address: {}", c.address));
     line(format!("broadcast_address: {}", c.address));
-    // CQL on every address of the pod (its IP, and loopback for `kubectl port-forward`, which
-    // connects to localhost in the pod), advertised to clients as the pod's IP.
-    let any = if c.address.is_ipv6() { "::" } else { "0.0.0.0" };
-    line(format!("rpc_address: {any}"));
+    line(format!("rpc_address: {}", rpc_address(c.address)));
     line(format!("broadcast_rpc_address: {}", c.address));
     line("endpoint_snitch: GossipingPropertyFileSnitch".into());
     line(format!("storage_port: {}", c.storage_port));
@@ -107,6 +105,18 @@ fn single_quoted(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// Where CQL listens. In a pod: every address (its IP, and loopback for `kubectl port-forward`,
+/// which connects to localhost in the pod), advertised to clients as the pod's IP. A loopback
+/// address means the nodes share one network namespace (several nodes on one host, as in the
+/// host-process tests): each must keep to its own address or the second cannot bind the port.
+fn rpc_address(address: IpAddr) -> String {
+    match address {
+        a if a.is_loopback() => a.to_string(),
+        IpAddr::V4(_) => "0.0.0.0".to_owned(),
+        IpAddr::V6(_) => "::".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +168,9 @@ mod tests {
         for (address, any) in [
             (std::net::IpAddr::from([10, 0, 0, 5]), "0.0.0.0"),
             ("fd00::5".parse().unwrap(), "::"),
+            // Nodes sharing the host's network namespace keep to their own address.
+            (std::net::IpAddr::from([127, 0, 0, 2]), "127.0.0.2"),
+            ("::1".parse().unwrap(), "::1"),
         ] {
             let yaml = render(&NodeConfig {
                 dialect: Dialect::V5_0,
