@@ -9,7 +9,9 @@
 //! [`elasticsearch`]: Elasticsearch/OpenSearch's REST API from the host (health, shards,
 //! exclusions, documents) and a continuous indexer whose acknowledged documents are read back.
 //! [`kubectl_scenario`]: kubectl through the aggregation layer, every verb, both versions.
+//! [`process`]: waiting until a started process is ready, or has exited first.
 //! [`procfs`]: memory and thread figures of a process from `/proc/<pid>/status`.
+//! [`etcd`]: a real single-member etcd process for synchronous tests (killable, restartable).
 //! [`paths`]: prerequisites on the machine (binaries, images, kubectl and the other Go-built
 //! Kubernetes binaries, all under `$NAVIGATOR_CACHE`), or a failure saying what to run.
 //! [`pki`]: a test CA and the serving and client certificates it signs, as PEM.
@@ -23,6 +25,7 @@ pub mod controller;
 pub mod deploy;
 pub mod devenv;
 pub mod elasticsearch;
+pub mod etcd;
 pub mod kubectl_scenario;
 pub mod paths;
 pub mod pilot_pods;
@@ -30,6 +33,7 @@ pub mod pilot_pods;
 pub mod pilots;
 pub mod pki;
 pub mod ports;
+pub mod process;
 pub mod procfs;
 #[cfg(feature = "pilots")]
 pub mod standalone;

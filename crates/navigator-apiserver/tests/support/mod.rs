@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use http::{HeaderMap, Method, Request, StatusCode};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
+use test_support::process::{Readiness, await_ready};
 
 /// How long the server may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -83,161 +84,9 @@ macro_rules! on_both_backends {
 }
 pub(crate) use on_both_backends;
 
-/// The etcd binary: `$NAVIGATOR_ETCD`, else `$DEVENV_BIN_DIR/etcd`, else the newest one built
-/// under `$HOME/.cache/navigator/k8s/<version>/`.
-pub fn etcd_path() -> PathBuf {
-    let from_env = std::env::var_os("NAVIGATOR_ETCD")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("DEVENV_BIN_DIR").map(|d| PathBuf::from(d).join("etcd")))
-        .filter(|p| p.is_file());
-    let cached = || {
-        let home = std::env::var_os("HOME")?;
-        let mut found: Vec<PathBuf> = fs::read_dir(Path::new(&home).join(".cache/navigator/k8s"))
-            .ok()?
-            .filter_map(Result::ok)
-            .flat_map(|e| [e.path().join("bin/etcd"), e.path().join("etcd")])
-            .filter(|p| p.is_file())
-            .collect();
-        found.sort();
-        found.pop()
-    };
-    from_env.or_else(cached).unwrap_or_else(|| {
-        panic!("no etcd binary: set NAVIGATOR_ETCD or DEVENV_BIN_DIR, or run hack/build-k8s")
-    })
-}
-
-/// A real single-member etcd on free loopback ports with a temporary data directory; killed
-/// (SIGKILL) when dropped.
-pub struct Etcd {
-    dir: tempfile::TempDir,
-    /// Client port (`http://127.0.0.1:<port>`).
-    pub client_port: u16,
-    peer_port: u16,
-    child: Option<Child>,
-}
-
-impl Etcd {
-    /// Starts etcd and waits until `/health` says so.
-    pub fn start() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("navigator-etcd-test-")
-            .tempdir()
-            .unwrap_or_else(|e| panic!("temp dir: {e}"));
-        let mut etcd = Etcd {
-            dir,
-            client_port: 0,
-            peer_port: 0,
-            child: None,
-        };
-        let mut last = String::new();
-        for _ in 0..3 {
-            etcd.client_port = free_port();
-            etcd.peer_port = free_port();
-            match etcd.spawn_and_wait() {
-                Ok(()) => return etcd,
-                Err(e) => last = e,
-            }
-        }
-        panic!("etcd did not start: {last}");
-    }
-
-    /// `http://127.0.0.1:<client port>`.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.client_port)
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.dir.path().join("etcd.log")
-    }
-
-    fn spawn_and_wait(&mut self) -> Result<(), String> {
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .map_err(|e| e.to_string())?;
-        let peer = format!("http://127.0.0.1:{}", self.peer_port);
-        let child = Command::new(etcd_path())
-            .arg("--name=test")
-            .arg(format!(
-                "--data-dir={}",
-                self.dir.path().join("data").display()
-            ))
-            .arg(format!("--listen-client-urls={}", self.url()))
-            .arg(format!("--advertise-client-urls={}", self.url()))
-            .arg(format!("--listen-peer-urls={peer}"))
-            .arg(format!("--initial-advertise-peer-urls={peer}"))
-            .arg(format!("--initial-cluster=test={peer}"))
-            .arg("--log-level=warn")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("spawning etcd: {e}"))?;
-        self.child = Some(child);
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                self.child = None;
-                let log = fs::read_to_string(self.log_path()).unwrap_or_default();
-                return Err(format!("etcd exited with {status}:\n{log}"));
-            }
-            if self.healthy() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                self.kill9();
-                return Err(format!("etcd not healthy within {READY_TIMEOUT:?}"));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `GET /health` answers `"health":"true"`.
-    fn healthy(&self) -> bool {
-        use std::io::Read as _;
-        let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", self.client_port)) else {
-            return false;
-        };
-        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
-        if conn
-            .write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            .is_err()
-        {
-            return false;
-        }
-        let mut answer = String::new();
-        let _ = conn.read_to_string(&mut answer);
-        answer.contains("\"health\":\"true\"")
-    }
-
-    /// SIGKILL by pid, then reap.
-    pub fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = child.wait();
-        }
-    }
-
-    /// Starts etcd again on the same data directory and ports.
-    pub fn restart(&mut self) {
-        self.kill9();
-        if let Err(e) = self.spawn_and_wait() {
-            panic!("etcd restart failed: {e}");
-        }
-    }
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
+/// A real etcd (the Go-built binary from `$DEVENV_BIN_DIR`, else `$NAVIGATOR_CACHE/k8s/<pinned
+/// version>/`), started per test on free ports; killed when dropped.
+pub use test_support::etcd::Etcd;
 
 /// A running standalone server (or one that was killed and can be restarted).
 pub struct Server {
@@ -249,11 +98,6 @@ pub struct Server {
     starts: u32,
     /// The etcd the server stores in (dropped after the server).
     etcd: Option<Etcd>,
-}
-
-/// Picks a port nobody listens on right now, below the ephemeral range.
-fn free_port() -> u16 {
-    test_support::ports::free_port().unwrap_or_else(|e| panic!("{e}"))
 }
 
 impl Server {
@@ -306,7 +150,7 @@ impl Server {
         // A free port can be taken between our probe and the server's bind: try a few.
         let mut last = String::new();
         for _ in 0..3 {
-            server.port = free_port();
+            server.port = test_support::ports::free_port().unwrap_or_else(|e| panic!("{e}"));
             match server.spawn_and_wait() {
                 Ok(()) => return server,
                 Err(e) => last = e,
@@ -390,34 +234,32 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log);
-        let child = cmd
+        let mut child = cmd
             .spawn()
             .map_err(|e| format!("spawning {}: {e}", binary()))?;
-        self.child = Some(child);
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                self.child = None;
-                return Err(format!(
-                    "exited with {status} before ready:\n{}",
-                    self.log_tail()
-                ));
+        let readiness = await_ready(
+            &mut child,
+            READY_TIMEOUT,
+            Duration::from_millis(100),
+            || self.kubeconfig().exists() && self.ca_path().exists() && self.probe_ready(),
+        );
+        match readiness {
+            Readiness::Ready => {
+                self.child = Some(child);
+                Ok(())
             }
-            if self.kubeconfig().exists() && self.ca_path().exists() && self.probe_ready() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
+            Readiness::Exited(status) => Err(format!(
+                "exited with {status} before ready:\n{}",
+                self.log_tail()
+            )),
+            Readiness::TimedOut => {
+                self.child = Some(child);
                 self.kill9();
-                return Err(format!(
+                Err(format!(
                     "not ready within {READY_TIMEOUT:?}:\n{}",
                     self.log_tail()
-                ));
+                ))
             }
-            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
@@ -622,42 +464,11 @@ pub fn run_bounded(mut cmd: Command, timeout: Duration, what: &str) -> Output {
     }
 }
 
-/// The kubectl to use: `$NAVIGATOR_KUBECTL`, else the one built under
-/// `$HOME/.cache/navigator/k8s/<version>/{bin/,}kubectl` (newest version), else `kubectl` on PATH.
+/// The kubectl to use: `$NAVIGATOR_KUBECTL`, else the Go-built one (`$DEVENV_BIN_DIR`, else
+/// `$NAVIGATOR_CACHE/k8s/<pinned version>/`); see [`test_support::paths::kubectl`].
 pub fn kubectl_path() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let chosen = std::env::var_os("NAVIGATOR_KUBECTL")
-            .map(PathBuf::from)
-            .or_else(cached_kubectl)
-            .unwrap_or_else(|| PathBuf::from("kubectl"));
-        let version = Command::new(&chosen)
-            .args(["version", "--client"])
-            .output()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_owned()
-            })
-            .unwrap_or_else(|e| format!("not runnable: {e}"));
-        eprintln!("using kubectl {} ({version})", chosen.display());
-        chosen
-    })
-}
-
-fn cached_kubectl() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME")?;
-    let root = Path::new(&home).join(".cache/navigator/k8s");
-    let mut found: Vec<PathBuf> = fs::read_dir(root)
-        .ok()?
-        .filter_map(Result::ok)
-        .flat_map(|e| [e.path().join("bin/kubectl"), e.path().join("kubectl")])
-        .filter(|p| p.is_file())
-        .collect();
-    found.sort();
-    found.pop()
+    PATH.get_or_init(test_support::paths::kubectl)
 }
 
 /// kube-rs configuration from a kubeconfig file.
@@ -814,16 +625,14 @@ pub fn pilot(namespace: &str, name: &str, pool: &str) -> Value {
     test_support::kubectl_scenario::pilot(namespace, name, pool)
 }
 
-/// Polls `check` until it returns `Some`, or panics after `timeout` with `what`.
+/// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout` with `what`
+/// ([`test_support::devenv::eventually_every`]).
 pub fn wait_until<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    test_support::devenv::eventually_every(
+        what,
+        timeout,
+        Duration::from_millis(50),
+        String::new,
+        || check().ok_or_else(|| "not yet".to_owned()),
+    )
 }
