@@ -4,11 +4,12 @@
 //! object on updates, patches and deletes; a mutation is validated by the kind's validation; a
 //! refusal is answered with the plugin's `Status` and stores nothing.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use apimachinery::registry::admission::{
     AdmissionChain, AdmissionPlugin, AdmissionRequest, Operation, Refusal,
 };
+use apimachinery::registry::admission_recorder::{Phase, Recorder};
 use apimachinery::status::StatusCause;
 use apimachinery::store::embedded::EmbeddedStore;
 use apiserver::ApiServer;
@@ -97,47 +98,12 @@ fn cluster(name: &str) -> Value {
     })
 }
 
-/// Which phase a plugin call was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Admit,
-    Validate,
-}
-
-#[derive(Default)]
-struct Recorder {
-    seen: Mutex<Vec<(Phase, AdmissionRequest)>>,
-}
-
-impl Recorder {
-    /// The mutating-phase request of the one write since the last call.
-    fn take_admitted(&self) -> AdmissionRequest {
-        let seen = std::mem::take(&mut *self.seen.lock().expect("lock"));
-        let phases: Vec<Phase> = seen.iter().map(|(p, _)| *p).collect();
-        assert_eq!(phases, [Phase::Admit, Phase::Validate]);
-        seen.into_iter().next().expect("admit").1
-    }
-}
-
-#[async_trait::async_trait]
-impl AdmissionPlugin for Recorder {
-    fn name(&self) -> &str {
-        "Recorder"
-    }
-    async fn admit(&self, req: &mut AdmissionRequest) -> Result<(), Refusal> {
-        self.seen
-            .lock()
-            .expect("lock")
-            .push((Phase::Admit, req.clone()));
-        Ok(())
-    }
-    async fn validate(&self, req: &AdmissionRequest) -> Result<(), Refusal> {
-        self.seen
-            .lock()
-            .expect("lock")
-            .push((Phase::Validate, req.clone()));
-        Ok(())
-    }
+/// The mutating-phase request of the one write since the last call.
+fn take_admitted(rec: &Recorder) -> AdmissionRequest {
+    let seen = rec.take();
+    let phases: Vec<Phase> = seen.iter().map(|(p, _)| *p).collect();
+    assert_eq!(phases, [Phase::Admit, Phase::Validate]);
+    seen.into_iter().next().expect("admit").1
 }
 
 /// Sets the first node pool's replicas.
@@ -196,7 +162,7 @@ async fn plugins_see_decoded_objects_for_every_write() {
 
     let created = post(&server, &cluster("demo")).await;
     assert_eq!(created.code, 201, "{}", created.body);
-    let a = rec.take_admitted();
+    let a = take_admitted(&rec);
     assert_eq!(a.operation, Operation::Create);
     assert_eq!(
         (
@@ -251,7 +217,7 @@ async fn plugins_see_decoded_objects_for_every_write() {
         )
         .await;
         assert_eq!(r.code, 200, "{content_type}: {}", r.body);
-        let a = rec.take_admitted();
+        let a = take_admitted(&rec);
         assert_eq!((a.operation, a.name.as_str()), (Operation::Update, "demo"));
         let step = label(a.object.as_ref()).expect("patched object");
         assert!(content_type.contains(step), "{content_type}: {step}");
@@ -279,7 +245,7 @@ async fn plugins_see_decoded_objects_for_every_write() {
     )
     .await;
     assert_eq!(r.code, 200, "{}", r.body);
-    let a = rec.take_admitted();
+    let a = take_admitted(&rec);
     assert_eq!(a.operation, Operation::Update);
     assert_eq!(
         a.object.expect("object")["spec"]["nodePools"][0]["replicas"],
@@ -300,7 +266,7 @@ async fn plugins_see_decoded_objects_for_every_write() {
     )
     .await;
     assert_eq!(r.code, 200, "{}", r.body);
-    let a = rec.take_admitted();
+    let a = take_admitted(&rec);
     assert_eq!(a.operation, Operation::Delete);
     assert!(a.object.is_none());
     assert_eq!(

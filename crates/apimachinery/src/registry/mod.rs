@@ -55,6 +55,8 @@ use crate::status::{ApiError, GroupKind, GroupResource};
 use crate::store::{KeyValue, Operation, Storage, StoreError};
 
 pub mod admission;
+#[cfg(any(test, feature = "testing"))]
+pub mod admission_recorder;
 mod delete;
 pub mod managed;
 pub mod meta;

@@ -2,54 +2,13 @@
 //! object; stored old object), mutating before validating, a mutation validated by the
 //! strategy, refusals storing nothing.
 
-use std::sync::Mutex;
-
 use super::*;
 use crate::registry::admission::{
     AdmissionChain, AdmissionPlugin, AdmissionRequest, Operation, Refusal,
 };
+use crate::registry::admission_recorder::{Phase, Recorder};
 use crate::status::{Status, StatusCause};
 use pretty_assertions::assert_eq;
-
-/// Which phase a plugin call was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Admit,
-    Validate,
-}
-
-/// Records every call, in order.
-#[derive(Default)]
-struct Recorder {
-    seen: Mutex<Vec<(Phase, AdmissionRequest)>>,
-}
-
-impl Recorder {
-    fn take(&self) -> Vec<(Phase, AdmissionRequest)> {
-        std::mem::take(&mut *self.seen.lock().expect("lock"))
-    }
-}
-
-#[async_trait::async_trait]
-impl AdmissionPlugin for Recorder {
-    fn name(&self) -> &str {
-        "Recorder"
-    }
-    async fn admit(&self, req: &mut AdmissionRequest) -> Result<(), Refusal> {
-        self.seen
-            .lock()
-            .expect("lock")
-            .push((Phase::Admit, req.clone()));
-        Ok(())
-    }
-    async fn validate(&self, req: &AdmissionRequest) -> Result<(), Refusal> {
-        self.seen
-            .lock()
-            .expect("lock")
-            .push((Phase::Validate, req.clone()));
-        Ok(())
-    }
-}
 
 /// Sets `spec.replicas` and a label, and tries to set `status.ready`.
 struct Mutator {
